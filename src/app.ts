@@ -1,0 +1,58 @@
+/**
+ * The running application, shared by the HTTP server, the job workers and the tests: database, blob store,
+ * queue and progress hub, opened in order and closed in reverse.
+ */
+import path from 'node:path';
+import pg from 'pg';
+import type PgBoss from 'pg-boss';
+import type { Config } from './config';
+import { openDatabase, type Database } from './db/database';
+import { registerImportWorkers } from './datasets/import-jobs';
+import { ProgressHub } from './jobs/progress';
+import { startQueue } from './jobs/queue';
+import { BlobStore } from './storage/blobs';
+import { loadPseudonymKey } from './storage/secrets';
+
+export interface App {
+  config: Config;
+  db: Database;
+  /** Plain SQL for the hot paths (import, counters); TypeORM's data source for the rest. */
+  pool: pg.Pool;
+  blobs: BlobStore;
+  pseudonymKey: Buffer;
+  boss: PgBoss;
+  progress: ProgressHub;
+  close(): Promise<void>;
+}
+
+export async function startApp(config: Config, options: { work: boolean }): Promise<App> {
+  const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const closers: Array<() => Promise<void>> = [() => db.close()];
+  const close = async () => {
+    for (const closer of closers.reverse()) await closer().catch((error) => console.error('[shutdown]', error));
+  };
+  try {
+    const pool = new pg.Pool({ connectionString: db.url, max: 8 });
+    closers.push(() => pool.end());
+    const boss = await startQueue({ url: db.url, expireSeconds: config.jobExpireSeconds });
+    closers.push(() => boss.stop({ graceful: true, wait: true, timeout: 10_000 }));
+    const progress = new ProgressHub(db.url);
+    await progress.start();
+    closers.push(() => progress.stop());
+    const app: App = {
+      config,
+      db,
+      pool,
+      blobs: new BlobStore(path.join(config.dataDir, 'blobs')),
+      pseudonymKey: await loadPseudonymKey(config.dataDir),
+      boss,
+      progress,
+      close,
+    };
+    if (options.work) await registerImportWorkers(app);
+    return app;
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}

@@ -1,0 +1,90 @@
+/** Opens the database: the external server DATABASE_URL names, or the embedded one under the data folder. */
+import path from 'node:path';
+import pg from 'pg';
+import { DataSource } from 'typeorm';
+import { entities, migrations } from '../entities';
+import { startEmbeddedPostgres } from './embedded';
+
+export interface Database {
+  dataSource: DataSource;
+  /** Connection string of the database in use (for pg-boss and LISTEN clients). */
+  url: string;
+  embedded: boolean;
+  close(): Promise<void>;
+}
+
+const EMBEDDED_DATABASE = 'medpsim';
+
+async function ensureDatabase(serverUrl: string, name: string): Promise<string> {
+  const client = new pg.Client({ connectionString: serverUrl });
+  await client.connect();
+  try {
+    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (!rowCount) await client.query(`CREATE DATABASE "${name}"`);
+  } finally {
+    await client.end();
+  }
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+/** Several processes may start at once against one server: only one migrates at a time. */
+async function migrateUnderLock(url: string, dataSource: DataSource): Promise<void> {
+  const lock = new pg.Client({ connectionString: url });
+  await lock.connect();
+  try {
+    await lock.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+    await dataSource.runMigrations({ transaction: 'each' });
+  } finally {
+    await lock.end(); // ends the session, which releases the lock
+  }
+}
+
+const MIGRATION_LOCK_KEY = 7_301_120_001;
+
+export function createDataSource(url: string): DataSource {
+  return new DataSource({
+    type: 'postgres',
+    url,
+    entities,
+    migrations,
+    migrationsRun: false,
+    synchronize: false,
+    installExtensions: false,
+    uuidExtension: 'pgcrypto',
+    extra: { max: 10 },
+  });
+}
+
+export async function openDatabase(options: {
+  databaseUrl: string | null;
+  dataDir: string;
+  log?: (line: string) => void;
+}): Promise<Database> {
+  let url = options.databaseUrl;
+  let stopEmbedded: (() => Promise<void>) | null = null;
+  if (!url) {
+    const server = await startEmbeddedPostgres({ dataDir: path.join(options.dataDir, 'pg'), port: 0 });
+    stopEmbedded = server.stop;
+    url = await ensureDatabase(server.url, EMBEDDED_DATABASE);
+  }
+  const dataSource = createDataSource(url);
+  try {
+    await dataSource.initialize();
+    await migrateUnderLock(url, dataSource);
+  } catch (error) {
+    if (dataSource.isInitialized) await dataSource.destroy();
+    await stopEmbedded?.();
+    throw error;
+  }
+  return {
+    dataSource,
+    url,
+    embedded: stopEmbedded !== null,
+    async close() {
+      if (dataSource.isInitialized) await dataSource.destroy();
+      await stopEmbedded?.();
+    },
+  };
+}

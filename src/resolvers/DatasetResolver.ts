@@ -1,0 +1,65 @@
+import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Dataset, Job } from '../entities';
+import * as datasets from '../datasets/service';
+import { ImageConnection, ImageFilter, ImportDatasetInput, SplitLabelCount } from '../schema/types';
+import type { Context } from './context';
+
+@Resolver(() => Dataset)
+export class DatasetResolver {
+  @Query(() => [Dataset])
+  datasets(@Ctx() { app }: Context): Promise<Dataset[]> {
+    return datasets.listDatasets(app);
+  }
+
+  @Query(() => Dataset)
+  dataset(@Arg('id', () => ID) id: string, @Ctx() { app }: Context): Promise<Dataset> {
+    return datasets.getDataset(app, id);
+  }
+
+  @FieldResolver(() => Int, { description: 'Number of images, optionally filtered.' })
+  imageCount(
+    @Root() dataset: Dataset,
+    @Arg('filter', () => ImageFilter, { nullable: true }) filter: ImageFilter | null,
+    @Ctx() { app }: Context,
+  ): Promise<number> {
+    return datasets.countImages(app, dataset.id, filter ?? {});
+  }
+
+  @FieldResolver(() => [SplitLabelCount], { description: 'Image counts per split and label.' })
+  counts(@Root() dataset: Dataset, @Ctx() { app }: Context): Promise<SplitLabelCount[]> {
+    return datasets.countsBySplitAndLabel(app, dataset.id);
+  }
+
+  @FieldResolver(() => ImageConnection, {
+    description: `Images in source-path order, ${datasets.MAX_PAGE_SIZE} at most per page.`,
+    complexity: ({ args, childComplexity }) => 1 + (Number(args.first) || 1) * childComplexity,
+  })
+  async images(
+    @Root() dataset: Dataset,
+    @Arg('first', () => Int, { defaultValue: 50 }) first: number,
+    @Arg('after', () => String, { nullable: true }) after: string | null,
+    @Arg('filter', () => ImageFilter, { nullable: true }) filter: ImageFilter | null,
+    @Ctx() { app }: Context,
+  ): Promise<ImageConnection> {
+    const page = await datasets.listImages(app, dataset.id, filter ?? {}, { first, after });
+    return {
+      edges: page.images.map((node) => ({ node, cursor: datasets.encodeCursor(node.sourcePath) })),
+      pageInfo: { hasNextPage: page.hasNextPage, endCursor: page.endCursor },
+    };
+  }
+
+  @Mutation(() => Dataset, { description: 'Creates an empty dataset (or returns the one of that name).' })
+  createDataset(
+    @Arg('name') name: string,
+    @Arg('description', () => String, { nullable: true }) description: string | null,
+    @Ctx() { app }: Context,
+  ): Promise<Dataset> {
+    return datasets.datasetNamed(app, name, description);
+  }
+
+  @Mutation(() => Job, { description: 'Imports a folder on the server as a job; returns the job at once.' })
+  async importDataset(@Arg('input') input: ImportDatasetInput, @Ctx() { app }: Context): Promise<Job> {
+    const jobId = await datasets.startFolderImport(app, input);
+    return app.db.dataSource.getRepository(Job).findOneByOrFail({ id: jobId });
+  }
+}

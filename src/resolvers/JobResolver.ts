@@ -1,0 +1,53 @@
+import { Arg, Ctx, FieldResolver, Float, ID, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
+import { Job, JobItem, JobState } from '../entities';
+import * as jobs from '../jobs/service';
+import type { Context } from './context';
+
+@Resolver(() => Job)
+export class JobResolver {
+  @Query(() => Job)
+  job(@Arg('id', () => ID) id: string, @Ctx() { app }: Context): Promise<Job> {
+    return jobs.getJob(app, id);
+  }
+
+  @Query(() => [Job], { description: 'Most recent first.' })
+  jobs(
+    @Arg('first', () => Int, { defaultValue: 20 }) first: number,
+    @Arg('state', () => JobState, { nullable: true }) state: JobState | null,
+    @Ctx() { app }: Context,
+  ): Promise<Job[]> {
+    return jobs.listJobs(app, { first, state });
+  }
+
+  @FieldResolver(() => Float, { nullable: true, description: 'Fraction of items with an outcome, 0..1.' })
+  progress(@Root() job: Job): number | null {
+    if (job.total === null) return null;
+    return job.total === 0 ? 1 : (job.done + job.skipped + job.failed) / job.total;
+  }
+
+  @FieldResolver(() => [JobItem], {
+    description: 'Items that failed, oldest first.',
+    complexity: ({ args, childComplexity }) => 1 + (Number(args.first) || 1) * childComplexity,
+  })
+  failures(
+    @Root() job: Job,
+    @Arg('first', () => Int, { defaultValue: 100 }) first: number,
+    @Arg('offset', () => Int, { defaultValue: 0 }) offset: number,
+    @Ctx() { app }: Context,
+  ): Promise<JobItem[]> {
+    return jobs.listFailures(app, job.id, { first, offset });
+  }
+
+  @Mutation(() => Job, { description: 'Stops a queued or running job; items already processed stay.' })
+  cancelJob(@Arg('id', () => ID) id: string, @Ctx() { app }: Context): Promise<Job> {
+    return jobs.cancel(app, id);
+  }
+
+  @Subscription(() => Job, {
+    description: 'The job now, then after each change (at most ~10 per second); ends when the job finishes.',
+    subscribe: ({ args, context }) => jobs.subscribe((context as Context).app, args.id as string),
+  })
+  jobProgress(@Arg('id', () => ID) _id: string, @Root() job: Job): Job {
+    return job;
+  }
+}

@@ -1,0 +1,47 @@
+/** The CLI as pipelines use it: against a running server, with machine-readable output. */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { startTestApp, type TestApp } from '../helpers/app';
+import { CLI, startProcess } from '../helpers/processes';
+
+let t: TestApp;
+
+beforeAll(async () => {
+  t = await startTestApp({ http: true });
+});
+
+afterAll(async () => {
+  await t?.close();
+});
+
+async function cli(args: string[]): Promise<{ code: number | null; output: string }> {
+  const child = startProcess(CLI, args, { MEDPSIM_URL: t.server!.url });
+  const code = await child.exited;
+  return { code, output: child.output() };
+}
+
+it('synthesizes phantoms, imports them as a job and lists the dataset', async () => {
+  const folder = path.join(mkdtempSync(path.join(tmpdir(), 'medpsim-cli-')), 'phantoms');
+  const synth = await cli(['synth', folder, '--count', '8', '--size', '64', '--seed', '5', '--json']);
+  expect(synth.code).toBe(0);
+  expect(JSON.parse(synth.output)).toMatchObject({ files: 8 });
+
+  const imported = await cli(['import', folder, '--dataset', 'cli-demo', '--json']);
+  expect(imported.code).toBe(0);
+  expect(JSON.parse(imported.output)).toMatchObject({ state: 'COMPLETED', total: 8, done: 8, failed: 0 });
+
+  const listed = await cli(['datasets', '--json']);
+  const datasets = JSON.parse(listed.output);
+  expect(datasets).toEqual([expect.objectContaining({ name: 'cli-demo', synthetic: true, imageCount: 8 })]);
+});
+
+it('reports server-side errors and an unreachable server clearly', async () => {
+  const missing = await cli(['import', '/no/such/folder', '--dataset', 'x']);
+  expect(missing.code).toBe(1);
+  expect(missing.output).toContain('path: folder not found on the server: /no/such/folder');
+
+  const child = startProcess(CLI, ['datasets', '--server', 'http://127.0.0.1:9'], {});
+  expect(await child.exited).toBe(1);
+  expect(child.output()).toContain('no medpsim server at http://127.0.0.1:9');
+});

@@ -1,0 +1,37 @@
+/** `npm start` as a user runs it: embedded PostgreSQL, no setup, clean shutdown on Ctrl-C (SIGINT). */
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { MAIN, startProcess } from '../helpers/processes';
+
+it('starts on an embedded PostgreSQL, serves GraphQL, keeps data across restarts and stops cleanly', async () => {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'medpsim-start-'));
+  const env = { DATABASE_URL: undefined, MEDPSIM_DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1' };
+
+  for (const round of [1, 2]) {
+    const server = startProcess(MAIN, [], env);
+    const [, url] = await server.waitFor(/GraphQL: (http:\/\/\S+)\/graphql/);
+    expect(server.output()).toContain('embedded PostgreSQL');
+    const query = round === 1 ? `mutation { createDataset(name: "kept") { name } }` : `{ datasets { name } }`;
+    const response = await fetch(`${url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query }),
+    });
+    const body: any = await response.json();
+    if (round === 1) expect(body).toEqual({ data: { createDataset: { name: 'kept' } } });
+    else expect(body).toEqual({ data: { datasets: [{ name: 'kept' }] } });
+
+    server.process.kill('SIGINT');
+    expect(await server.exited).toBe(0);
+    expect(server.output()).toContain('stopped');
+    // PostgreSQL removes its pid file when it has shut down
+    expect(existsSync(path.join(dataDir, 'pg', 'cluster', 'postmaster.pid'))).toBe(false);
+  }
+});
+
+it('exits with a clear message when the configuration is wrong', async () => {
+  const server = startProcess(MAIN, [], { MEDPSIM_MAX_PIXELS: '-3', DATABASE_URL: undefined });
+  expect(await server.exited).toBe(1);
+  expect(server.output()).toContain('MEDPSIM_MAX_PIXELS must be an integer in [1, 2147483647], got "-3"');
+});

@@ -1,0 +1,108 @@
+/**
+ * A whole medpsim app for a test file: its own database on the test server (embedded, or DATABASE_URL),
+ * its own data folder, real queue and workers; optionally the HTTP server.
+ */
+import 'reflect-metadata';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { startApp, type App } from '../../src/app';
+import { loadConfig, type Config } from '../../src/config';
+import { startHttpServer, type HttpServer } from '../../src/server/http';
+
+export interface TestApp {
+  app: App;
+  config: Config;
+  server: HttpServer | null;
+  dataDir: string;
+  databaseUrl: string;
+  close(): Promise<void>;
+}
+
+function adminUrl(): string {
+  const url = process.env.MEDPSIM_TEST_ADMIN_URL;
+  if (!url) throw new Error('MEDPSIM_TEST_ADMIN_URL is not set: run the tests through jest (test/global-setup.ts)');
+  return url;
+}
+
+export async function createTestDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `medpsim_test_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: adminUrl() });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(adminUrl());
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    async drop() {
+      const client = new pg.Client({ connectionString: adminUrl() });
+      await client.connect();
+      await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await client.end();
+    },
+  };
+}
+
+export async function startTestApp(
+  options: { http?: boolean; work?: boolean; env?: Record<string, string>; databaseUrl?: string; dataDir?: string } = {},
+): Promise<TestApp> {
+  const database = options.databaseUrl ? null : await createTestDatabase();
+  const databaseUrl = options.databaseUrl ?? database!.url;
+  const dataDir = options.dataDir ?? mkdtempSync(path.join(tmpdir(), 'medpsim-test-data-'));
+  const config = loadConfig({
+    MEDPSIM_DATA_DIR: dataDir,
+    DATABASE_URL: databaseUrl,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    MEDPSIM_JOB_EXPIRE_SECONDS: '3',
+    ...options.env,
+  });
+  const app = await startApp(config, { work: options.work ?? true });
+  const server = options.http ? await startHttpServer(app) : null;
+  return {
+    app,
+    config,
+    server,
+    dataDir,
+    databaseUrl,
+    async close() {
+      await server?.close();
+      await app.close();
+      await database?.drop();
+      if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface GraphQLResponse<T = Record<string, any>> {
+  data?: T;
+  errors?: Array<{ message: string; extensions?: Record<string, any> }>;
+}
+
+export async function graphql<T = Record<string, any>>(
+  server: HttpServer,
+  query: string,
+  variables: Record<string, unknown> = {},
+): Promise<GraphQLResponse<T>> {
+  const response = await fetch(`${server.url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query, variables }),
+  });
+  return (await response.json()) as GraphQLResponse<T>;
+}
+
+/** Polls until the job has finished (or the time runs out, which fails the test). */
+export async function waitForJob(testApp: TestApp, jobId: string, timeoutMs = 60_000): Promise<Record<string, any>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { rows } = await testApp.app.pool.query(`SELECT * FROM jobs WHERE id = $1`, [jobId]);
+    const job = rows[0];
+    if (job && ['COMPLETED', 'FAILED', 'CANCELLED'].includes(job.state)) return job;
+    if (Date.now() > deadline) throw new Error(`job ${jobId} still ${job?.state} after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}

@@ -1,0 +1,61 @@
+/** Small image files for import tests, made with a real codec (sharp). */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { deflateSync } from 'node:zlib';
+import sharp from 'sharp';
+
+export async function greyJpeg(width: number, height: number, seed = 1): Promise<Buffer> {
+  const pixels = Buffer.alloc(width * height);
+  for (let i = 0; i < pixels.length; i++) pixels[i] = (i * 7 + seed * 31 + ((i / width) | 0) * 3) & 0xff;
+  return sharp(pixels, { raw: { width, height, channels: 1 } }).jpeg({ quality: 90 }).toBuffer();
+}
+
+export async function grey16Png(width: number, height: number): Promise<{ png: Buffer; pixels: Uint16Array }> {
+  const pixels = new Uint16Array(width * height);
+  for (let i = 0; i < pixels.length; i++) pixels[i] = (i * 977) % 4096; // 12-bit data in 16-bit samples
+  const png = await sharp(Buffer.from(pixels.buffer), { raw: { width, height, channels: 1, depth: 'ushort' } } as never)
+    .toColourspace('grey16')
+    .png()
+    .toBuffer();
+  return { png, pixels };
+}
+
+function crc32(bytes: Buffer): number {
+  let crc = ~0;
+  for (const byte of bytes) {
+    crc ^= byte;
+    for (let k = 0; k < 8; k++) crc = (crc >>> 1) ^ (0xedb88320 & -(crc & 1));
+  }
+  return ~crc >>> 0;
+}
+
+function chunk(type: string, data: Buffer): Buffer {
+  const length = Buffer.alloc(4);
+  length.writeUInt32BE(data.length);
+  const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(crc32(body));
+  return Buffer.concat([length, body, crc]);
+}
+
+/** A few hundred bytes that claim width x height pixels: a decompression bomb's header. */
+export function pngBombHeader(width = 50_000, height = 50_000): Buffer {
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(width, 0);
+  header.writeUInt32BE(height, 4);
+  header[8] = 8; // bit depth
+  header[9] = 0; // greyscale
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', header),
+    chunk('IDAT', deflateSync(Buffer.alloc(1024))),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
+}
+
+export function writeTree(root: string, files: Record<string, Buffer | string>): void {
+  for (const [file, content] of Object.entries(files)) {
+    mkdirSync(path.dirname(path.join(root, file)), { recursive: true });
+    writeFileSync(path.join(root, file), content);
+  }
+}
