@@ -1,8 +1,8 @@
 /** Configuration from the environment, read once. Every variable is listed in README.md. */
 import path from 'node:path';
 
-function intFromEnv(name: string, fallback: number, min: number, max: number): number {
-  const raw = process.env[name];
+function intFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
   if (!Number.isInteger(value) || value < min || value > max) {
@@ -42,15 +42,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir,
     databaseUrl: env.DATABASE_URL || null,
     host: env.HOST ?? '0.0.0.0',
-    port: intFromEnv('PORT', 4000, 0, 65535),
+    port: intFromEnv(env, 'PORT', 4000, 0, 65535),
     role: parseRole(env.MEDPSIM_ROLE),
-    maxPixels: intFromEnv('MEDPSIM_MAX_PIXELS', 100_000_000, 1, 2 ** 31 - 1),
-    maxUploadBytes: intFromEnv('MEDPSIM_MAX_UPLOAD_BYTES', 64 * 1024 * 1024, 1, 2 ** 31 - 1),
-    importChunkSize: intFromEnv('MEDPSIM_IMPORT_CHUNK', 50, 1, 10_000),
-    workerConcurrency: intFromEnv('MEDPSIM_WORKER_CONCURRENCY', 2, 1, 64),
-    jobExpireSeconds: intFromEnv('MEDPSIM_JOB_EXPIRE_SECONDS', 300, 1, 86_400),
-    maxQueryDepth: intFromEnv('MEDPSIM_MAX_QUERY_DEPTH', 10, 2, 100),
-    maxQueryComplexity: intFromEnv('MEDPSIM_MAX_QUERY_COMPLEXITY', 5_000, 10, 10_000_000),
+    maxPixels: intFromEnv(env, 'MEDPSIM_MAX_PIXELS', 100_000_000, 1, 2 ** 31 - 1),
+    maxUploadBytes: intFromEnv(env, 'MEDPSIM_MAX_UPLOAD_BYTES', 64 * 1024 * 1024, 1, 2 ** 31 - 1),
+    importChunkSize: intFromEnv(env, 'MEDPSIM_IMPORT_CHUNK', 50, 1, 10_000),
+    workerConcurrency: intFromEnv(env, 'MEDPSIM_WORKER_CONCURRENCY', 2, 1, 64),
+    jobExpireSeconds: intFromEnv(env, 'MEDPSIM_JOB_EXPIRE_SECONDS', 300, 1, 86_400),
+    maxQueryDepth: intFromEnv(env, 'MEDPSIM_MAX_QUERY_DEPTH', 10, 2, 100),
+    maxQueryComplexity: intFromEnv(env, 'MEDPSIM_MAX_QUERY_COMPLEXITY', 5_000, 10, 10_000_000),
     corsOrigins: (env.MEDPSIM_CORS_ORIGINS ?? 'https://studio.apollographql.com,http://localhost:4000')
       .split(',')
       .map((origin) => origin.trim())

@@ -140,7 +140,7 @@ export async function getImage(app: App, id: string): Promise<Image> {
 }
 
 /**
- * Stores one uploaded image. Its source path is "uploads/<hash prefix>-<file name>", so uploading the same
+ * Stores one uploaded image. Its source path is "uploads/<hash prefix>/<file name>", so uploading the same
  * bytes again returns the existing image instead of a duplicate.
  */
 export async function importUpload(
@@ -151,7 +151,7 @@ export async function importUpload(
   const dataset = await datasetNamed(app, upload.datasetName);
   const { hash, image } = await ingestAndStore(app, upload.bytes);
   const safeName = path.basename(upload.fileName).replace(/[^\w.-]+/g, '_').slice(0, 200) || 'upload';
-  const sourcePath = `uploads/${hash.slice(0, 16)}-${safeName}`;
+  const sourcePath = `uploads/${hash.slice(0, 16)}/${safeName}`;
   const facts = { datasetId: dataset.id, sourcePath, split, label: upload.label ?? null, synthetic: false, importJobId: null };
   const id = await insertImageRow(app.pool, facts, hash, upload.bytes.length, image);
   const stored = await app.db.dataSource

@@ -1,4 +1,5 @@
 /** Opens the database: the external server DATABASE_URL names, or the embedded one under the data folder. */
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { DataSource } from 'typeorm';
@@ -65,6 +66,8 @@ export async function openDatabase(options: {
   let url = options.databaseUrl;
   let stopEmbedded: (() => Promise<void>) | null = null;
   if (!url) {
+    // Traversable (not listable) by others: the embedded server may run as another user (see embedded.ts).
+    await fs.mkdir(options.dataDir, { recursive: true, mode: 0o711 });
     const server = await startEmbeddedPostgres({ dataDir: path.join(options.dataDir, 'pg'), port: 0 });
     stopEmbedded = server.stop;
     url = await ensureDatabase(server.url, EMBEDDED_DATABASE);

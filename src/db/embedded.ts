@@ -60,6 +60,21 @@ async function serverUser(): Promise<{ uid: number; gid: number } | null> {
   }
 }
 
+/** The server user must be able to walk down to its cluster folder; say how to fix it if it cannot. */
+async function assertReachable(dir: string, owner: { uid: number; gid: number }): Promise<void> {
+  for (let current = path.dirname(path.resolve(dir)); ; current = path.dirname(current)) {
+    const stat = await fs.stat(current);
+    const bit = stat.uid === owner.uid ? 0o100 : stat.gid === owner.gid ? 0o010 : 0o001;
+    if (!(stat.mode & bit)) {
+      throw new Error(
+        `the embedded PostgreSQL runs as user "postgres" (PostgreSQL refuses root) and cannot enter ${current}: ` +
+          `allow it (chmod o+x ${current}) or choose another MEDPSIM_DATA_DIR`,
+      );
+    }
+    if (current === path.dirname(current)) return;
+  }
+}
+
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
@@ -136,7 +151,10 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   const passwordFile = path.join(options.dataDir, 'password');
   const owner = await serverUser();
   await fs.mkdir(options.dataDir, { recursive: true, mode: 0o700 });
-  if (owner) await fs.chown(options.dataDir, owner.uid, owner.gid);
+  if (owner) {
+    await fs.chown(options.dataDir, owner.uid, owner.gid);
+    await assertReachable(options.dataDir, owner);
+  }
   if (!existsSync(path.join(clusterDir, 'PG_VERSION'))) {
     await initialise(clusterDir, passwordFile, owner);
   } else {

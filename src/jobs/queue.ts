@@ -10,6 +10,8 @@ export const QUEUES = {
   importChunk: 'medpsim-import-chunk',
 } as const;
 
+const ADMIN_SHUTDOWN = '57P01';
+
 export interface QueueOptions {
   url: string;
   /** Seconds a unit may stay active before it is considered abandoned and retried. */
@@ -25,7 +27,10 @@ export async function startQueue(options: QueueOptions): Promise<PgBoss> {
     maintenanceIntervalSeconds: Math.max(1, Math.min(60, Math.floor(options.expireSeconds / 2))),
     schedule: false,
   });
-  boss.on('error', (error) => console.error('[queue]', error));
+  boss.on('error', (error: Error & { code?: string }) => {
+    // 57P01: the server is shutting down (our own shutdown ends connections pg-boss may still hold).
+    if (error.code !== ADMIN_SHUTDOWN) console.error('[queue]', error);
+  });
   await boss.start();
   for (const name of Object.values(QUEUES)) {
     await boss.createQueue(name, {

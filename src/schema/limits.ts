@@ -1,17 +1,9 @@
 /**
  * Query limits, so no client can ask for more work than the server is willing to do:
- * a depth limit (a validation rule) and a complexity limit (list fields cost their page size times their
+ * a depth limit and a complexity limit (list fields cost their page size times their
  * children, from the `complexity` of type-graphql fields).
  */
-import {
-  GraphQLError,
-  type ASTVisitor,
-  type DocumentNode,
-  type FragmentDefinitionNode,
-  type GraphQLSchema,
-  type SelectionSetNode,
-  type ValidationContext,
-} from 'graphql';
+import { GraphQLError, type DocumentNode, type FragmentDefinitionNode, type GraphQLSchema, type SelectionSetNode } from 'graphql';
 import { fieldExtensionsEstimator, getComplexity, simpleEstimator } from 'graphql-query-complexity';
 
 function selectionDepth(
@@ -38,30 +30,46 @@ function selectionDepth(
   return deepest;
 }
 
-export function depthLimitRule(maxDepth: number) {
-  return (context: ValidationContext): ASTVisitor => {
-    const document = context.getDocument();
-    const fragments: Record<string, FragmentDefinitionNode> = {};
-    for (const definition of document.definitions) {
-      if (definition.kind === 'FragmentDefinition') fragments[definition.name.value] = definition;
-    }
-    return {
-      OperationDefinition(operation) {
-        const depth = selectionDepth(operation.selectionSet, fragments, new Set());
-        if (depth > maxDepth) {
-          context.reportError(
-            new GraphQLError(`query depth ${depth} exceeds the limit of ${maxDepth} (MEDPSIM_MAX_QUERY_DEPTH)`, {
-              nodes: [operation],
-              extensions: { code: 'QUERY_TOO_DEEP', depth, maxDepth },
-            }),
-          );
-        }
-      },
-    };
-  };
+/** Depth of the operation to run (fields nested in fields; fragments expanded; introspection not counted). */
+export function queryDepth(document: DocumentNode, operationName?: string): number {
+  const fragments: Record<string, FragmentDefinitionNode> = {};
+  let deepest = 0;
+  for (const definition of document.definitions) {
+    if (definition.kind === 'FragmentDefinition') fragments[definition.name.value] = definition;
+  }
+  for (const definition of document.definitions) {
+    if (definition.kind !== 'OperationDefinition') continue;
+    if (operationName && definition.name?.value !== operationName) continue;
+    deepest = Math.max(deepest, selectionDepth(definition.selectionSet, fragments, new Set()));
+  }
+  return deepest;
 }
 
-export function assertComplexity(
+/**
+ * Checked after validation, before execution, for HTTP requests (an Apollo plugin) and subscriptions
+ * (graphql-ws onSubscribe) alike.
+ */
+export interface QueryLimits {
+  maxDepth: number;
+  maxComplexity: number;
+}
+
+export function assertQueryLimits(
+  schema: GraphQLSchema,
+  request: { document: DocumentNode; variables?: Record<string, unknown> | null; operationName?: string | null },
+  limits: QueryLimits,
+): void {
+  const operationName = request.operationName ?? undefined;
+  const depth = queryDepth(request.document, operationName);
+  if (depth > limits.maxDepth) {
+    throw new GraphQLError(`query depth ${depth} exceeds the limit of ${limits.maxDepth} (MEDPSIM_MAX_QUERY_DEPTH)`, {
+      extensions: { code: 'QUERY_TOO_DEEP', depth, maxDepth: limits.maxDepth },
+    });
+  }
+  assertComplexity(schema, request.document, request.variables ?? {}, operationName, limits.maxComplexity);
+}
+
+function assertComplexity(
   schema: GraphQLSchema,
   document: DocumentNode,
   variables: Record<string, unknown>,

@@ -8,7 +8,7 @@ import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin
 import { expressMiddleware } from '@as-integrations/express5';
 import cors from 'cors';
 import express, { type Request } from 'express';
-import { GraphQLError, parse, specifiedRules, validate, type GraphQLSchema } from 'graphql';
+import { GraphQLError, parse, validate, type GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -16,7 +16,7 @@ import { WebSocketServer } from 'ws';
 import type { App } from '../app';
 import type { Context } from '../resolvers/context';
 import { buildMedpsimSchema } from '../schema/build';
-import { assertComplexity, depthLimitRule } from '../schema/limits';
+import { assertQueryLimits, type QueryLimits } from '../schema/limits';
 import { jsonErrors } from './http-error';
 import { imageRoute } from './image-route';
 import { uploadRoutes } from './upload-route';
@@ -30,12 +30,12 @@ function baseUrlOf(request: Request): string {
   return `${request.protocol}://${request.get('host')}`;
 }
 
-function complexityPlugin(schema: GraphQLSchema, maxComplexity: number): ApolloServerPlugin<Context> {
+function queryLimitsPlugin(schema: GraphQLSchema, limits: QueryLimits): ApolloServerPlugin<Context> {
   return {
     async requestDidStart() {
       return {
         async didResolveOperation({ request, document }) {
-          assertComplexity(schema, document, request.variables ?? {}, request.operationName ?? undefined, maxComplexity);
+          assertQueryLimits(schema, { document, variables: request.variables, operationName: request.operationName }, limits);
         },
       };
     },
@@ -61,18 +61,16 @@ export async function startHttpServer(app: App): Promise<HttpServer> {
   const httpServer = http.createServer(expressApp);
 
   const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql' });
-  const validationRules = [depthLimitRule(config.maxQueryDepth)];
+  const limits = { maxDepth: config.maxQueryDepth, maxComplexity: config.maxQueryComplexity };
   const wsCleanup = useServer<Record<string, unknown>, { request: http.IncomingMessage }>(
     {
       schema,
-      validate: (schemaToCheck, document) => validate(schemaToCheck, document, [...specifiedRules, ...validationRules]),
       context: (ctx): Context => ({ app, baseUrl: `http://${ctx.extra.request.headers.host ?? 'localhost'}` }),
       onSubscribe: (_ctx, _id, payload) => {
-        // graphql-ws validates (depth included) after this; the complexity limit is checked here.
         try {
           const document = parse(payload.query);
-          if (validate(schema, document).length > 0) return; // graphql-ws reports those
-          assertComplexity(schema, document, payload.variables ?? {}, payload.operationName ?? undefined, config.maxQueryComplexity);
+          if (validate(schema, document).length > 0) return; // graphql-ws reports those itself
+          assertQueryLimits(schema, { document, variables: payload.variables, operationName: payload.operationName }, limits);
         } catch (error) {
           return [error instanceof GraphQLError ? error : new GraphQLError(String(error))];
         }
@@ -84,12 +82,11 @@ export async function startHttpServer(app: App): Promise<HttpServer> {
   const apollo = new ApolloServer<Context>({
     schema,
     introspection: true,
-    validationRules,
     formatError: maskUnexpectedErrors,
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false }),
-      complexityPlugin(schema, config.maxQueryComplexity),
+      queryLimitsPlugin(schema, limits),
       { async serverWillStart() { return { async drainServer() { await wsCleanup.dispose(); } }; } },
     ],
   });

@@ -62,6 +62,8 @@ export const SYNTH_DEFAULTS = { width: 1024, height: 1024, bitDepth: 8, seed: 1 
 
 /** NORMAL share of the Kermany release (1,583 of 5,856 images). */
 const KERMANY_NORMAL_SHARE = 0.27;
+/** Aliased so the quantisation loop does not read the global Math object (see phantom.ts). */
+const round = Math.round;
 const JPEG_QUALITY = 90;
 
 /** Random streams of the dataset plan, apart from those of the phantoms. */
@@ -336,6 +338,6 @@ export async function encodeImage(pixels: Float32Array, width: number, height: n
 }
 
 function quantize<T extends Uint8Array | Uint16Array>(pixels: Float32Array, out: T, max: number): T {
-  for (let i = 0; i < pixels.length; i++) out[i] = Math.round(pixels[i] * max);
+  for (let i = 0; i < pixels.length; i++) out[i] = round(pixels[i] * max);
   return out;
 }

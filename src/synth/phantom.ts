@@ -12,6 +12,10 @@
  */
 import { RandomStream, fillGaussianNoise, fillUniform } from './random';
 
+// Module-level aliases: hot loops then never read the global Math object, which some hosts
+// (jest's sandbox) keep changing, deoptimising every function that depends on it.
+const { PI, abs, ceil, cos, exp, floor, max, min, pow, round, sin, sqrt } = Math;
+
 export type PhantomLabel = 'NORMAL' | 'PNEUMONIA';
 export type PneumoniaPattern = 'focal' | 'diffuse';
 
@@ -69,8 +73,8 @@ export function renderPhantomLayers(opts: PhantomOptions, { masks = true }: { ma
   // The projection is smooth at the scale of a pixel, so large images integrate it on a coarser
   // grid; noise, the film curve and the blur then run at full resolution.
   const scale = internalScale(width, height);
-  const gridWidth = Math.ceil(width / scale);
-  const gridHeight = Math.ceil(height / scale);
+  const gridWidth = ceil(width / scale);
+  const gridHeight = ceil(height / scale);
   const gridPixels = gridWidth * gridHeight;
   const pose = makePose(gridWidth, gridHeight, acquisition);
   const tables = buildTables(anatomy, gridWidth, gridHeight);
@@ -86,7 +90,7 @@ export function renderPhantomLayers(opts: PhantomOptions, { masks = true }: { ma
   const image = new Float32Array(width * height);
   fillGaussianNoise(image, opts.seed, STREAM.noise, 1);
   develop(attenuation, gridWidth, gridHeight, image, width, height, buildToneCurve(acquisition));
-  gaussianBlur(image, width, height, 0.0009 * Math.min(width, height));
+  gaussianBlur(image, width, height, 0.0009 * min(width, height));
   clampUnit(image);
 
   const lungMask = new Uint8Array(masks ? width * height : 0);
@@ -100,7 +104,7 @@ export function renderPhantomLayers(opts: PhantomOptions, { masks = true }: { ma
 
 /** Grid step of the attenuation integral: every pixel up to 768 px, every other pixel above. */
 function internalScale(width: number, height: number): number {
-  return Math.min(width, height) > 768 ? 2 : 1;
+  return min(width, height) > 768 ? 2 : 1;
 }
 
 /** Layers up to this many pixels are kept between renders (a 2048 x 2048 image's worth). */
@@ -215,7 +219,7 @@ function drawAnatomy(rng: RandomStream): Anatomy {
       centerY: leftDomeTop - rng.truncatedNormal(0.06, 0.01),
       radiusLong: rng.truncatedNormal(0.19, 0.012) * scale,
       radiusShort: rng.truncatedNormal(0.13, 0.008) * scale,
-      tilt: (rng.truncatedNormal(40, 5) * Math.PI) / 180,
+      tilt: (rng.truncatedNormal(40, 5) * PI) / 180,
     },
     aorticKnob: { y: rng.truncatedNormal(0.3, 0.012), reach: rng.truncatedNormal(0.09, 0.006) * scale },
     carinaY: rng.truncatedNormal(0.33, 0.012),
@@ -257,7 +261,7 @@ function drawLung(rng: RandomStream, scale: number, apexY: number, baseY: number
 
 function drawAcquisition(rng: RandomStream): Acquisition {
   return {
-    rotation: (rng.truncatedNormal(0, 1.6, 2.2) * Math.PI) / 180,
+    rotation: (rng.truncatedNormal(0, 1.6, 2.2) * PI) / 180,
     zoom: rng.truncatedNormal(1, 0.03),
     shiftX: rng.truncatedNormal(0, 0.012),
     shiftY: rng.truncatedNormal(0.0, 0.015),
@@ -289,8 +293,8 @@ interface Pose {
 }
 
 function makePose(width: number, height: number, acq: Acquisition): Pose {
-  const cos = Math.cos(acq.rotation);
-  const sin = Math.sin(acq.rotation);
+  const cosine = cos(acq.rotation);
+  const sine = sin(acq.rotation);
   const centerX = width / 2 + acq.shiftX * width;
   const centerY = height / 2 + acq.shiftY * height;
   const scaleX = width * acq.zoom;
@@ -299,7 +303,7 @@ function makePose(width: number, height: number, acq: Acquisition): Pose {
   const toAnatomy = (px: number, py: number): [number, number] => {
     const dx = px + 0.5 - centerX;
     const dy = py + 0.5 - centerY;
-    return [0.5 + (dx * cos + dy * sin) / scaleX, 0.5 + (-dx * sin + dy * cos) / scaleY];
+    return [0.5 + (dx * cosine + dy * sine) / scaleX, 0.5 + (-dx * sine + dy * cosine) / scaleY];
   };
   const [originX, originY] = toAnatomy(0, 0);
   return {
@@ -307,15 +311,15 @@ function makePose(width: number, height: number, acq: Acquisition): Pose {
     height,
     originX,
     originY,
-    dXdx: cos / scaleX,
-    dXdy: sin / scaleX,
-    dYdx: -sin / scaleY,
-    dYdy: cos / scaleY,
+    dXdx: cosine / scaleX,
+    dXdy: sine / scaleX,
+    dYdx: -sine / scaleY,
+    dYdy: cosine / scaleY,
     pixelsPerUnit: scaleX,
     toPixel(x, y) {
       const rx = (x - 0.5) * scaleX;
       const ry = (y - 0.5) * scaleY;
-      return [rx * cos - ry * sin + centerX - 0.5, rx * sin + ry * cos + centerY - 0.5];
+      return [rx * cosine - ry * sine + centerX - 0.5, rx * sine + ry * cosine + centerY - 0.5];
     },
   };
 }
@@ -345,8 +349,8 @@ interface Tables {
 }
 
 function buildTables(anatomy: Anatomy, width: number, height: number): Tables {
-  const rows = Math.max(height, 256);
-  const columns = Math.max(width, 256);
+  const rows = max(height, 256);
+  const columns = max(width, 256);
   const t: Tables = {
     rows,
     columns,
@@ -386,8 +390,8 @@ function lungSpan(a: Anatomy, side: 0 | 1, y: number): [number, number] {
   const lung = a.lungs[side];
   if (y < lung.apexY || y > lung.baseY + 0.01) return [-1, -1];
   const t = (y - lung.apexY) / (lung.baseY - lung.apexY);
-  const top = Math.min(t / 0.6, 1);
-  const rounding = Math.sqrt(1 - (1 - top) * (1 - top));
+  const top = min(t / 0.6, 1);
+  const rounding = sqrt(1 - (1 - top) * (1 - top));
   const center = lung.apexCenter + 0.035 * top;
   // The lateral wall keeps widening gently towards the bases.
   const widening = 0.86 + 0.14 * smoothstep(0.15, 0.95, t);
@@ -395,16 +399,16 @@ function lungSpan(a: Anatomy, side: 0 | 1, y: number): [number, number] {
   const lateral = center + halfWidth;
   // The mediastinum is narrow at the thoracic inlet and widens towards the hila.
   const mediastinum = lung.mediastinalEdge * (0.78 + 0.22 * smoothstep(lung.apexY, lung.apexY + 0.2, y)) + 0.012 * smoothstep(0.3, 0.6, y);
-  let medial = Math.max(center - halfWidth, mediastinum);
-  if (side === 1) medial = Math.max(medial, knobEdge(a, y));
-  if (side === 0) medial = Math.max(medial, lung.mediastinalEdge + 0.018 * bump(0.52, 0.72, y));
+  let medial = max(center - halfWidth, mediastinum);
+  if (side === 1) medial = max(medial, knobEdge(a, y));
+  if (side === 0) medial = max(medial, lung.mediastinalEdge + 0.018 * bump(0.52, 0.72, y));
   return [lateral, medial];
 }
 
 /** The aortic knob pushes the left lung's medial edge outwards around its level. */
 function knobEdge(a: Anatomy, y: number): number {
   const d = (y - a.aorticKnob.y) / 0.035;
-  return d * d >= 1 ? 0 : a.aorticKnob.reach * Math.sqrt(1 - d * d);
+  return d * d >= 1 ? 0 : a.aorticKnob.reach * sqrt(1 - d * d);
 }
 
 function bodyHalfWidthAt(a: Anatomy, y: number): number {
@@ -417,7 +421,7 @@ function bodyHalfWidthAt(a: Anatomy, y: number): number {
 /** Vertebral bodies: dense plates separated by darker discs, one level per rib. */
 function vertebraProfile(a: Anatomy, y: number): number {
   const level = (y - a.ribs.firstY) / a.ribs.spacing;
-  const phase = level - Math.floor(level);
+  const phase = level - floor(level);
   const disc = bump(0.82, 1.0, phase);
   const endplates = 0.3 * (bump(0.72, 0.84, phase) + bump(0.0, 0.1, phase));
   return 0.75 - 0.3 * disc + 0.6 * endplates;
@@ -425,16 +429,16 @@ function vertebraProfile(a: Anatomy, y: number): number {
 
 function fillColumn(t: Tables, a: Anatomy, column: number, x: number): void {
   const side = x < a.midX ? 0 : 1;
-  const e = Math.abs(x - a.midX);
+  const e = abs(x - a.midX);
   const lung = a.lungs[side];
   t.diaphragmY[column] = diaphragmAt(lung, e);
   fillClavicle(t, a, column, e);
   // Posterior ribs leave the spine rising slightly, then arc laterally and downwards.
   // Convex upwards: highest a little lateral of the spine, then turning down ever more steeply.
-  const arc = Math.min(e / 0.44, 1);
+  const arc = min(e / 0.44, 1);
   const top = 0.1;
   const c = a.ribs.curvature;
-  t.posteriorRibShift[column] = c * (1.2 * ((e - top) * (e - top) - top * top) + 0.08 * (1 - Math.sqrt(1 - arc * arc)));
+  t.posteriorRibShift[column] = c * (1.2 * ((e - top) * (e - top) - top * top) + 0.08 * (1 - sqrt(1 - arc * arc)));
   // Anterior ribs descend from the lateral wall towards the sternum.
   t.anteriorRibShift[column] = 0.42 * (lung.lateralReach - e) + 0.6 * (e - lung.lateralReach) * (e - lung.lateralReach);
   // Posterior ribs fade medially into the spine and mediastinum, and end at the lateral chest wall.
@@ -447,7 +451,7 @@ function fillColumn(t: Tables, a: Anatomy, column: number, x: number): void {
 function diaphragmAt(lung: LungShape, e: number): number {
   const peak = 0.17;
   const u = (e - peak) / (lung.lateralReach - peak + 0.02);
-  const dome = Math.max(0, 1 - u * u);
+  const dome = max(0, 1 - u * u);
   return lung.baseY - lung.domeHeight * dome;
 }
 
@@ -456,7 +460,7 @@ function fillClavicle(t: Tables, a: Anatomy, column: number, e: number): void {
   const lateralEnd = 0.34;
   const s = (e - medialEnd) / (lateralEnd - medialEnd);
   // Medially the clavicle sits low at the sternum, then rises towards the shoulder with a gentle S.
-  t.clavicleY[column] = a.clavicleY + 0.015 - 0.05 * s + 0.007 * Math.sin(2 * Math.PI * Math.min(Math.max(s, 0), 1));
+  t.clavicleY[column] = a.clavicleY + 0.015 - 0.05 * s + 0.007 * sin(2 * PI * min(max(s, 0), 1));
   t.clavicleWeight[column] = smoothstep(-0.05, 0.05, s) * (1 - smoothstep(0.95, 1.15, s));
 }
 
@@ -485,16 +489,16 @@ interface RowSampledGrid {
 function widenRows(src: Float32Array, sw: number, sh: number, width: number, height: number): RowSampledGrid {
   const rows = new Float32Array(sh * width);
   for (let x = 0; x < width; x++) {
-    const g = Math.min(Math.max(((x + 0.5) / width) * sw - 0.5, 0), sw - 1.001);
-    const x0 = Math.floor(g);
+    const g = min(max(((x + 0.5) / width) * sw - 0.5, 0), sw - 1.001);
+    const x0 = floor(g);
     const f = g - x0;
     for (let y = 0; y < sh; y++) rows[y * width + x] = src[y * sw + x0] + (src[y * sw + x0 + 1] - src[y * sw + x0]) * f;
   }
   const upperOffset = new Int32Array(height);
   const lowerWeight = new Float32Array(height);
   for (let y = 0; y < height; y++) {
-    const g = Math.min(Math.max(((y + 0.5) / height) * sh - 0.5, 0), sh - 1.001);
-    const y0 = Math.floor(g);
+    const g = min(max(((y + 0.5) / height) * sh - 0.5, 0), sh - 1.001);
+    const y0 = floor(g);
     upperOffset[y] = y0 * width;
     lowerWeight[y] = g - y0;
   }
@@ -520,18 +524,26 @@ function fractalNoise(seed: number, stream: number, size: number, cells: number[
 
 function addSmoothLattice(out: Float32Array, size: number, lattice: Float32Array, count: number, amplitude: number): void {
   const stride = count + 1;
+  // Cell and smoothed in-cell weight per grid coordinate, shared by rows and columns.
+  const cell = new Int32Array(size);
+  const weight = new Float32Array(size);
+  for (let k = 0; k < size; k++) {
+    const g = ((k + 0.5) / size) * count;
+    const index = g | 0;
+    cell[k] = index < count - 1 ? index : count - 1;
+    weight[k] = smootherstep(g - cell[k]);
+  }
   for (let y = 0; y < size; y++) {
-    const gy = ((y + 0.5) / size) * count;
-    const iy = Math.min(Math.floor(gy), count - 1);
-    const fy = smootherstep(gy - iy);
+    const upper = cell[y] * stride;
+    const lower = upper + stride;
+    const fy = weight[y];
+    const row = y * size;
     for (let x = 0; x < size; x++) {
-      const gx = ((x + 0.5) / size) * count;
-      const ix = Math.min(Math.floor(gx), count - 1);
-      const fx = smootherstep(gx - ix);
-      const i = iy * stride + ix;
-      const top = lattice[i] + (lattice[i + 1] - lattice[i]) * fx;
-      const bottom = lattice[i + stride] + (lattice[i + stride + 1] - lattice[i + stride]) * fx;
-      out[y * size + x] += amplitude * (top + (bottom - top) * fy);
+      const i = cell[x];
+      const fx = weight[x];
+      const top = lattice[upper + i] + (lattice[upper + i + 1] - lattice[upper + i]) * fx;
+      const bottom = lattice[lower + i] + (lattice[lower + i + 1] - lattice[lower + i]) * fx;
+      out[row + x] += amplitude * (top + (bottom - top) * fy);
     }
   }
 }
@@ -617,11 +629,11 @@ interface Branch {
 /** Appends a branch (two slightly bent pieces) and its two children; coordinates are (e, y). */
 function growBranch(out: Segment[], rng: RandomStream, b: Branch): void {
   const bend = rng.range(-0.25, 0.25);
-  const midE = b.e + 0.5 * b.length * Math.cos(b.angle);
-  const midY = b.y + 0.5 * b.length * Math.sin(b.angle);
+  const midE = b.e + 0.5 * b.length * cos(b.angle);
+  const midY = b.y + 0.5 * b.length * sin(b.angle);
   const endAngle = b.angle + bend;
-  const endE = midE + 0.5 * b.length * Math.cos(endAngle);
-  const endY = midY + 0.5 * b.length * Math.sin(endAngle);
+  const endE = midE + 0.5 * b.length * cos(endAngle);
+  const endY = midY + 0.5 * b.length * sin(endAngle);
   const endRadius = b.radius * 0.8;
   const midRadius = (b.radius + endRadius) / 2;
   const amplitude = 1;
@@ -644,19 +656,19 @@ function growBranch(out: Segment[], rng: RandomStream, b: Branch): void {
 function drawSegment(target: Float32Array, pose: Pose, s: Segment): void {
   const [ax, ay] = pose.toPixel(s.x0, s.y0);
   const [bx, by] = pose.toPixel(s.x1, s.y1);
-  const ra = Math.max(s.r0 * pose.pixelsPerUnit, 0.6);
-  const rb = Math.max(s.r1 * pose.pixelsPerUnit, 0.6);
-  const reach = Math.max(ra, rb) + 1;
-  const minX = Math.max(0, Math.floor(Math.min(ax, bx) - reach));
-  const maxX = Math.min(pose.width - 1, Math.ceil(Math.max(ax, bx) + reach));
-  const minY = Math.max(0, Math.floor(Math.min(ay, by) - reach));
-  const maxY = Math.min(pose.height - 1, Math.ceil(Math.max(ay, by) + reach));
+  const ra = max(s.r0 * pose.pixelsPerUnit, 0.6);
+  const rb = max(s.r1 * pose.pixelsPerUnit, 0.6);
+  const reach = max(ra, rb) + 1;
+  const minX = max(0, floor(min(ax, bx) - reach));
+  const maxX = min(pose.width - 1, ceil(max(ax, bx) + reach));
+  const minY = max(0, floor(min(ay, by) - reach));
+  const maxY = min(pose.height - 1, ceil(max(ay, by) + reach));
   const dx = bx - ax;
   const dy = by - ay;
   const lengthSquared = dx * dx + dy * dy || 1e-9;
   // Thin tubes get less amplitude: projected thickness scales with diameter.
-  const amplitudeA = s.amplitude * Math.min(1, s.r0 / 0.005);
-  const amplitudeB = s.amplitude * Math.min(1, s.r1 / 0.005);
+  const amplitudeA = s.amplitude * min(1, s.r0 / 0.005);
+  const amplitudeB = s.amplitude * min(1, s.r1 / 0.005);
   const soft = s.profile === 'soft';
   const darken = s.combine === 'darken';
   for (let y = minY; y <= maxY; y++) {
@@ -671,7 +683,7 @@ function drawSegment(target: Float32Array, pose: Pose, s: Segment): void {
       const radius = ra + (rb - ra) * t;
       const q = (ex * ex + ey * ey) / (radius * radius);
       if (q >= 1) continue;
-      const value = (amplitudeA + (amplitudeB - amplitudeA) * t) * (soft ? 1 - q : Math.sqrt(1 - q));
+      const value = (amplitudeA + (amplitudeB - amplitudeA) * t) * (soft ? 1 - q : sqrt(1 - q));
       if (darken) target[row + x] *= 1 - value;
       else if (value > target[row + x]) target[row + x] = value;
     }
@@ -744,10 +756,10 @@ interface Blob {
 function drawBlob(out: Float32Array, pose: Pose, blob: Blob, patchiness: RowSampledGrid): void {
   const reach = 1.8;
   const corners = [-1, 1].flatMap((sx) => [-1, 1].map((sy) => pose.toPixel(blob.x + sx * reach * blob.radiusX, blob.y + sy * reach * blob.radiusY)));
-  const minX = Math.max(0, Math.floor(Math.min(...corners.map((c) => c[0]))));
-  const maxX = Math.min(pose.width - 1, Math.ceil(Math.max(...corners.map((c) => c[0]))));
-  const minY = Math.max(0, Math.floor(Math.min(...corners.map((c) => c[1]))));
-  const maxY = Math.min(pose.height - 1, Math.ceil(Math.max(...corners.map((c) => c[1]))));
+  const minX = max(0, floor(min(...corners.map((c) => c[0]))));
+  const maxX = min(pose.width - 1, ceil(max(...corners.map((c) => c[0]))));
+  const minY = max(0, floor(min(...corners.map((c) => c[1]))));
+  const maxY = min(pose.height - 1, ceil(max(...corners.map((c) => c[1]))));
   const { rows, upperOffset, lowerWeight } = patchiness;
   for (let py = minY; py <= maxY; py++) {
     const upper = upperOffset[py];
@@ -809,8 +821,8 @@ function renderDiffuseOpacities(out: Float32Array, seed: number, pose: Pose, a: 
   for (let gy = 0; gy < grid; gy++) {
     for (let gx = 0; gx < grid; gx++) {
       const [X, Y] = anatomyAtPixel(pose, ((gx + 0.5) / grid) * pose.width, ((gy + 0.5) / grid) * pose.height);
-      const e = Math.abs(X - a.midX);
-      const perihilar = Math.exp(-((e - 0.12) ** 2) / 0.012 - ((Y - 0.45) ** 2) / 0.03);
+      const e = abs(X - a.midX);
+      const perihilar = exp(-((e - 0.12) ** 2) / 0.012 - ((Y - 0.45) ** 2) / 0.03);
       const basal = smoothstep(0.4, 0.75, Y);
       const zone = 0.45 + 0.55 * ((1 - zoneBias) * perihilar + zoneBias * basal);
       const n = patches[gy * grid + gx];
@@ -866,12 +878,12 @@ interface ToneCurve {
 function buildToneCurve(acq: Acquisition): ToneCurve {
   const values = new Float32Array(TONE_BINS);
   const noise = new Float32Array(TONE_BINS);
-  const reference = 1 - Math.exp(-acq.toneGain * 2.6);
+  const reference = 1 - exp(-acq.toneGain * 2.6);
   for (let bin = 0; bin < TONE_BINS; bin++) {
     const attenuation = TONE_MIN + ((bin + 0.5) / TONE_BINS) * (TONE_MAX - TONE_MIN);
-    const exposure = Math.max(0, 1 - Math.exp(-acq.toneGain * Math.max(attenuation, 0))) / reference;
-    values[bin] = 0.02 + 0.96 * Math.min(Math.pow(exposure, acq.toneGamma), 1.02);
-    noise[bin] = acq.noiseSd * Math.exp(0.35 * Math.min(Math.max(attenuation, 0), 2.5));
+    const exposure = max(0, 1 - exp(-acq.toneGain * max(attenuation, 0))) / reference;
+    values[bin] = 0.02 + 0.96 * min(pow(exposure, acq.toneGamma), 1.02);
+    noise[bin] = acq.noiseSd * exp(0.35 * min(max(attenuation, 0), 2.5));
   }
   return { values, noise, binsPerUnit: TONE_BINS / (TONE_MAX - TONE_MIN) };
 }
@@ -927,10 +939,10 @@ function compositeRow(input: CompositeInput, py: number): void {
   const heart = a.heart;
   const heartX = heart.centerX;
   const heartY = heart.centerY;
-  const heartLongX = Math.cos(heart.tilt) / heart.radiusLong;
-  const heartLongY = Math.sin(heart.tilt) / heart.radiusLong;
-  const heartShortX = -Math.sin(heart.tilt) / heart.radiusShort;
-  const heartShortY = Math.cos(heart.tilt) / heart.radiusShort;
+  const heartLongX = cos(heart.tilt) / heart.radiusLong;
+  const heartLongY = sin(heart.tilt) / heart.radiusLong;
+  const heartShortX = -sin(heart.tilt) / heart.radiusShort;
+  const heartShortY = cos(heart.tilt) / heart.radiusShort;
   const ribs = a.ribs;
   const ribCount = ribs.count;
   const ribFirstY = ribs.firstY;
@@ -983,13 +995,13 @@ function compositeRow(input: CompositeInput, py: number): void {
     const dx = X - midX;
     const right = dx < 0;
     const e = right ? -dx : dx;
-    const floor = diaphragmY[ix];
+    const diaphragm = diaphragmY[ix];
 
     // Soft tissue: path length through an elliptical torso; the upper abdomen (liver) is thicker.
     const bodyRatio = dx / bodyHalfWidth[iy];
     const bodyTerm = 1 - bodyRatio * bodyRatio;
-    const body = bodyTerm > 0 ? Math.sqrt(bodyTerm) : 0;
-    const belowFloor = Y <= floor ? 0 : Y >= floor + 0.04 ? 1 : (Y - floor) / 0.04;
+    const body = bodyTerm > 0 ? sqrt(bodyTerm) : 0;
+    const belowFloor = Y <= diaphragm ? 0 : Y >= diaphragm + 0.04 ? 1 : (Y - diaphragm) / 0.04;
     let attenuation = body * (softTissue + abdomen * belowFloor);
     // Uneven exposure across the field (anode heel effect, patient habitus).
     attenuation += gradientX * (X - 0.5) + gradientY * (Y - 0.5);
@@ -1001,8 +1013,8 @@ function compositeRow(input: CompositeInput, py: number): void {
     const hv = heartDX * heartShortX + heartDY * heartShortY;
     const heartTerm = 1 - hu * hu - hv * hv;
     let heartShare = 0;
-    if (heartTerm > 0 && Y < floor) {
-      const heartThickness = Math.sqrt(heartTerm);
+    if (heartTerm > 0 && Y < diaphragm) {
+      const heartThickness = sqrt(heartTerm);
       attenuation += heartDensity * heartThickness;
       heartShare = heartThickness > 0.35 ? 1 : heartThickness / 0.35;
     }
@@ -1017,12 +1029,12 @@ function compositeRow(input: CompositeInput, py: number): void {
       if (intoMediastinum > 0) attenuation += mediastinumDensity * (intoMediastinum > 0.03 ? 1 : intoMediastinum / 0.03) * (1 - belowFloor);
       const fromLateral = lateral - e;
       const fromMedial = e - medial;
-      const fromFloor = floor - Y;
+      const fromFloor = diaphragm - Y;
       let inner = fromLateral < fromMedial ? fromLateral : fromMedial;
       inner = fromFloor < inner ? fromFloor : inner;
       if (inner > 0) {
         lungInside = inner >= edgeRamp ? 1 : inner / edgeRamp;
-        const depth = inner >= depthRamp ? 1 : Math.sqrt(inner / depthRamp);
+        const depth = inner >= depthRamp ? 1 : sqrt(inner / depthRamp);
         const upperTexture = textureRows[textureUpper + px];
         const mottling = 1 + textureAmplitude * (upperTexture + (textureRows[textureLower + px] - upperTexture) * textureWeight - 0.5);
         const airAmount = lungInside * (0.45 + 0.55 * depth) * airZone[iy] * mottling * (1 - heartDisplacement * heartShare);
@@ -1043,7 +1055,7 @@ function compositeRow(input: CompositeInput, py: number): void {
     // Spine and airways along the midline.
     const spineRatio = dx * invSpineHalfWidth;
     const spineTerm = 1 - spineRatio * spineRatio;
-    if (spineTerm > 0) attenuation += spineDensityScale * Math.sqrt(spineTerm) * spineDensity[iy];
+    if (spineTerm > 0) attenuation += spineDensityScale * sqrt(spineTerm) * spineDensity[iy];
     attenuation -= tracheaDensity * airways[i];
 
     // Clavicles: tubes with a denser cortex.
@@ -1113,8 +1125,8 @@ function develop(attenuation: Float32Array, gridWidth: number, gridHeight: numbe
  */
 function fillMasks(lungMask: Uint8Array, mediastinumMask: Uint8Array, pose: Pose, a: Anatomy, t: Tables): void {
   const heart = a.heart;
-  const cos = Math.cos(heart.tilt);
-  const sin = Math.sin(heart.tilt);
+  const cosine = cos(heart.tilt);
+  const sine = sin(heart.tilt);
   for (let py = 0; py < pose.height; py++) {
     for (let px = 0; px < pose.width; px++) {
       const [X, Y] = anatomyAtPixel(pose, px, py);
@@ -1122,42 +1134,42 @@ function fillMasks(lungMask: Uint8Array, mediastinumMask: Uint8Array, pose: Pose
       const ix = tableIndex(X, t.columns);
       const dx = X - a.midX;
       const side = dx < 0 ? 0 : 1;
-      const e = Math.abs(dx);
+      const e = abs(dx);
       const lateral = t.lateral[side][iy];
       const medial = t.medial[side][iy];
-      const floor = t.diaphragmY[ix];
-      const hu = ((X - heart.centerX) * cos + (Y - heart.centerY) * sin) / heart.radiusLong;
-      const hv = (-(X - heart.centerX) * sin + (Y - heart.centerY) * cos) / heart.radiusShort;
+      const diaphragm = t.diaphragmY[ix];
+      const hu = ((X - heart.centerX) * cosine + (Y - heart.centerY) * sine) / heart.radiusLong;
+      const hv = (-(X - heart.centerX) * sine + (Y - heart.centerY) * cosine) / heart.radiusShort;
       const inHeart = hu * hu + hv * hv < 1;
-      const inner = Math.min(lateral - e, e - medial, floor - Y);
+      const inner = min(lateral - e, e - medial, diaphragm - Y);
       const i = py * pose.width + px;
       lungMask[i] = lateral > 0 && inner >= LUNG_EDGE_RAMP && !inHeart ? 1 : 0;
-      mediastinumMask[i] = lateral > 0 && e < 0.6 * medial && Y > a.aorticKnob.y && Y < floor ? 1 : 0;
+      mediastinumMask[i] = lateral > 0 && e < 0.6 * medial && Y > a.aorticKnob.y && Y < diaphragm ? 1 : 0;
     }
   }
 }
 
 function tableIndex(coordinate: number, size: number): number {
-  const index = Math.floor(coordinate * size);
+  const index = floor(coordinate * size);
   return index < 0 ? 0 : index >= size ? size - 1 : index;
 }
 
 const TUBE_TABLE_SIZE = 1024;
 /** tube(q) sampled over q in [-1, 1], with one guard entry for q = 1 exactly. */
-const TUBE_TABLE = Float32Array.from({ length: TUBE_TABLE_SIZE + 1 }, (_, k) => tube(Math.min((2 * k + 1) / TUBE_TABLE_SIZE - 1, 1)));
+const TUBE_TABLE = Float32Array.from({ length: TUBE_TABLE_SIZE + 1 }, (_, k) => tube(min((2 * k + 1) / TUBE_TABLE_SIZE - 1, 1)));
 
 /** Cross-section of a bone tube at q in (-1, 1): thick cortex at the margins, thinner medulla. */
 function tube(q: number): number {
   const outer = 1 - q * q;
   const innerTerm = 0.55 - q * q;
-  return Math.sqrt(outer) - (innerTerm > 0 ? 0.75 * Math.sqrt(innerTerm) : 0);
+  return sqrt(outer) - (innerTerm > 0 ? 0.75 * sqrt(innerTerm) : 0);
 }
 
 // ---------------------------------------------------------------------------------------------
 // Small numeric helpers
 
 function smoothstep(edge0: number, edge1: number, x: number): number {
-  const t = Math.min(Math.max((x - edge0) / (edge1 - edge0), 0), 1);
+  const t = min(max((x - edge0) / (edge1 - edge0), 0), 1);
   return t * t * (3 - 2 * t);
 }
 
@@ -1189,13 +1201,13 @@ export function gaussianBlur(image: Float32Array, width: number, height: number,
   if (variance < 0.25) return;
   if (variance < 2.25) {
     // Each [1 2 1]/4 pass adds variance 0.5.
-    const passes = Math.max(1, Math.round(variance / 0.5));
+    const passes = max(1, round(variance / 0.5));
     for (let p = 0; p + 1 < passes; p += 2) binomialPass(image, width, height, FIVE_TAP);
     if (passes % 2 === 1) binomialPass(image, width, height, THREE_TAP);
     return;
   }
-  const scratch = new Float32Array(Math.max(width, height));
-  const radius = Math.max(1, Math.round(Math.sqrt(variance + 0.25) - 0.5));
+  const scratch = new Float32Array(max(width, height));
+  const radius = max(1, round(sqrt(variance + 0.25) - 0.5));
   for (let p = 0; p < 3; p++) boxPass(image, width, height, radius, scratch);
 }
 

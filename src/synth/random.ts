@@ -8,15 +8,18 @@
  */
 
 const TWO_POW_32 = 4294967296;
+// Module-level aliases: hot loops then never read the global Math object, which some hosts
+// (jest's sandbox) keep changing, deoptimising every function that depends on it.
+const { imul, PI, cos, floor, log, max, min, sin, sqrt, trunc } = Math;
 const GOLDEN_GAMMA = 0x9e3779b9;
 
 /** A bijective 32-bit finaliser (lowbias32, C. Wellons): good avalanche for two multiplies. */
 export function mix32(value: number): number {
   let x = value >>> 0;
   x ^= x >>> 16;
-  x = Math.imul(x, 0x21f0aaad);
+  x = imul(x, 0x21f0aaad);
   x ^= x >>> 15;
-  x = Math.imul(x, 0x735a2d97);
+  x = imul(x, 0x735a2d97);
   x ^= x >>> 15;
   return x >>> 0;
 }
@@ -24,20 +27,20 @@ export function mix32(value: number): number {
 /** Folds a (possibly larger than 32-bit, possibly negative) seed into 32 bits without losing the high part. */
 export function normalizeSeed(seed: number): number {
   if (!Number.isFinite(seed)) throw new RangeError(`seed must be a finite number, got ${seed}`);
-  const integer = Math.trunc(seed);
+  const integer = trunc(seed);
   const low = integer >>> 0;
-  const high = Math.floor(integer / TWO_POW_32) >>> 0;
+  const high = floor(integer / TWO_POW_32) >>> 0;
   return mix32(low ^ mix32(high + GOLDEN_GAMMA)) >>> 0;
 }
 
 /** The key of one stream: hashing it once lets each draw cost only one more mix. */
 export function streamKey(seed: number, stream: number): number {
-  return mix32(normalizeSeed(seed) ^ mix32(Math.imul(stream >>> 0, GOLDEN_GAMMA) + 0x632be5ab));
+  return mix32(normalizeSeed(seed) ^ mix32(imul(stream >>> 0, GOLDEN_GAMMA) + 0x632be5ab));
 }
 
 /** The index-th 32-bit word of a stream whose key came from streamKey. */
 export function hashAt(key: number, index: number): number {
-  return mix32(key ^ mix32(Math.imul(index >>> 0, 0x85ebca6b) + GOLDEN_GAMMA));
+  return mix32(key ^ mix32(imul(index >>> 0, 0x85ebca6b) + GOLDEN_GAMMA));
 }
 
 /** Uniform in the open interval (0, 1) from one 32-bit word. */
@@ -81,7 +84,7 @@ export class RandomStream {
 
   /** Integer in [low, high], both inclusive. */
   int(low: number, high: number): number {
-    return low + Math.min(high - low, Math.floor(this.uniform() * (high - low + 1)));
+    return low + min(high - low, floor(this.uniform() * (high - low + 1)));
   }
 
   chance(probability: number): boolean {
@@ -100,15 +103,15 @@ export class RandomStream {
       this.spareNormal = null;
       return mean + sd * spare;
     }
-    const radius = Math.sqrt(-2 * Math.log(this.uniform()));
-    const angle = 2 * Math.PI * this.uniform();
-    this.spareNormal = radius * Math.sin(angle);
-    return mean + sd * radius * Math.cos(angle);
+    const radius = sqrt(-2 * log(this.uniform()));
+    const angle = 2 * PI * this.uniform();
+    this.spareNormal = radius * sin(angle);
+    return mean + sd * radius * cos(angle);
   }
 
   /** Gaussian draw clipped to mean +- limit standard deviations, for anatomical proportions. */
   truncatedNormal(mean: number, sd: number, limit = 2.5): number {
-    const z = Math.max(-limit, Math.min(limit, this.normal()));
+    const z = max(-limit, min(limit, this.normal()));
     return mean + sd * z;
   }
 }
@@ -137,7 +140,7 @@ export function inverseNormalCdf(p: number): number {
   const d = [0.007784695709041462, 0.3224671290700398, 2.445134137142996, 3.754408661907416];
   const lowTail = 0.02425;
   if (p < lowTail) {
-    const q = Math.sqrt(-2 * Math.log(p));
+    const q = sqrt(-2 * log(p));
     return (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) / ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
   }
   if (p > 1 - lowTail) return -inverseNormalCdf(1 - p);

@@ -1,11 +1,13 @@
 /** `npm start` as a user runs it: embedded PostgreSQL, no setup, clean shutdown on Ctrl-C (SIGINT). */
-import { existsSync, mkdtempSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { MAIN, startProcess } from '../helpers/processes';
 
 it('starts on an embedded PostgreSQL, serves GraphQL, keeps data across restarts and stops cleanly', async () => {
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'medpsim-start-'));
+  // A fresh folder inside a temporary one, as ./data is on a first start.
+  const dataDir = path.join(mkdtempSync(path.join(tmpdir(), 'medpsim-start-')), 'data');
+  chmodSync(path.dirname(dataDir), 0o711);
   const env = { DATABASE_URL: undefined, MEDPSIM_DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1' };
 
   for (const round of [1, 2]) {

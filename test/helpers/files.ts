@@ -13,7 +13,8 @@ export async function greyJpeg(width: number, height: number, seed = 1): Promise
 export async function grey16Png(width: number, height: number): Promise<{ png: Buffer; pixels: Uint16Array }> {
   const pixels = new Uint16Array(width * height);
   for (let i = 0; i < pixels.length; i++) pixels[i] = (i * 977) % 4096; // 12-bit data in 16-bit samples
-  const png = await sharp(Buffer.from(pixels.buffer), { raw: { width, height, channels: 1, depth: 'ushort' } } as never)
+  // A Uint16Array (not a Buffer) tells sharp the raw samples are 16-bit.
+  const png = await sharp(pixels, { raw: { width, height, channels: 1 } })
     .toColourspace('grey16')
     .png()
     .toBuffer();
@@ -58,4 +59,17 @@ export function writeTree(root: string, files: Record<string, Buffer | string>):
     mkdirSync(path.dirname(path.join(root, file)), { recursive: true });
     writeFileSync(path.join(root, file), content);
   }
+}
+
+/** Decodes a greyscale PNG to its samples, without sharp's default conversion to sRGB. */
+export async function greySamples(png: Buffer): Promise<{ samples: number[]; width: number; height: number; depth: string }> {
+  const meta = await sharp(png).metadata();
+  const wide = meta.depth === 'ushort';
+  const { data, info } = await sharp(png)
+    .toColourspace(wide ? 'grey16' : 'b-w')
+    .raw({ depth: wide ? 'ushort' : 'uchar' })
+    .toBuffer({ resolveWithObject: true });
+  if (info.channels !== 1) throw new Error(`expected one channel, got ${info.channels}`);
+  const samples = wide ? new Uint16Array(data.buffer, data.byteOffset, data.length / 2) : data;
+  return { samples: Array.from(samples), width: info.width, height: info.height, depth: meta.depth! };
 }

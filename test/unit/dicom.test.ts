@@ -35,7 +35,7 @@ async function expectImageError(promise: Promise<unknown>, code: string, message
 }
 
 describe('decodeDicom: transfer syntaxes', () => {
-  const lossless: TransferSyntaxName[] = [
+  const lossless: (TransferSyntaxName | string)[] = [
     'ImplicitVRLittleEndian',
     'ExplicitVRLittleEndian',
     'ExplicitVRBigEndian',
@@ -44,6 +44,7 @@ describe('decodeDicom: transfer syntaxes', () => {
     'JpegLsLossless',
     'Jpeg2000Lossless',
     'HtJpeg2000Lossless',
+    '1.2.840.10008.1.2.4.110', // JPEG XL lossless
   ];
   const shape = { width: 33, height: 21, bitsStored: 12 };
   const original = fixturePixels(shape);
@@ -61,6 +62,13 @@ describe('decodeDicom: transfer syntaxes', () => {
     expect(stored.depth).toBe('ushort');
     expect(stored.data).toEqual(original);
     expect(Math.max(...stored.data)).toBe(4095); // 12-bit values above 255 survive
+  });
+
+  it.each(['JpegLsLossy', 'Jpeg2000Lossy'] as const)('decodes lossy %s close to the original', async (syntax) => {
+    const smooth = Array.from({ length: 33 * 21 }, (_, i) => 1000 + (i % 33) * 50 + Math.floor(i / 33) * 20);
+    const decoded = await decodeDicom(await makeDicom({ ...shape, pixels: smooth, transferSyntax: syntax }), OPTS);
+    const worst = Math.max(...Array.from(decoded.pixels.data, (v, i) => Math.abs(v - smooth[i])));
+    expect(worst).toBeLessThan(200);
   });
 
   it('decodes lossy JPEG baseline (8-bit) close to the original and stores it as 8 bit', async () => {
