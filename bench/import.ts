@@ -9,7 +9,7 @@
  */
 import 'reflect-metadata';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, promises as fs, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, promises as fs, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -69,6 +69,7 @@ async function bareLoop(folder: string, inFlight: number): Promise<PhaseResult> 
 
 async function importThroughJobs(folder: string): Promise<PhaseResult> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'medpsim-bench-data-'));
+  chmodSync(dataDir, 0o711); // the embedded server may run as another user (src/db/embedded.ts)
   const config = loadConfig({ ...process.env, MEDPSIM_DATA_DIR: dataDir, PORT: '0' });
   const app = await startApp(config, { work: true });
   try {

@@ -1,6 +1,5 @@
 /** Imports one file: read, hash, decode and check, store the blob, insert the row, record the outcome. */
 import { promises as fs } from 'node:fs';
-import type { PoolClient } from 'pg';
 import type { App } from '../app';
 import { ItemOutcome } from '../entities';
 import { ingestImage } from '../imaging/ingest';
@@ -18,105 +17,96 @@ export interface ImageFacts {
   importJobId: string | null;
 }
 
-/** Decodes and stores the blob; the row is inserted by the caller (inside its transaction). */
-export async function ingestAndStore(app: App, bytes: Buffer): Promise<{ hash: string; image: IngestedImage }> {
+export interface StoredImage {
+  hash: string;
+  byteSize: number;
+  image: IngestedImage;
+}
+
+/** Decodes and stores the blob; the row is inserted by the caller. */
+export async function ingestAndStore(app: App, bytes: Buffer): Promise<StoredImage> {
   const image = await ingestImage(bytes, { maxPixels: app.config.maxPixels, pseudonymKey: app.pseudonymKey });
   const hash = sha256(bytes);
   await app.blobs.put(hash, image.png);
-  return { hash, image };
+  return { hash, byteSize: bytes.length, image };
 }
 
-/** Inserts the row unless (dataset, path) exists; returns the new id, or null when it was already there. */
-export async function insertImageRow(
-  db: PoolClient | App['pool'],
-  facts: ImageFacts,
-  hash: string,
-  byteSize: number,
-  image: IngestedImage,
-): Promise<string | null> {
-  const patientId = image.dicom ? image.dicom.patientKey : patientIdFromFileName(facts.sourcePath);
-  const { rows } = await db.query<{ id: string }>(
-    `INSERT INTO images (dataset_id, split, label, source_path, patient_id, width, height, channels, bit_depth,
-                         format, content_hash, byte_size, window_center, window_width, dicom_attributes,
-                         synthetic, import_job_id)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
-     ON CONFLICT (dataset_id, source_path) DO NOTHING
-     RETURNING id`,
-    [
-      facts.datasetId,
-      facts.split,
-      facts.label,
-      facts.sourcePath,
-      patientId,
-      image.width,
-      image.height,
-      image.channels,
-      image.bitDepth,
-      image.format,
-      hash,
-      byteSize,
-      image.window?.center ?? null,
-      image.window?.width ?? null,
-      image.dicom ? JSON.stringify(image.dicom.attributes) : null,
-      facts.synthetic,
-      facts.importJobId,
-    ],
-  );
-  return rows[0]?.id ?? null;
+const IMAGE_COLUMNS = `dataset_id, split, label, source_path, patient_id, width, height, channels, bit_depth, format,
+  content_hash, byte_size, window_center, window_width, dicom_attributes, synthetic, import_job_id`;
+
+/**
+ * INSERT of an image row that does nothing when (dataset, path) exists, with its parameters numbered from
+ * `first`, so it can stand alone or inside another statement.
+ */
+export function imageInsert(facts: ImageFacts, stored: StoredImage, first = 1): { sql: string; values: unknown[] } {
+  const { image } = stored;
+  const values = [
+    facts.datasetId,
+    facts.split,
+    facts.label,
+    facts.sourcePath,
+    image.dicom ? image.dicom.patientKey : patientIdFromFileName(facts.sourcePath),
+    image.width,
+    image.height,
+    image.channels,
+    image.bitDepth,
+    image.format,
+    stored.hash,
+    stored.byteSize,
+    image.window?.center ?? null,
+    image.window?.width ?? null,
+    image.dicom ? JSON.stringify(image.dicom.attributes) : null,
+    facts.synthetic,
+    facts.importJobId,
+  ];
+  const placeholders = values.map((_, index) => `$${first + index}`).join(', ');
+  return {
+    sql: `INSERT INTO images (${IMAGE_COLUMNS}) VALUES (${placeholders})
+          ON CONFLICT (dataset_id, source_path) DO NOTHING RETURNING id`,
+    values,
+  };
 }
 
 function failureOf(error: unknown): { code: string; message: string } {
   if (error instanceof ImageError) return { code: error.code, message: error.message };
   const errno = error as NodeJS.ErrnoException;
-  if (errno?.code && typeof errno.code === 'string' && errno.syscall) {
+  if (typeof errno?.code === 'string' && errno.syscall) {
     return { code: 'IO_ERROR', message: `cannot read file: ${errno.message}` };
   }
   return { code: 'INTERNAL', message: error instanceof Error ? error.message : String(error) };
 }
 
+/**
+ * Imports a file the job has no outcome for yet. The row and the outcome are written by one statement:
+ * DONE if the row was inserted, SKIPPED if (dataset, path) was there already.
+ */
 export async function importFileItem(
   app: App,
   unit: { jobId: string; datasetId: string; absolutePath: string; item: ImportItem; synthetic: boolean },
-): Promise<ItemOutcome> {
+): Promise<void> {
   const { jobId, item } = unit;
-  const existing = await app.pool.query(`SELECT 1 FROM images WHERE dataset_id = $1 AND source_path = $2`, [
-    unit.datasetId,
-    item.path,
-  ]);
-  if (existing.rowCount) {
-    await jobs.recordOutcome(app.pool, jobId, item.path, ItemOutcome.SKIPPED);
-    return ItemOutcome.SKIPPED;
-  }
-
-  let stored: { hash: string; image: IngestedImage; byteSize: number };
+  let stored: StoredImage;
   try {
-    const bytes = await fs.readFile(unit.absolutePath);
-    stored = { ...(await ingestAndStore(app, bytes)), byteSize: bytes.length };
+    stored = await ingestAndStore(app, await fs.readFile(unit.absolutePath));
   } catch (error) {
     await jobs.recordOutcome(app.pool, jobId, item.path, ItemOutcome.FAILED, failureOf(error));
-    return ItemOutcome.FAILED;
+    return;
   }
+  const facts = { datasetId: unit.datasetId, sourcePath: item.path, split: item.split, label: item.label, synthetic: unit.synthetic, importJobId: jobId };
+  const insert = imageInsert(facts, stored, 6);
+  await app.pool.query(
+    jobs.recordOutcomeSql(`CASE WHEN EXISTS (SELECT 1 FROM image) THEN 'DONE' ELSE 'SKIPPED' END`, `image AS (${insert.sql})`),
+    [...jobs.recordOutcomeParams(jobId, item.path), ...insert.values],
+  );
+}
 
-  const client = await app.pool.connect();
-  try {
-    await client.query('BEGIN');
-    const facts: ImageFacts = {
-      datasetId: unit.datasetId,
-      sourcePath: item.path,
-      split: item.split,
-      label: item.label,
-      synthetic: unit.synthetic,
-      importJobId: jobId,
-    };
-    const id = await insertImageRow(client, facts, stored.hash, stored.byteSize, stored.image);
-    const outcome = id ? ItemOutcome.DONE : ItemOutcome.SKIPPED;
-    await jobs.recordOutcome(client, jobId, item.path, outcome);
-    await client.query('COMMIT');
-    return outcome;
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw error;
-  } finally {
-    client.release();
-  }
+/** Items whose path is already in the dataset: recorded as SKIPPED without reading the file. */
+export async function skipExisting(app: App, jobId: string, datasetId: string, items: ImportItem[]): Promise<ImportItem[]> {
+  const { rows } = await app.pool.query<{ source_path: string }>(
+    `SELECT source_path FROM images WHERE dataset_id = $1 AND source_path = ANY($2)`,
+    [datasetId, items.map((item) => item.path)],
+  );
+  const existing = new Set(rows.map((row) => row.source_path));
+  for (const path of existing) await jobs.recordOutcome(app.pool, jobId, path, ItemOutcome.SKIPPED);
+  return items.filter((item) => !existing.has(item.path));
 }

@@ -11,7 +11,7 @@ import { JobKind, JobState } from '../entities';
 import * as jobs from '../jobs/store';
 import { QUEUES } from '../jobs/queue';
 import { isSyntheticDatasetRoot } from '../synth/dataset';
-import { importFileItem } from './import-item';
+import { importFileItem, skipExisting } from './import-item';
 import { LayoutError, scanFolder, type ImportItem, type Split } from './layout';
 
 export interface ImportParams {
@@ -112,13 +112,15 @@ async function importChunk(app: App, data: ChunkData): Promise<void> {
   const notify = throttledNotifier(app, data.jobId);
   await jobs.markRunning(app.pool, data.jobId);
 
+  const recorded = await jobs.itemsWithOutcome(app.pool, data.jobId, data.items.map((item) => item.path));
+  const queue = await skipExisting(app, data.jobId, params.datasetId, data.items.filter((item) => !recorded.has(item.path)));
+  await notify();
+
   // Two files in flight: libvips already spreads one decode over the cores.
-  const queue = [...data.items];
   const workerCount = Math.min(2, queue.length);
   const runOne = async (): Promise<void> => {
     for (let item = queue.shift(); item; item = queue.shift()) {
       if ((await jobs.jobState(app.pool, data.jobId)) !== JobState.RUNNING) return; // cancelled or failed
-      if (await jobs.hasOutcome(app.pool, data.jobId, item.path)) continue; // done before a retry
       await importFileItem(app, {
         jobId: data.jobId,
         datasetId: params.datasetId,

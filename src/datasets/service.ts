@@ -6,7 +6,7 @@ import type { SelectQueryBuilder } from 'typeorm';
 import { Dataset, Image } from '../entities';
 import { badUserInput, notFound, requireIntInRange } from '../schema/errors';
 import { queueImport } from './import-jobs';
-import { ingestAndStore, insertImageRow } from './import-item';
+import { imageInsert, ingestAndStore } from './import-item';
 import { SPLITS, type Split } from './layout';
 
 export const MAX_PAGE_SIZE = 500;
@@ -149,13 +149,15 @@ export async function importUpload(
 ): Promise<{ image: Image; created: boolean }> {
   const split = parseSplit('split', upload.split);
   const dataset = await datasetNamed(app, upload.datasetName);
-  const { hash, image } = await ingestAndStore(app, upload.bytes);
+  const stored = await ingestAndStore(app, upload.bytes);
   const safeName = path.basename(upload.fileName).replace(/[^\w.-]+/g, '_').slice(0, 200) || 'upload';
-  const sourcePath = `uploads/${hash.slice(0, 16)}/${safeName}`;
+  const sourcePath = `uploads/${stored.hash.slice(0, 16)}/${safeName}`;
   const facts = { datasetId: dataset.id, sourcePath, split, label: upload.label ?? null, synthetic: false, importJobId: null };
-  const id = await insertImageRow(app.pool, facts, hash, upload.bytes.length, image);
-  const stored = await app.db.dataSource
+  const insert = imageInsert(facts, stored);
+  const { rows } = await app.pool.query<{ id: string }>(insert.sql, insert.values);
+  const id = rows[0]?.id ?? null;
+  const image = await app.db.dataSource
     .getRepository(Image)
     .findOneByOrFail(id ? { id } : { datasetId: dataset.id, sourcePath });
-  return { image: stored, created: id !== null };
+  return { image, created: id !== null };
 }

@@ -1,12 +1,16 @@
 /**
- * PNG writer for the canonical stored images (and 8-bit renditions), plus an IHDR reader.
+ * Compact PNG writer for pixels that are already in JS (16-bit sources, RGB files checked for grey,
+ * DICOM, windowed renditions), plus an IHDR reader and a chunk filter.
  *
- * Why not sharp's png(): sharp offers either no row filter or "adaptive" (try all five filters on
- * every row). Measured on 1024x1024 8-bit chest-X-ray-like images (2 cores, sharp 0.35 / zlib-ng):
- * no filter, level 1 = 8 ms and 588 KiB; adaptive, level 6 = 56 ms and 225 KiB. X-rays are smooth,
- * so the single "Up" filter (subtract the row above) followed by zlib's run-length strategy gives
- * ~213 KiB in ~2 ms (filter, main thread) + ~8 ms (deflate, libuv thread pool): close to the best
- * size for the cost of the cheapest setting. Output is a plain PNG: IHDR, IDAT, IEND, no metadata.
+ * sharp offers either no row filter or "adaptive" (all five filters tried on every row). X-rays are
+ * smooth, so the single "Up" filter (subtract the row above) does most of the work for a fraction of
+ * the cost. Measured from raw 1024x1024 samples (2-core VM, CPU per image):
+ *   8-bit grey:  this writer 7-10 ms, 202 KiB | sharp level 1 7-8 ms, 588 KiB | sharp level 6 + adaptive 51 ms, 225 KiB
+ *   16-bit grey: this writer 16 ms, 631 KiB   | sharp level 1 14 ms, 1106 KiB | sharp level 6 + adaptive 48 ms, 511 KiB
+ * Deflate strategy: Huffman-only for 8-bit (faster than RLE on noisy film, 202 vs 213 KiB, 6.6 vs
+ * 9.5 ms), run-length for 16-bit (flat collimated borders shrink: 633 vs 718 KiB). zlib runs on the
+ * libuv thread pool; the filter (~1-2 ms) on the calling thread.
+ * Output is a plain PNG: IHDR, IDAT, IEND, no metadata.
  */
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';

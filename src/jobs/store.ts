@@ -34,6 +34,32 @@ export async function markRunning(db: Queryable, jobId: string): Promise<void> {
   );
 }
 
+/**
+ * One statement that records an item's outcome once and moves the matching counter, so a retried item is
+ * never counted twice. `outcome` is an SQL expression; `prelude` CTEs (their parameters from $6 on) may
+ * decide it in the same statement, e.g. from an INSERT ... RETURNING. Parameters: $1 job id, $2 item,
+ * $3 worker, $4 failure code, $5 failure message. Returns the outcome, or no row if already recorded.
+ */
+export function recordOutcomeSql(outcome: string, prelude?: string): string {
+  return `WITH ${prelude ? `${prelude},` : ''}
+    recorded AS (
+      INSERT INTO job_items (job_id, item, outcome, code, message, worker)
+      SELECT $1::uuid, $2::text, ${outcome}, $4::text, $5::text, $3::text
+      ON CONFLICT (job_id, item) DO NOTHING
+      RETURNING outcome
+    )
+    UPDATE jobs SET
+      done = done + (SELECT count(*) FROM recorded WHERE outcome = 'DONE'),
+      skipped = skipped + (SELECT count(*) FROM recorded WHERE outcome = 'SKIPPED'),
+      failed = failed + (SELECT count(*) FROM recorded WHERE outcome = 'FAILED')
+    WHERE id = $1 AND EXISTS (SELECT 1 FROM recorded)
+    RETURNING (SELECT outcome FROM recorded) AS outcome`;
+}
+
+export function recordOutcomeParams(jobId: string, item: string, failure?: { code: string; message: string }): unknown[] {
+  return [jobId, item, WORKER_ID, failure?.code ?? null, failure?.message ?? null];
+}
+
 /** Records an item's outcome once; returns false when it had been recorded before (a retried chunk). */
 export async function recordOutcome(
   db: Queryable,
@@ -42,21 +68,17 @@ export async function recordOutcome(
   outcome: ItemOutcome,
   failure?: { code: string; message: string },
 ): Promise<boolean> {
-  const column = { DONE: 'done', SKIPPED: 'skipped', FAILED: 'failed' }[outcome];
-  const { rowCount } = await db.query(
-    `WITH inserted AS (
-       INSERT INTO job_items (job_id, item, outcome, code, message, worker) VALUES ($1, $2, $3, $4, $5, $6)
-       ON CONFLICT (job_id, item) DO NOTHING RETURNING 1
-     )
-     UPDATE jobs SET ${column} = ${column} + 1 WHERE id = $1 AND EXISTS (SELECT 1 FROM inserted)`,
-    [jobId, item, outcome, failure?.code ?? null, failure?.message ?? null, WORKER_ID],
-  );
+  const { rowCount } = await db.query(recordOutcomeSql('$6::text'), [...recordOutcomeParams(jobId, item, failure), outcome]);
   return rowCount === 1;
 }
 
-export async function hasOutcome(db: Queryable, jobId: string, item: string): Promise<boolean> {
-  const { rowCount } = await db.query(`SELECT 1 FROM job_items WHERE job_id = $1 AND item = $2`, [jobId, item]);
-  return rowCount === 1;
+/** Items of the list that already have an outcome in this job (done before a retry). */
+export async function itemsWithOutcome(db: Queryable, jobId: string, items: string[]): Promise<Set<string>> {
+  const { rows } = await db.query<{ item: string }>(`SELECT item FROM job_items WHERE job_id = $1 AND item = ANY($2)`, [
+    jobId,
+    items,
+  ]);
+  return new Set(rows.map((row) => row.item));
 }
 
 /** Completes the job once every item has an outcome; true if this call completed it. */

@@ -62,8 +62,6 @@ export const SYNTH_DEFAULTS = { width: 1024, height: 1024, bitDepth: 8, seed: 1 
 
 /** NORMAL share of the Kermany release (1,583 of 5,856 images). */
 const KERMANY_NORMAL_SHARE = 0.27;
-/** Aliased so the quantisation loop does not read the global Math object (see phantom.ts). */
-const round = Math.round;
 const JPEG_QUALITY = 90;
 
 /** Random streams of the dataset plan, apart from those of the phantoms. */
@@ -324,20 +322,28 @@ const EXIF = { IFD0: { ImageDescription: SYNTHETIC_IMAGE_DESCRIPTION, Software: 
 export async function encodeImage(pixels: Float32Array, width: number, height: number, bitDepth: 8 | 16): Promise<Buffer> {
   const raw = { width, height, channels: 1 as const };
   if (bitDepth === 8) {
-    return sharp(quantize(pixels, new Uint8Array(pixels.length), 255), { raw })
+    return sharp(quantize8(pixels), { raw })
       .toColourspace('b-w')
       .withExif(EXIF)
       .jpeg({ quality: JPEG_QUALITY })
       .toBuffer();
   }
-  return sharp(quantize(pixels, new Uint16Array(pixels.length), 65535), { raw })
+  return sharp(quantize16(pixels), { raw })
     .toColourspace('grey16')
     .withExif(EXIF)
     .png({ compressionLevel: 6 })
     .toBuffer();
 }
 
-function quantize<T extends Uint8Array | Uint16Array>(pixels: Float32Array, out: T, max: number): T {
-  for (let i = 0; i < pixels.length; i++) out[i] = round(pixels[i] * max);
+/** Rounds [0, 1] to 0..255; `+ 0.5 | 0` rounds like Math.round for non-negative values, without a call. */
+function quantize8(pixels: Float32Array): Uint8Array {
+  const out = new Uint8Array(pixels.length);
+  for (let i = 0; i < pixels.length; i++) out[i] = (pixels[i] * 255 + 0.5) | 0;
+  return out;
+}
+
+function quantize16(pixels: Float32Array): Uint16Array {
+  const out = new Uint16Array(pixels.length);
+  for (let i = 0; i < pixels.length; i++) out[i] = (pixels[i] * 65535 + 0.5) | 0;
   return out;
 }

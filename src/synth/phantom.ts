@@ -250,7 +250,7 @@ function drawLung(rng: RandomStream, scale: number, apexY: number, baseY: number
   return {
     apexY,
     baseY,
-    domeHeight: rng.truncatedNormal(side === 0 ? 0.11 : 0.095, 0.01),
+    domeHeight: rng.truncatedNormal(side === 0 ? 0.125 : 0.11, 0.01),
     lateralReach: rng.truncatedNormal(0.365, 0.012) * scale,
     apexCenter: rng.truncatedNormal(0.17, 0.01) * scale,
     mediastinalEdge: rng.truncatedNormal(side === 0 ? 0.062 : 0.068, 0.004) * scale,
@@ -449,8 +449,8 @@ function fillColumn(t: Tables, a: Anatomy, column: number, x: number): void {
 
 /** Hemidiaphragm dome: highest mid-lung, lowest at the lateral costophrenic angle. */
 function diaphragmAt(lung: LungShape, e: number): number {
-  const peak = 0.17;
-  const u = (e - peak) / (lung.lateralReach - peak + 0.02);
+  const peak = 0.16;
+  const u = (e - peak) / (lung.lateralReach - peak + 0.005);
   const dome = max(0, 1 - u * u);
   return lung.baseY - lung.domeHeight * dome;
 }
@@ -802,7 +802,7 @@ function drawAirBronchograms(target: Float32Array, rng: RandomStream, pose: Pose
       x1: blob.x + sign * (startE + s.x1),
       y0: blob.y + s.y0,
       y1: blob.y + s.y1,
-      amplitude: 0.35,
+      amplitude: 0.28,
       profile: 'soft',
       combine: 'darken',
     });
@@ -955,7 +955,8 @@ function compositeRow(input: CompositeInput, py: number): void {
   const bubble = a.gastricBubble;
   const bubbleX = bubble.x;
   const bubbleY = bubble.y;
-  const invBubbleX = bubble.radiusX > 0 ? 1 / bubble.radiusX : 0;
+  const hasBubble = bubble.radiusX > 0;
+  const invBubbleX = hasBubble ? 1 / bubble.radiusX : 0;
   const invBubbleY = 1 / bubble.radiusY;
   const invSpineHalfWidth = 1 / a.spineHalfWidth;
   const edgeRamp = LUNG_EDGE_RAMP;
@@ -1045,7 +1046,7 @@ function compositeRow(input: CompositeInput, py: number): void {
     }
 
     // Gas in the stomach: a dark bubble under the left dome, flat-bottomed on the gastric fluid.
-    if (belowFloor > 0) {
+    if (hasBubble && belowFloor > 0) {
       const bubbleU = (X - bubbleX) * invBubbleX;
       const bubbleV = (Y - bubbleY) * invBubbleY;
       const bubbleTerm = 1 - bubbleU * bubbleU - bubbleV * bubbleV;

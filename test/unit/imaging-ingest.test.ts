@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import zlib from 'node:zlib';
 import sharp from 'sharp';
 import { ingestImage } from '../../src/imaging/ingest';
+import { collapseGreyRgb } from '../../src/imaging/pixels';
 import { ImageError, type IngestOptions } from '../../src/imaging/types';
 
 const OPTS: IngestOptions = { maxPixels: 50_000_000, pseudonymKey: Buffer.from('test-key') };
@@ -277,5 +278,33 @@ describe('ingestImage: bad input', () => {
     const jpeg = await greyJpeg(100, 100);
     await expectImageError(ingestImage(jpeg, { ...OPTS, maxPixels: 9_999 }), 'TOO_LARGE');
     await expect(ingestImage(jpeg, { ...OPTS, maxPixels: 10_000 })).resolves.toMatchObject({ width: 100 });
+  });
+});
+
+describe('collapseGreyRgb', () => {
+  const greyValues = Array.from({ length: 23 }, (_, i) => (i * 53) & 255); // 23 pixels: 5 words of 4 + a tail of 3
+  const asRgb = (values: number[]) => Uint8Array.from(values.flatMap((v) => [v, v, v]));
+
+  it('keeps the first channel when R = G = B everywhere (word path, tail, and misaligned input)', () => {
+    const aligned = collapseGreyRgb({ data: asRgb(greyValues), width: 23, height: 1, channels: 3 });
+    expect(aligned.channels).toBe(1);
+    expect(Array.from(aligned.data)).toEqual(greyValues);
+    const shifted = new Uint8Array(23 * 3 + 1);
+    shifted.set(asRgb(greyValues), 1);
+    const misaligned = collapseGreyRgb({ data: shifted.subarray(1), width: 23, height: 1, channels: 3 });
+    expect(Array.from(misaligned.data)).toEqual(greyValues);
+    const wide = collapseGreyRgb({ data: Uint16Array.from(greyValues.flatMap((v) => [v * 257, v * 257, v * 257])), width: 23, height: 1, channels: 3 });
+    expect(wide.channels).toBe(1);
+    expect(Array.from(wide.data)).toEqual(greyValues.map((v) => v * 257));
+  });
+
+  it('keeps all three channels when any single sample differs, wherever it is', () => {
+    for (let sample = 0; sample < 23 * 3; sample++) {
+      const rgb = asRgb(greyValues);
+      rgb[sample] ^= 1;
+      const result = collapseGreyRgb({ data: rgb, width: 23, height: 1, channels: 3 });
+      expect(result.channels).toBe(3);
+      expect(result.data).toBe(rgb);
+    }
   });
 });
