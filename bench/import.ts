@@ -9,7 +9,7 @@
  */
 import 'reflect-metadata';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, promises as fs, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, promises as fs, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -17,7 +17,7 @@ import { startApp } from '../src/app';
 import { loadConfig } from '../src/config';
 import { startFolderImport } from '../src/datasets/service';
 import { sha256 } from '../src/storage/blobs';
-import { synthesizeDataset } from '../src/synth/dataset';
+import { SYNTHETIC_MARKER_FILE, synthesizeDataset } from '../src/synth/dataset';
 
 interface PhaseResult {
   phase: string;
@@ -89,6 +89,14 @@ async function importThroughJobs(folder: string): Promise<PhaseResult> {
   }
 }
 
+/** Reuses phantoms from an earlier run only if that generation finished with the same count. */
+function generatedCompletely(folder: string, count: number): boolean {
+  const marker = path.join(folder, SYNTHETIC_MARKER_FILE);
+  if (!existsSync(marker)) return false;
+  const summary = JSON.parse(readFileSync(marker, 'utf8')) as { complete?: boolean; files?: number };
+  return summary.complete === true && summary.files === count;
+}
+
 function runPhase(phase: string, folder: string): PhaseResult {
   const output = execFileSync(process.execPath, [__filename, '--phase', phase, '--folder', folder], {
     encoding: 'utf8',
@@ -108,7 +116,7 @@ async function main(): Promise<void> {
 
   const count = Number(argument('count', '1000'));
   const folder = path.resolve(argument('folder', path.join(tmpdir(), `medpsim-bench-phantoms-${count}`)));
-  if (!existsSync(path.join(folder, 'MEDPSIM_SYNTHETIC.json'))) {
+  if (!generatedCompletely(folder, count)) {
     console.error(`generating ${count} 1024x1024 8-bit JPEG phantoms in ${folder} ...`);
     await synthesizeDataset({ outDir: folder, count, width: 1024, height: 1024, bitDepth: 8, seed: 2026 });
   }

@@ -9,7 +9,7 @@ import type { Config } from './config';
 import { openDatabase, type Database } from './db/database';
 import { registerImportWorkers } from './datasets/import-jobs';
 import { ProgressHub } from './jobs/progress';
-import { startQueue } from './jobs/queue';
+import { ADMIN_SHUTDOWN, startQueue } from './jobs/queue';
 import { BlobStore } from './storage/blobs';
 import { loadPseudonymKey } from './storage/secrets';
 
@@ -33,6 +33,10 @@ export async function startApp(config: Config, options: { work: boolean }): Prom
   };
   try {
     const pool = new pg.Pool({ connectionString: db.url, max: 8 });
+    // An idle connection lost (server restart or shutdown) must not take the process down; pg reconnects.
+    pool.on('error', (error: Error & { code?: string }) => {
+      if (error.code !== ADMIN_SHUTDOWN) console.error('[db] idle connection lost:', error.message);
+    });
     closers.push(() => pool.end());
     const boss = await startQueue({ url: db.url, expireSeconds: config.jobExpireSeconds });
     closers.push(() => boss.stop({ graceful: true, wait: true, timeout: 10_000 }));

@@ -11,14 +11,14 @@
  * PixelRepresentation = 1) and m = RescaleSlope * s + RescaleIntercept the modality value (slope 1 and
  * intercept 0 when absent). The PNG holds p = a * s + b with integers a, b chosen as follows:
  *   1. d = -1 for MONOCHROME1, +1 otherwise, so that a higher p is always displayed brighter.
- *   2. If slope and intercept are integers and d * m spans at most 65536 values over the full range of s
- *      (from BitsStored and PixelRepresentation, not from this image's content): a = d * slope,
- *      u = d * m. "Rescale applied".
- *      Otherwise (fractional rescale, which would have to be rounded, or a range too wide for 16 bits):
- *      a = +-1 with the sign of d * slope, u = a * s. The rescale is not applied to the pixels (that would
- *      lose values); it is kept in the mapping below.
+ *   2. "Rescale applied": if slope and intercept are integers and d * m spans at most 65536 values over
+ *      the full range of s (from BitsStored and PixelRepresentation, not from this image's content):
+ *      a = d * slope, u = d * m = a * s + d * intercept.
+ *      "Raw values": otherwise (a fractional rescale would have to be rounded, or the range is too wide
+ *      for 16 bits): a = +1 or -1 with the sign of d * slope, u = a * s. The rescale is not applied to
+ *      the pixels (that would lose values); it is kept in the mapping below.
  *   3. offset = 0 when u over that full range lies within 0..65535, else offset = the minimum of u
- *      (so p = u - offset starts at 0). b = (d * intercept in case 2a, else 0) - offset.
+ *      (so p = u - offset starts at 0). b = (d * intercept when the rescale is applied, else 0) - offset.
  *   e.g. 12-bit unsigned MONOCHROME2, slope 1 / intercept 0: p = s.  MONOCHROME1 of the same: p = 4095 - s.
  *   16-bit signed: p = s + 32768.  CT-like 12-bit, intercept -1024: p = s (m = p - 1024).
  * The PNG is 8-bit when BitsAllocated is 8 and p fits 0..255, else 16-bit.
@@ -29,6 +29,7 @@
  * width' = |a / slope| * w.
  * RGB samples are stored as they are (no rescale, no window).
  */
+import { types } from 'node:util';
 import { log as dcmjsLog } from 'dcmjs';
 import { constants, NativeCodecs, Transcoder } from 'dcmjs-codecs';
 import { assertWithinPixelLimit } from '../imaging/limits';
@@ -137,7 +138,9 @@ function readMeta(buf: Buffer): Part10Meta {
   try {
     return readPart10Meta(buf);
   } catch (error) {
-    if (error instanceof DicomStructureError) throw new ImageError('CORRUPT', `DICOM file meta information is unreadable: ${error.message}`);
+    if (error instanceof DicomStructureError) {
+      throw new ImageError('CORRUPT', `DICOM file meta information is unreadable: ${error.message}`);
+    }
     throw error;
   }
 }
@@ -152,7 +155,10 @@ function unsupportedSyntax(uid: string): ImageError {
 }
 
 function noPixelData(): ImageError {
-  return new ImageError('NO_PIXEL_DATA', 'DICOM file has no PixelData (7FE0,0010): it is not an image (e.g. a report or presentation state)');
+  return new ImageError(
+    'NO_PIXEL_DATA',
+    'DICOM file has no PixelData (7FE0,0010): it is not an image (e.g. a report or presentation state)',
+  );
 }
 
 function parse(buf: Buffer, described: string): Transcoder {
@@ -197,11 +203,13 @@ function readLayout(elements: Record<string, unknown>, syntax: string): Layout {
   }
   const bitsAllocated = positiveInteger(elements.BitsAllocated);
   if (bitsAllocated !== 8 && bitsAllocated !== 16) {
-    throw new ImageError('UNSUPPORTED_FORMAT', `DICOM BitsAllocated ${String(elements.BitsAllocated)} is not supported (only 8 or 16)`);
+    const given = String(elements.BitsAllocated);
+    throw new ImageError('UNSUPPORTED_FORMAT', `DICOM BitsAllocated ${given} is not supported (only 8 or 16)`);
   }
   const bitsStored = Math.min(positiveInteger(elements.BitsStored) ?? bitsAllocated, bitsAllocated);
   const highBit = Math.min(integer(elements.HighBit) ?? bitsStored - 1, bitsAllocated - 1);
-  const photometric = String(firstValue(elements.PhotometricInterpretation) ?? (samplesPerPixel === 1 ? 'MONOCHROME2' : 'RGB')).trim();
+  const defaultPhotometric = samplesPerPixel === 1 ? 'MONOCHROME2' : 'RGB';
+  const photometric = String(firstValue(elements.PhotometricInterpretation) ?? defaultPhotometric).trim();
   checkPhotometric(photometric, samplesPerPixel, syntax);
   return {
     rows,
@@ -246,7 +254,7 @@ function keepFirstFrameOnly(elements: Record<string, unknown>, layout: Layout, f
   if (frameCount <= 1 || !Array.isArray(pixelData)) return;
   if (pixelData.length === frameCount) {
     elements.PixelData = [pixelData[0]]; // encapsulated: one entry per frame
-  } else if (pixelData.length === 1 && pixelData[0] instanceof ArrayBuffer) {
+  } else if (pixelData.length === 1 && types.isArrayBuffer(pixelData[0])) {
     elements.PixelData = [pixelData[0].slice(0, frameBytes(layout))]; // native: frames back to back
   } else {
     return; // fragments without an offset table: leave the frame split to the codec
@@ -278,7 +286,8 @@ async function decodeFirstFrame(transcoder: Transcoder, syntax: string, describe
 
 /** The first `size` bytes of PixelData, which dcmjs gives as one or more ArrayBuffers. */
 function concatFirstBytes(pixelData: unknown, size: number): Uint8Array {
-  const parts = (Array.isArray(pixelData) ? pixelData : [pixelData]).filter((p): p is ArrayBuffer => p instanceof ArrayBuffer);
+  // util.types.isArrayBuffer, not instanceof: the buffers may come from another realm (e.g. under jest).
+  const parts = (Array.isArray(pixelData) ? pixelData : [pixelData]).filter((p): p is ArrayBuffer => types.isArrayBuffer(p));
   if (parts.length > 0 && parts[0].byteLength >= size) return new Uint8Array(parts[0], 0, size);
   const out = new Uint8Array(Math.min(size, parts.reduce((n, p) => n + p.byteLength, 0)));
   let offset = 0;

@@ -64,7 +64,6 @@ export const DICOM_ATTRIBUTE_ALLOW_LIST = [
   'XRayTubeCurrent',
 ] as const;
 
-const ALLOWED = new Set<string>(DICOM_ATTRIBUTE_ALLOW_LIST);
 const MAX_VALUE_LENGTH = 64;
 
 export interface DeidentifiedDicom {
@@ -80,10 +79,6 @@ export function deidentifyDicom(dataset: Record<string, unknown>, pseudonymKey: 
     if (value !== null) attributes[keyword] = value;
   }
   return { attributes, patientKey: patientPseudonym(dataset.PatientID, pseudonymKey) };
-}
-
-export function isAllowedAttribute(keyword: string): boolean {
-  return ALLOWED.has(keyword);
 }
 
 /** "anon-" + 16 hex digits of HMAC-SHA256(key, PatientID); null when there is no PatientID. */

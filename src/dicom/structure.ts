@@ -97,7 +97,14 @@ function readElementHeader(view: DataView, pos: number, encoding: Encoding): Ele
 }
 
 /** Returns the offset after the elements; stops early at an item delimiter when inside an item. */
-function walkElements(view: DataView, pos: number, end: number, encoding: Encoding, depth: number, state: { hasPixelData: boolean }): number {
+function walkElements(
+  view: DataView,
+  pos: number,
+  end: number,
+  encoding: Encoding,
+  depth: number,
+  state: { hasPixelData: boolean },
+): number {
   if (depth > MAX_NESTING) throw new DicomStructureError(`sequences nested deeper than ${MAX_NESTING} levels`);
   while (pos < end) {
     const element = readElementHeader(view, pos, encoding);

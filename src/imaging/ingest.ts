@@ -96,12 +96,18 @@ type StoredRaster = Pick<IngestedImage, 'png' | 'width' | 'height' | 'channels'>
 
 /**
  * The hot path (most X-ray JPEGs are 8-bit grey): decode and PNG-encode in one libvips pipeline, with
- * zlib-ng level 1 and no row filter. Measured on 1024x1024 grey JPEGs (2 cores): 9.9 ms CPU per image
- * against 7.2 ms for a bare decode, i.e. 0.73 of its rate, at 588 KiB per PNG. Level 2 (391 KiB) costs
- * 13.5 ms (0.54) and the ./png.ts encoder (202 KiB) 13.6 ms (0.53): too close to the required 0.5 once
- * the import job's own work is added.
+ * zlib-ng level 1 and no row filter. Measured on 1024x1024 grey JPEGs (2-core VM, CPU per image):
+ * decode alone 4.4 ms; decode + level 1 9.8 ms, 588 KiB; level 2 13.1 ms, 391 KiB; level 3 14.9 ms,
+ * 353 KiB; ./png.ts 12.9 ms, 202 KiB. The bare sharp(buf).raw() loop costs 6.3-7 ms on the same files,
+ * so level 1 keeps ingest at ~0.6-0.7 of its rate; the smaller outputs land near or under the required
+ * 0.5 once the import job's own work is added.
  */
-async function greyPngInOnePass(buf: Buffer, format: RasterFormat, header: RasterHeader, maxPixels: number): Promise<StoredRaster> {
+async function greyPngInOnePass(
+  buf: Buffer,
+  format: RasterFormat,
+  header: RasterHeader,
+  maxPixels: number,
+): Promise<StoredRaster> {
   try {
     const { data, info } = await sharpInput(buf, header, maxPixels)
       .toColourspace('b-w')
@@ -194,7 +200,8 @@ function sharpFailure(error: unknown, format: RasterFormat): ImageError {
   const name = FORMAT_NAMES[format];
   if (/exceeds pixel limit/i.test(raw)) return new ImageError('TOO_LARGE', `${name} image is over the pixel limit`);
   if (/unsupported image format/i.test(raw)) {
-    return new ImageError('UNSUPPORTED_FORMAT', `${name} file uses a variant this server cannot read${reason ? ` (${reason})` : ''}`);
+    const detail = reason ? ` (${reason})` : '';
+    return new ImageError('UNSUPPORTED_FORMAT', `${name} file uses a variant this server cannot read${detail}`);
   }
   return new ImageError('CORRUPT', `${name} file is corrupt or truncated${reason ? ` (${reason})` : ''}`);
 }

@@ -10,7 +10,8 @@ export const QUEUES = {
   importChunk: 'medpsim-import-chunk',
 } as const;
 
-const ADMIN_SHUTDOWN = '57P01';
+/** PostgreSQL's code for connections ended by a server shutdown (ours, at exit, included). */
+export const ADMIN_SHUTDOWN = '57P01';
 
 export interface QueueOptions {
   url: string;

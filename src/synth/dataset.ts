@@ -10,7 +10,7 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import { MAX_PHANTOM_SIZE, MIN_PHANTOM_SIZE, renderPhantom, type PhantomLabel, type PneumoniaPattern } from './phantom';
+import { MAX_PHANTOM_SIZE, MIN_PHANTOM_SIZE, renderPhantom, type PneumoniaPattern } from './phantom';
 import { RandomStream, hashU32 } from './random';
 
 export const SYNTHETIC_MARKER_FILE = 'MEDPSIM_SYNTHETIC.json';
@@ -289,7 +289,7 @@ async function writeImages(settings: Settings, images: PlannedImage[], onProgres
   let failure: unknown = null;
   for (const image of images) {
     if (failure !== null) break;
-    const pixels = renderPhantom({ width: settings.width, height: settings.height, label: image.label as PhantomLabel, seed: image.seed, anatomySeed: image.anatomySeed, pattern: image.pattern });
+    const pixels = renderPhantom({ width: settings.width, height: settings.height, label: image.label, seed: image.seed, anatomySeed: image.anatomySeed, pattern: image.pattern });
     const task = encodeAndWrite(pixels, settings, path.join(settings.outDir, image.relativePath)).then(
       () => {
         inFlight.delete(task);
@@ -316,8 +316,9 @@ const EXIF = { IFD0: { ImageDescription: SYNTHETIC_IMAGE_DESCRIPTION, Software: 
 
 /**
  * 8 bit: greyscale JPEG. 16 bit: greyscale PNG. sharp takes the raw sample depth from the typed
- * array's class (a Uint16Array is read as 'ushort'), and 'grey16' keeps it 16-bit on output;
- * 'b-w' keeps the JPEG single-channel (EXIF output would otherwise convert it to sRGB).
+ * array's class (a Uint16Array is read as 'ushort'; a Buffer would be read as 8-bit), and 'grey16'
+ * keeps it 16-bit on output; 'b-w' keeps the JPEG single-channel (sharp would otherwise write
+ * one-channel raw input as three-channel sRGB).
  */
 export async function encodeImage(pixels: Float32Array, width: number, height: number, bitDepth: 8 | 16): Promise<Buffer> {
   const raw = { width, height, channels: 1 as const };

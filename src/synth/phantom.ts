@@ -3,12 +3,13 @@
  *
  * The renderer works like a crude projection radiograph. It sums an attenuation line integral per
  * pixel (soft tissue of an elliptical torso, minus the air of two lungs, plus heart, bones and
- * pathology), adds quantum-like noise in that domain, maps it through a sigmoid film curve and
+ * pathology), adds quantum-like noise in that domain, maps it through a saturating film curve and
  * blurs slightly. Anatomy lives in a normalised frame (0..1 across the image); a per-image affine
  * map (rotation, zoom, shift) carries pixels into it, so the result is resolution independent.
  *
- * Speed: one composite pass with row/column lookup tables (no per-pixel trig), separable blurs,
- * low-resolution value noise upsampled once, and vessels drawn as short capsules in small boxes.
+ * Speed: one composite pass with row/column lookup tables (no per-pixel trig), on a half-resolution
+ * grid for images over 768 px; low-resolution value noise; vessels drawn as short capsules in small
+ * boxes; noise, film curve and a separable binomial blur at full resolution.
  */
 import { RandomStream, fillGaussianNoise, fillUniform } from './random';
 
@@ -433,8 +434,8 @@ function fillColumn(t: Tables, a: Anatomy, column: number, x: number): void {
   const lung = a.lungs[side];
   t.diaphragmY[column] = diaphragmAt(lung, e);
   fillClavicle(t, a, column, e);
-  // Posterior ribs leave the spine rising slightly, then arc laterally and downwards.
-  // Convex upwards: highest a little lateral of the spine, then turning down ever more steeply.
+  // Posterior ribs are convex upwards: they leave the spine rising slightly, peak a little
+  // lateral of it, then turn down ever more steeply towards the lateral chest wall.
   const arc = min(e / 0.44, 1);
   const top = 0.1;
   const c = a.ribs.curvature;
@@ -652,7 +653,7 @@ function growBranch(out: Segment[], rng: RandomStream, b: Branch): void {
   }
 }
 
-/** Rasterises a tapered tube into `target` with max-combination, so overlaps never double up. */
+/** Rasterises a tapered tube into `target`, combined as the segment says (see Segment.combine). */
 function drawSegment(target: Float32Array, pose: Pose, s: Segment): void {
   const [ax, ay] = pose.toPixel(s.x0, s.y0);
   const [bx, by] = pose.toPixel(s.x1, s.y1);
@@ -773,7 +774,8 @@ function drawBlob(out: Float32Array, pose: Pose, blob: Blob, patchiness: RowSamp
       const v = (Y - blob.y) / blob.radiusY;
       const patch = rows[upper + px] + (rows[lower + px] - rows[upper + px]) * f - 0.5;
       const rough = 1 - (u * u + v * v) + 3 * patch;
-      const opacity = blob.density * smoothstep(-0.8, 0.9, rough) * (0.8 + patch);
+      // At most all of the air is replaced.
+      const opacity = min(1, blob.density * smoothstep(-0.8, 0.9, rough) * (0.8 + patch));
       if (opacity > out[i]) out[i] = opacity;
     }
   }

@@ -95,7 +95,11 @@ export async function makeDicom(options: DicomFixtureOptions = {}): Promise<Buff
     ...(r.samplesPerPixel === 3 ? { PlanarConfiguration: options.planar ? 1 : 0 } : {}),
     ...(options.frames && options.frames > 1 ? { NumberOfFrames: options.frames } : {}),
     ...(options.rescale
-      ? { RescaleSlope: options.rescale.slope, RescaleIntercept: options.rescale.intercept, RescaleType: options.rescale.type ?? 'US' }
+      ? {
+          RescaleSlope: options.rescale.slope,
+          RescaleIntercept: options.rescale.intercept,
+          RescaleType: options.rescale.type ?? 'US',
+        }
       : {}),
     ...(options.window ? { WindowCenter: options.window.center, WindowWidth: options.window.width } : {}),
     ...options.identifying,
@@ -127,7 +131,8 @@ function pixelBytes(options: DicomFixtureOptions, r: Resolved): ArrayBuffer {
   const frames = options.frames ?? 1;
   const min = r.signed ? -(2 ** (r.bitsStored - 1)) : 0;
   const max = min + 2 ** r.bitsStored - 1;
-  const samples = r.bitsAllocated === 8 ? new Uint8Array(perFrame * frames + ((perFrame * frames) % 2)) : new Uint16Array(perFrame * frames);
+  const total = perFrame * frames;
+  const samples = r.bitsAllocated === 8 ? new Uint8Array(total + (total % 2)) : new Uint16Array(total); // OB: even length
   for (let k = 0; k < frames; k++) {
     // Frame 0 is written as given (bits above BitsStored included); negative values wrap to two's complement.
     for (let i = 0; i < perFrame; i++) samples[k * perFrame + i] = k === 0 ? frame[i] : Math.min(max, frame[i] + k);

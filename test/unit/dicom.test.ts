@@ -188,16 +188,14 @@ describe('decodeDicom: stored values', () => {
   it('chooseStoredMapping follows the documented rule', () => {
     const mono2 = { bitsAllocated: 16 as const, bitsStored: 12, signed: false, photometric: 'MONOCHROME2' };
     expect(chooseStoredMapping(mono2, { slope: 1, intercept: 0 })).toEqual({ a: 1, b: 0, bitDepth: 16 });
-    expect(chooseStoredMapping({ ...mono2, photometric: 'MONOCHROME1' }, { slope: 1, intercept: 0 })).toEqual({ a: -1, b: 4095, bitDepth: 16 });
+    const mono1 = { ...mono2, photometric: 'MONOCHROME1' };
+    expect(chooseStoredMapping(mono1, { slope: 1, intercept: 0 })).toEqual({ a: -1, b: 4095, bitDepth: 16 });
     // 16-bit unsigned with slope 2 would span 131070 values: raw values are kept.
     expect(chooseStoredMapping({ ...mono2, bitsStored: 16 }, { slope: 2, intercept: 0 })).toEqual({ a: 1, b: 0, bitDepth: 16 });
     // Negative slope on MONOCHROME2: higher modality value is brighter, so p follows m.
     expect(chooseStoredMapping(mono2, { slope: -1, intercept: 100 })).toEqual({ a: -1, b: 4095, bitDepth: 16 });
-    expect(chooseStoredMapping({ ...mono2, bitsAllocated: 8, bitsStored: 8, photometric: 'MONOCHROME1' }, { slope: 1, intercept: 0 })).toEqual({
-      a: -1,
-      b: 255,
-      bitDepth: 8,
-    });
+    const mono1Byte = { ...mono1, bitsAllocated: 8 as const, bitsStored: 8 };
+    expect(chooseStoredMapping(mono1Byte, { slope: 1, intercept: 0 })).toEqual({ a: -1, b: 255, bitDepth: 8 });
   });
 });
 
@@ -207,7 +205,8 @@ describe('decodeDicom: bad files', () => {
   });
 
   it('reports truncated files as CORRUPT instead of zero-filling them (native and compressed)', async () => {
-    for (const syntax of ['ExplicitVRLittleEndian', 'ImplicitVRLittleEndian', 'JpegLosslessProcess14V1', 'Jpeg2000Lossless'] as const) {
+    const syntaxes = ['ExplicitVRLittleEndian', 'ImplicitVRLittleEndian', 'JpegLosslessProcess14V1', 'Jpeg2000Lossless'] as const;
+    for (const syntax of syntaxes) {
       const file = await makeDicom({ width: 64, height: 64, transferSyntax: syntax });
       await expectImageError(ingestImage(file.subarray(0, Math.floor(file.length * 0.7)), OPTS), 'CORRUPT', /truncated/);
     }
@@ -272,7 +271,8 @@ describe('de-identification', () => {
 
   it('keeps no identifying value anywhere in the ingest result or the stored PNG', async () => {
     for (const syntax of ['ExplicitVRLittleEndian', 'JpegLosslessProcess14V1'] as const) {
-      const file = await makeDicom({ identifying, extra: technical, window: { center: 2000, width: 4000 }, transferSyntax: syntax });
+      const window = { center: 2000, width: 4000 };
+      const file = await makeDicom({ identifying, extra: technical, window, transferSyntax: syntax });
       for (const value of Object.values(identifying)) if (value.length > 1) expect(file.includes(value)).toBe(true);
 
       const result = await ingestImage(file, OPTS);

@@ -22,7 +22,10 @@ function rgbFromGrey(grey: Buffer): Buffer {
 }
 
 async function greyJpeg(width = 64, height = 48): Promise<Buffer> {
-  return sharp(greyRamp(width, height), { raw: { width, height, channels: 1 } }).toColourspace('b-w').jpeg({ quality: 90 }).toBuffer();
+  return sharp(greyRamp(width, height), { raw: { width, height, channels: 1 } })
+    .toColourspace('b-w')
+    .jpeg({ quality: 90 })
+    .toBuffer();
 }
 
 function grey16(width: number, height: number): Uint16Array {
@@ -162,7 +165,9 @@ describe('ingestImage: 8-bit sources', () => {
 
   it('stores a grey palette PNG as one channel', async () => {
     const grey = greyRamp(32, 32);
-    const png = await sharp(grey, { raw: { width: 32, height: 32, channels: 1 } }).png({ palette: true, colours: 16, dither: 0 }).toBuffer();
+    const png = await sharp(grey, { raw: { width: 32, height: 32, channels: 1 } })
+      .png({ palette: true, colours: 16, dither: 0 })
+      .toBuffer();
     expect((await sharp(png).metadata()).isPalette).toBe(true);
     const result = await ingestImage(png, OPTS);
     expect(result.channels).toBe(1);
@@ -172,8 +177,13 @@ describe('ingestImage: 8-bit sources', () => {
 
   it('reads WebP and 8-bit TIFF', async () => {
     const grey = greyRamp(24, 20);
-    const webp = await sharp(rgbFromGrey(grey), { raw: { width: 24, height: 20, channels: 3 } }).webp({ lossless: true }).toBuffer();
-    const tiff = await sharp(grey, { raw: { width: 24, height: 20, channels: 1 } }).toColourspace('b-w').tiff({ compression: 'lzw' }).toBuffer();
+    const webp = await sharp(rgbFromGrey(grey), { raw: { width: 24, height: 20, channels: 3 } })
+      .webp({ lossless: true })
+      .toBuffer();
+    const tiff = await sharp(grey, { raw: { width: 24, height: 20, channels: 1 } })
+      .toColourspace('b-w')
+      .tiff({ compression: 'lzw' }) // sharp's default, JPEG, is lossy
+      .toBuffer();
     for (const [file, format] of [[webp, 'webp'], [tiff, 'tiff']] as const) {
       const result = await ingestImage(file, OPTS);
       expect(result).toMatchObject({ format, channels: 1, bitDepth: 8, width: 24, height: 20 });
@@ -195,7 +205,10 @@ describe('ingestImage: 16-bit sources', () => {
 
   it('keeps a 16-bit TIFF at 16 bit and collapses 16-bit RGB grey to one channel', async () => {
     const pixels = grey16(20, 10);
-    const tiff = await sharp(pixels, { raw: { width: 20, height: 10, channels: 1 } }).toColourspace('grey16').tiff({ compression: 'deflate' }).toBuffer(); // the default (JPEG) would be 8-bit
+    const tiff = await sharp(pixels, { raw: { width: 20, height: 10, channels: 1 } })
+      .toColourspace('grey16')
+      .tiff({ compression: 'deflate' }) // the default (JPEG) would be 8-bit
+      .toBuffer();
     const rgb = new Uint16Array(pixels.length * 3);
     pixels.forEach((v, i) => rgb.fill(v, 3 * i, 3 * i + 3));
     const rgbPng = await sharp(rgb, { raw: { width: 20, height: 10, channels: 3 } }).toColourspace('rgb16').png().toBuffer();
@@ -293,7 +306,8 @@ describe('collapseGreyRgb', () => {
     shifted.set(asRgb(greyValues), 1);
     const misaligned = collapseGreyRgb({ data: shifted.subarray(1), width: 23, height: 1, channels: 3 });
     expect(Array.from(misaligned.data)).toEqual(greyValues);
-    const wide = collapseGreyRgb({ data: Uint16Array.from(greyValues.flatMap((v) => [v * 257, v * 257, v * 257])), width: 23, height: 1, channels: 3 });
+    const rgb16 = Uint16Array.from(greyValues.flatMap((v) => [v * 257, v * 257, v * 257]));
+    const wide = collapseGreyRgb({ data: rgb16, width: 23, height: 1, channels: 3 });
     expect(wide.channels).toBe(1);
     expect(Array.from(wide.data)).toEqual(greyValues.map((v) => v * 257));
   });

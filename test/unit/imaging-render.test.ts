@@ -3,7 +3,15 @@ import { encodePng, readPngHeader } from '../../src/imaging/png';
 import { fullRangeWindow, renderPng, windowedTo8bit, windowValue } from '../../src/imaging/render';
 import { ImageError } from '../../src/imaging/types';
 
-async function rawSamples(png: Buffer): Promise<{ data: number[]; channels: number; depth: string; width: number; height: number }> {
+interface Samples {
+  data: number[];
+  channels: number;
+  depth: string;
+  width: number;
+  height: number;
+}
+
+async function rawSamples(png: Buffer): Promise<Samples> {
   const meta = await sharp(png).metadata();
   const wide = meta.depth === 'ushort';
   const grey = meta.channels === 1;
@@ -123,7 +131,8 @@ describe('encodePng', () => {
     for (const c of cases) {
       const png = await encodePng({ data: c.data, width: 7, height: 5, channels: c.channels });
       const out = await rawSamples(png);
-      expect(out).toMatchObject({ width: 7, height: 5, channels: c.channels, depth: c.data instanceof Uint16Array ? 'ushort' : 'uchar' });
+      const depth = c.data instanceof Uint16Array ? 'ushort' : 'uchar';
+      expect(out).toMatchObject({ width: 7, height: 5, channels: c.channels, depth });
       expect(out.data).toEqual(Array.from(c.data));
       const types: string[] = [];
       for (let pos = 8; pos < png.length; pos += 12 + png.readUInt32BE(pos)) types.push(png.toString('latin1', pos + 4, pos + 8));
