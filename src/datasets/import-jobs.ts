@@ -105,12 +105,25 @@ function throttledNotifier(app: App, jobId: string) {
   };
 }
 
+/** Whether the job is still running, asked of the database at most every 250 ms. */
+function runningCheck(app: App, jobId: string) {
+  let checkedAt = 0;
+  let running = true;
+  return async () => {
+    if (Date.now() - checkedAt >= 250) {
+      running = (await jobs.jobState(app.pool, jobId)) === JobState.RUNNING;
+      checkedAt = Date.now();
+    }
+    return running;
+  };
+}
+
 async function importChunk(app: App, data: ChunkData): Promise<void> {
   const params = await loadParams(app, data.jobId);
   if (!params) return;
   const synthetic = await isSyntheticDatasetRoot(params.root);
   const notify = throttledNotifier(app, data.jobId);
-  await jobs.markRunning(app.pool, data.jobId);
+  const stillRunning = runningCheck(app, data.jobId);
 
   const recorded = await jobs.itemsWithOutcome(app.pool, data.jobId, data.items.map((item) => item.path));
   const queue = await skipExisting(app, data.jobId, params.datasetId, data.items.filter((item) => !recorded.has(item.path)));
@@ -120,7 +133,7 @@ async function importChunk(app: App, data: ChunkData): Promise<void> {
   const workerCount = Math.min(2, queue.length);
   const runOne = async (): Promise<void> => {
     for (let item = queue.shift(); item; item = queue.shift()) {
-      if ((await jobs.jobState(app.pool, data.jobId)) !== JobState.RUNNING) return; // cancelled or failed
+      if (!(await stillRunning())) return; // cancelled, or failed elsewhere
       await importFileItem(app, {
         jobId: data.jobId,
         datasetId: params.datasetId,

@@ -26,14 +26,6 @@ export async function jobState(db: Queryable, jobId: string): Promise<JobState |
   return rows[0]?.state ?? null;
 }
 
-export async function markRunning(db: Queryable, jobId: string): Promise<void> {
-  await db.query(
-    `UPDATE jobs SET state = 'RUNNING', started_at = COALESCE(started_at, now())
-     WHERE id = $1 AND state IN ('QUEUED', 'RUNNING')`,
-    [jobId],
-  );
-}
-
 /**
  * One statement that records an item's outcome once and moves the matching counter, so a retried item is
  * never counted twice. `outcome` is an SQL expression; `prelude` CTEs (their parameters from $6 on) may
