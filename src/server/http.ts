@@ -82,6 +82,7 @@ export async function startHttpServer(app: App): Promise<HttpServer> {
   const apollo = new ApolloServer<Context>({
     schema,
     introspection: true,
+    stopOnTerminationSignals: false, // main.ts stops the server, then the workers, then the database
     formatError: maskUnexpectedErrors,
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),

@@ -15,7 +15,9 @@ export interface Child {
 }
 
 export function startProcess(script: string, args: string[], env: Record<string, string | undefined>): Child {
+  // Without jest's NODE_ENV=test, which changes how libraries behave (Apollo's signal handling, say).
   const merged: NodeJS.ProcessEnv = { ...process.env };
+  delete merged.NODE_ENV;
   for (const [name, value] of Object.entries(env)) {
     if (value === undefined) delete merged[name]; // spawn would pass the string "undefined"
     else merged[name] = value;
