@@ -189,6 +189,40 @@ describe('flat folders, 16-bit and DICOM files', () => {
   });
 });
 
+describe('cancelling', () => {
+  it('stops a running import; what was imported stays, nothing more is', async () => {
+    const folder = path.join(root, 'to-cancel');
+    await synthesizeDataset({ outDir: folder, count: 150, width: 256, height: 256, seed: 9 });
+    const started = await graphql(t.server!, IMPORT, { input: { path: folder, datasetName: 'cancelled' } });
+    const id = started.data!.importDataset.id;
+    while ((await t.app.pool.query(`SELECT done FROM jobs WHERE id = $1`, [id])).rows[0].done < 5) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    const cancelled = await graphql(t.server!, `mutation ($id: ID!) { cancelJob(id: $id) { state finishedAt } }`, { id });
+    expect(cancelled.data!.cancelJob.state).toBe('CANCELLED');
+    expect(cancelled.data!.cancelJob.finishedAt).not.toBeNull();
+
+    await new Promise((resolve) => setTimeout(resolve, 1500)); // chunks in flight notice within 250 ms
+    const settled = (await graphql(t.server!, JOB, { id })).data!.job;
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const later = (await graphql(t.server!, JOB, { id })).data!.job;
+    expect(later).toMatchObject({ state: 'CANCELLED', done: settled.done });
+    expect(later.done).toBeLessThan(150);
+    const { rows } = await t.app.pool.query(
+      `SELECT count(*)::int AS n FROM images i JOIN datasets d ON d.id = i.dataset_id WHERE d.name = 'cancelled'`,
+    );
+    expect(rows[0].n).toBe(later.done);
+
+    const again = await graphql(t.server!, `mutation ($id: ID!) { cancelJob(id: $id) { state } }`, { id });
+    expect(again.data!.cancelJob.state).toBe('CANCELLED'); // cancelling twice is harmless
+
+    const listed = await graphql(t.server!, `{ jobs(first: 50, state: CANCELLED) { id } }`);
+    expect(listed.data!.jobs).toEqual([{ id }]);
+    const tooMany = await graphql(t.server!, `{ jobs(first: 0) { id } }`);
+    expect(tooMany.errors![0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'first' });
+  });
+});
+
 describe('bad requests', () => {
   it('names the field for a missing folder, a bad split and a negative page size', async () => {
     const missing = await graphql(t.server!, IMPORT, { input: { path: '/no/such/folder', datasetName: 'x' } });

@@ -32,6 +32,29 @@ it('starts on an embedded PostgreSQL, serves GraphQL, keeps data across restarts
   }
 });
 
+it('starts again after a crash that left the embedded PostgreSQL running', async () => {
+  const dataDir = path.join(mkdtempSync(path.join(tmpdir(), 'medpsim-crash-')), 'data');
+  chmodSync(path.dirname(dataDir), 0o711);
+  const env = { DATABASE_URL: undefined, MEDPSIM_DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1' };
+  const crashed = startProcess(MAIN, [], env);
+  await crashed.waitFor(/GraphQL: /);
+  crashed.process.kill('SIGKILL'); // its PostgreSQL, in a process group of its own, lives on
+  await crashed.exited;
+  expect(existsSync(path.join(dataDir, 'pg', 'cluster', 'postmaster.pid'))).toBe(true);
+
+  const restarted = startProcess(MAIN, [], env);
+  const [, url] = await restarted.waitFor(/GraphQL: (http:\/\/\S+)\/graphql/);
+  const response = await fetch(`${url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query: '{ datasets { name } }' }),
+  });
+  expect(await response.json()).toEqual({ data: { datasets: [] } });
+  restarted.process.kill('SIGINT');
+  expect(await restarted.exited).toBe(0);
+  expect(existsSync(path.join(dataDir, 'pg', 'cluster', 'postmaster.pid'))).toBe(false);
+});
+
 it('exits with a clear message when the configuration is wrong', async () => {
   const server = startProcess(MAIN, [], { MEDPSIM_MAX_PIXELS: '-3', DATABASE_URL: undefined });
   expect(await server.exited).toBe(1);

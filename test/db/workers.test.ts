@@ -1,6 +1,7 @@
 /**
- * Several worker processes share one queue; one is killed (SIGKILL, as in a crash) in the middle of an
- * import; the job still completes, with every file imported exactly once.
+ * Several worker processes share one queue; one is killed (SIGKILL, as in a crash) and another stopped
+ * (SIGINT, as in a restart) in the middle of an import; a third takes over; the job completes, with every
+ * file imported exactly once.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,9 +23,19 @@ afterAll(async () => {
   await t?.close();
 });
 
-it('survives a worker killed mid-import without importing anything twice', async () => {
+async function doneCount(jobId: string): Promise<number> {
+  const { rows } = await t.app.pool.query(`SELECT done FROM jobs WHERE id = $1`, [jobId]);
+  return rows[0].done;
+}
+
+async function waitUntilDone(jobId: string, count: number): Promise<void> {
+  while ((await doneCount(jobId)) < count) await new Promise((resolve) => setTimeout(resolve, 10));
+}
+
+it('survives a crashed and a restarted worker without importing anything twice', async () => {
   const folder = mkdtempSync(path.join(tmpdir(), 'medpsim-workers-'));
-  await synthesizeDataset({ outDir: folder, count: 120, width: 512, height: 512, seed: 11 });
+  const total = 200;
+  await synthesizeDataset({ outDir: folder, count: total, width: 512, height: 512, seed: 11 });
 
   const env = {
     DATABASE_URL: t.databaseUrl,
@@ -34,27 +45,31 @@ it('survives a worker killed mid-import without importing anything twice', async
     MEDPSIM_WORKER_CONCURRENCY: '2',
     MEDPSIM_JOB_EXPIRE_SECONDS: '2',
   };
-  for (let i = 0; i < 2; i++) {
+  const startWorker = async () => {
     const worker = startProcess(MAIN, [], env);
     workers.push(worker);
     await worker.waitFor(/worker ready/);
-  }
+    return worker;
+  };
+  const [crashing, restarting] = [await startWorker(), await startWorker()];
 
   const jobId = await startFolderImport(t.app, { path: folder, datasetName: 'shared' });
-  for (;;) {
-    const { rows } = await t.app.pool.query(`SELECT done FROM jobs WHERE id = $1`, [jobId]);
-    if (rows[0].done >= 12) break;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  workers[0].process.kill('SIGKILL');
+  await waitUntilDone(jobId, 12);
+  crashing.process.kill('SIGKILL');
+  await waitUntilDone(jobId, 60);
+  restarting.process.kill('SIGINT');
+  expect(await restarting.exited).toBe(0);
+  const doneBeforeTakeover = await doneCount(jobId);
+  expect(doneBeforeTakeover).toBeLessThan(total);
+  await startWorker();
 
   const job = await waitForJob(t, jobId, 120_000);
-  expect(job).toMatchObject({ state: 'COMPLETED', total: 120, done: 120, skipped: 0, failed: 0 });
+  expect(job).toMatchObject({ state: 'COMPLETED', total, done: total, skipped: 0, failed: 0 });
 
   const images = await t.app.pool.query(`SELECT count(*)::int AS n, count(DISTINCT source_path)::int AS paths FROM images`);
-  expect(images.rows[0]).toEqual({ n: 120, paths: 120 });
+  expect(images.rows[0]).toEqual({ n: total, paths: total });
   const items = await t.app.pool.query(`SELECT count(*)::int AS n, count(DISTINCT worker)::int AS workers FROM job_items WHERE job_id = $1`, [jobId]);
-  expect(items.rows[0]).toEqual({ n: 120, workers: 2 });
+  expect(items.rows[0]).toEqual({ n: total, workers: 3 });
   // The killed worker's chunks were handed out again.
   const retried = await t.app.pool.query(`SELECT count(*)::int AS n FROM pgboss.job WHERE name = 'medpsim-import-chunk' AND retry_count > 0`);
   expect(retried.rows[0].n).toBeGreaterThan(0);
