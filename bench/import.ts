@@ -25,6 +25,8 @@ interface PhaseResult {
   seconds: number;
   imagesPerSecond: number;
   maxRssMiB: number;
+  /** CPU of this process (user + system) per image; PostgreSQL's own CPU is not included. */
+  cpuMsPerImage: number;
 }
 
 function argument(name: string, fallback: string): string {
@@ -40,14 +42,16 @@ async function listFiles(root: string): Promise<string[]> {
   return files.sort();
 }
 
-function result(phase: string, images: number, startedAt: bigint): PhaseResult {
+function result(phase: string, images: number, startedAt: bigint, cpuAtStart: NodeJS.CpuUsage): PhaseResult {
   const seconds = Number(process.hrtime.bigint() - startedAt) / 1e9;
+  const cpu = process.cpuUsage(cpuAtStart);
   return {
     phase,
     images,
     seconds: Number(seconds.toFixed(2)),
     imagesPerSecond: Number((images / seconds).toFixed(1)),
     maxRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
+    cpuMsPerImage: Number(((cpu.user + cpu.system) / 1000 / images).toFixed(1)),
   };
 }
 
@@ -56,6 +60,7 @@ async function bareLoop(folder: string, inFlight: number): Promise<PhaseResult> 
   const files = await listFiles(folder);
   const queue = [...files];
   const startedAt = process.hrtime.bigint();
+  const cpuAtStart = process.cpuUsage();
   const worker = async () => {
     for (let file = queue.shift(); file; file = queue.shift()) {
       const bytes = await fs.readFile(file);
@@ -64,7 +69,7 @@ async function bareLoop(folder: string, inFlight: number): Promise<PhaseResult> 
     }
   };
   await Promise.all(Array.from({ length: inFlight }, worker));
-  return result(`bare sharp loop (${inFlight} in flight)`, files.length, startedAt);
+  return result(`bare sharp loop (${inFlight} in flight)`, files.length, startedAt, cpuAtStart);
 }
 
 async function importThroughJobs(folder: string): Promise<PhaseResult> {
@@ -74,12 +79,13 @@ async function importThroughJobs(folder: string): Promise<PhaseResult> {
   const app = await startApp(config, { work: true });
   try {
     const startedAt = process.hrtime.bigint();
+    const cpuAtStart = process.cpuUsage();
     const jobId = await startFolderImport(app, { path: folder, datasetName: `bench-${Date.now()}` });
     for (;;) {
       const { rows } = await app.pool.query(`SELECT state, done, failed FROM jobs WHERE id = $1`, [jobId]);
       if (rows[0].state === 'COMPLETED' || rows[0].state === 'FAILED') {
         if (rows[0].failed > 0 || rows[0].state === 'FAILED') throw new Error(`import job ended ${JSON.stringify(rows[0])}`);
-        return result(`import job (${config.workerConcurrency} chunk workers)`, rows[0].done, startedAt);
+        return result(`import job (${config.workerConcurrency} chunk workers)`, rows[0].done, startedAt, cpuAtStart);
       }
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
@@ -122,11 +128,11 @@ async function main(): Promise<void> {
   }
   const results = [runPhase('bare:1', folder), runPhase('bare:4', folder), runPhase('import', folder)];
   const floor = Math.max(results[0].imagesPerSecond, results[1].imagesPerSecond);
-  console.log(`\n| phase | images | seconds | images/s | ratio to faster bare loop | peak RSS (MiB) |`);
-  console.log(`|---|---|---|---|---|---|`);
+  console.log(`\n| phase | images | seconds | images/s | ratio to faster bare loop | CPU ms/image | peak RSS (MiB) |`);
+  console.log(`|---|---|---|---|---|---|---|`);
   for (const row of results) {
     const ratio = (row.imagesPerSecond / floor).toFixed(2);
-    console.log(`| ${row.phase} | ${row.images} | ${row.seconds} | ${row.imagesPerSecond} | ${ratio} | ${row.maxRssMiB} |`);
+    console.log(`| ${row.phase} | ${row.images} | ${row.seconds} | ${row.imagesPerSecond} | ${ratio} | ${row.cpuMsPerImage} | ${row.maxRssMiB} |`);
   }
   const cpu = execFileSync('sh', ['-c', "nproc; grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"], { encoding: 'utf8' });
   console.log(`\nmachine: ${cpu.trim().replace(/\n/g, ' cores,')}; node ${process.version}; sharp ${sharp.versions.sharp}, libvips ${sharp.versions.vips}`);

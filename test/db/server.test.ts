@@ -5,7 +5,7 @@ import { createClient } from 'graphql-ws';
 import sharp from 'sharp';
 import WebSocket from 'ws';
 import { synthesizeDataset } from '../../src/synth/dataset';
-import { greyJpeg, grey16Png, greySamples, pngBombHeader } from '../helpers/files';
+import { greyJpeg, grey16Png, pngSamples, pngBombHeader } from '../helpers/files';
 import { graphql, startTestApp, type TestApp } from '../helpers/app';
 
 let t: TestApp;
@@ -63,10 +63,10 @@ describe('upload route', () => {
 
     const png = await fetch(`${t.server!.url}/images/${image.id}.png`);
     expect(png.headers.get('content-type')).toBe('image/png');
-    const decoded = await greySamples(Buffer.from(await png.arrayBuffer()));
+    const decoded = await pngSamples(Buffer.from(await png.arrayBuffer()));
     expect(decoded).toMatchObject({ width: 48, height: 32, depth: 'uchar' });
     const original = await sharp(jpeg).toColourspace('b-w').raw().toBuffer();
-    expect(decoded.samples).toEqual(Array.from(original));
+    expect(decoded.data).toEqual(Array.from(original));
   });
 
   it('refuses uploads over the size limit, empty bodies, non-images, bombs and missing parameters', async () => {
@@ -111,17 +111,17 @@ describe('image route', () => {
 
   it('serves 16-bit images at 16 bit, unchanged', async () => {
     const png = Buffer.from(await (await fetch(`${t.server!.url}/images/${id}.png`)).arrayBuffer());
-    const decoded = await greySamples(png);
+    const decoded = await pngSamples(png);
     expect(decoded.depth).toBe('ushort');
-    expect(decoded.samples).toEqual(Array.from(pixels));
+    expect(decoded.data).toEqual(Array.from(pixels));
   });
 
   it('serves a windowed 8-bit rendition on request', async () => {
     const response = await fetch(`${t.server!.url}/images/${id}.png?depth=8&center=2048&width=4096`);
-    const decoded = await greySamples(Buffer.from(await response.arrayBuffer()));
+    const decoded = await pngSamples(Buffer.from(await response.arrayBuffer()));
     expect(decoded).toMatchObject({ width: 20, height: 10, depth: 'uchar' });
     // window [0, 4096): value v -> 255 * v / 4096, within rounding
-    for (let i = 0; i < pixels.length; i++) expect(Math.abs(decoded.samples[i] - (255 * pixels[i]) / 4096)).toBeLessThanOrEqual(1);
+    for (let i = 0; i < pixels.length; i++) expect(Math.abs(decoded.data[i] - (255 * pixels[i]) / 4096)).toBeLessThanOrEqual(1);
   });
 
   it('gives the URL through GraphQL and rejects bad parameters', async () => {

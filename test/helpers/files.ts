@@ -1,7 +1,7 @@
 /** Small image files for import tests, made with a real codec (sharp). */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { deflateSync } from 'node:zlib';
+import { crc32, deflateSync } from 'node:zlib';
 import sharp from 'sharp';
 
 export async function greyJpeg(width: number, height: number, seed = 1): Promise<Buffer> {
@@ -19,15 +19,6 @@ export async function grey16Png(width: number, height: number): Promise<{ png: B
     .png()
     .toBuffer();
   return { png, pixels };
-}
-
-function crc32(bytes: Buffer): number {
-  let crc = ~0;
-  for (const byte of bytes) {
-    crc ^= byte;
-    for (let k = 0; k < 8; k++) crc = (crc >>> 1) ^ (0xedb88320 & -(crc & 1));
-  }
-  return ~crc >>> 0;
 }
 
 function chunk(type: string, data: Buffer): Buffer {
@@ -61,15 +52,24 @@ export function writeTree(root: string, files: Record<string, Buffer | string>):
   }
 }
 
-/** Decodes a greyscale PNG to its samples, without sharp's default conversion to sRGB. */
-export async function greySamples(png: Buffer): Promise<{ samples: number[]; width: number; height: number; depth: string }> {
+export interface PngSamples {
+  /** Interleaved samples as stored (8 or 16 bit), as plain numbers. */
+  data: number[];
+  channels: number;
+  depth: string;
+  width: number;
+  height: number;
+}
+
+/** Decodes a PNG to its samples as stored: without sharp's default conversion of grey to sRGB. */
+export async function pngSamples(png: Buffer): Promise<PngSamples> {
   const meta = await sharp(png).metadata();
   const wide = meta.depth === 'ushort';
+  const grey = meta.channels === 1;
   const { data, info } = await sharp(png)
-    .toColourspace(wide ? 'grey16' : 'b-w')
+    .toColourspace(grey ? (wide ? 'grey16' : 'b-w') : wide ? 'rgb16' : 'srgb')
     .raw({ depth: wide ? 'ushort' : 'uchar' })
     .toBuffer({ resolveWithObject: true });
-  if (info.channels !== 1) throw new Error(`expected one channel, got ${info.channels}`);
   const samples = wide ? new Uint16Array(data.buffer, data.byteOffset, data.length / 2) : data;
-  return { samples: Array.from(samples), width: info.width, height: info.height, depth: meta.depth! };
+  return { data: Array.from(samples), channels: info.channels, depth: meta.depth!, width: info.width, height: info.height };
 }

@@ -5,34 +5,11 @@ import { DICOM_ATTRIBUTE_ALLOW_LIST, deidentifyDicom, patientPseudonym } from '.
 import { ingestImage } from '../../src/imaging/ingest';
 import { ImageError, type IngestOptions } from '../../src/imaging/types';
 import { fixturePixels, makeDicom, type TransferSyntaxName } from '../helpers/dicom-fixtures';
+import { expectImageError } from '../helpers/errors';
+import { pngSamples } from '../helpers/files';
 
 const KEY = Buffer.from('installation-secret-key');
 const OPTS: IngestOptions = { maxPixels: 10_000_000, pseudonymKey: KEY };
-
-/** Samples of a stored PNG as numbers, read back with sharp. */
-async function pngSamples(png: Buffer): Promise<{ data: number[]; depth: string; channels: number }> {
-  const meta = await sharp(png).metadata();
-  const wide = meta.depth === 'ushort';
-  const grey = meta.channels === 1;
-  const { data, info } = await sharp(png)
-    .toColourspace(grey ? (wide ? 'grey16' : 'b-w') : wide ? 'rgb16' : 'srgb')
-    .raw({ depth: wide ? 'ushort' : 'uchar' })
-    .toBuffer({ resolveWithObject: true });
-  const samples = wide ? new Uint16Array(data.buffer, data.byteOffset, data.length / 2) : data;
-  return { data: Array.from(samples), depth: meta.depth, channels: info.channels };
-}
-
-async function expectImageError(promise: Promise<unknown>, code: string, message?: RegExp): Promise<void> {
-  const error = await promise.then(
-    () => {
-      throw new Error(`expected ImageError ${code}, but it succeeded`);
-    },
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(ImageError);
-  expect((error as ImageError).code).toBe(code);
-  if (message) expect((error as ImageError).message).toMatch(message);
-}
 
 describe('decodeDicom: transfer syntaxes', () => {
   const lossless: (TransferSyntaxName | string)[] = [

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import zlib from 'node:zlib';
 import sharp from 'sharp';
 import { ingestImage } from '../../src/imaging/ingest';
 import { collapseGreyRgb } from '../../src/imaging/pixels';
 import { ImageError, type IngestOptions } from '../../src/imaging/types';
+import { expectImageError } from '../helpers/errors';
+import { pngBombHeader, pngSamples } from '../helpers/files';
 
 const OPTS: IngestOptions = { maxPixels: 50_000_000, pseudonymKey: Buffer.from('test-key') };
 
@@ -42,19 +43,6 @@ async function grey16Png(width: number, height: number): Promise<{ png: Buffer; 
   return { png, pixels };
 }
 
-/** Decodes a PNG the way a client would: samples, channels and bit depth as stored. */
-async function decodePng(png: Buffer): Promise<{ data: Uint8Array | Uint16Array; channels: number; depth: string }> {
-  const meta = await sharp(png).metadata();
-  const wide = meta.depth === 'ushort';
-  const grey = meta.channels === 1;
-  const { data, info } = await sharp(png)
-    .toColourspace(grey ? (wide ? 'grey16' : 'b-w') : wide ? 'rgb16' : 'srgb')
-    .raw({ depth: wide ? 'ushort' : 'uchar' })
-    .toBuffer({ resolveWithObject: true });
-  const samples = wide ? new Uint16Array(data.buffer, data.byteOffset, data.length / 2) : new Uint8Array(data);
-  return { data: samples, channels: info.channels, depth: meta.depth };
-}
-
 function pngChunkTypes(png: Buffer): string[] {
   const types: string[] = [];
   for (let pos = 8; pos < png.length; ) {
@@ -63,42 +51,6 @@ function pngChunkTypes(png: Buffer): string[] {
     pos += 12 + length;
   }
   return types;
-}
-
-/** A valid PNG signature + IHDR (correct CRC) claiming width x height, and a tiny IDAT. */
-function pngHeaderOnly(width: number, height: number): Buffer {
-  const chunk = (type: string, data: Buffer) => {
-    const len = Buffer.alloc(4);
-    len.writeUInt32BE(data.length);
-    const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(zlib.crc32(body));
-    return Buffer.concat([len, body, crc]);
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(height, 4);
-  ihdr[8] = 8; // bit depth
-  ihdr[9] = 0; // grey
-  return Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk('IHDR', ihdr),
-    chunk('IDAT', zlib.deflateSync(Buffer.alloc(64))),
-    chunk('IEND', Buffer.alloc(0)),
-  ]);
-}
-
-async function expectImageError(promise: Promise<unknown>, code: string, message?: RegExp): Promise<ImageError> {
-  const error = await promise.then(
-    () => {
-      throw new Error(`expected ImageError ${code}, but it succeeded`);
-    },
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(ImageError);
-  expect((error as ImageError).code).toBe(code);
-  if (message) expect((error as ImageError).message).toMatch(message);
-  return error as ImageError;
 }
 
 // ------------------------------------------------------------------ tests
@@ -112,9 +64,9 @@ describe('ingestImage: 8-bit sources', () => {
     expect(result.png[24]).toBe(8); // IHDR bit depth
     expect(result.png[25]).toBe(0); // IHDR colour type: grey
     const reference = await sharp(jpeg).toColourspace('b-w').raw().toBuffer();
-    const stored = await decodePng(result.png);
+    const stored = await pngSamples(result.png);
     expect(stored.channels).toBe(1);
-    expect(Buffer.from(stored.data as Uint8Array).equals(reference)).toBe(true);
+    expect(Buffer.from(stored.data).equals(reference)).toBe(true);
   });
 
   it('stores an RGB-encoded grey JPEG (R = G = B) as one channel', async () => {
@@ -125,7 +77,7 @@ describe('ingestImage: 8-bit sources', () => {
     expect(result).toMatchObject({ channels: 1, bitDepth: 8 });
     const decodedRgb = await sharp(jpeg).raw().toBuffer();
     const firstChannel = Buffer.from(Array.from({ length: 40 * 30 }, (_, i) => decodedRgb[3 * i]));
-    expect(Buffer.from((await decodePng(result.png)).data as Uint8Array).equals(firstChannel)).toBe(true);
+    expect(Buffer.from((await pngSamples(result.png)).data).equals(firstChannel)).toBe(true);
   });
 
   it('keeps genuine colour as 3 channels, pixel for pixel', async () => {
@@ -135,7 +87,7 @@ describe('ingestImage: 8-bit sources', () => {
     const result = await ingestImage(png, OPTS);
     expect(result).toMatchObject({ channels: 3, bitDepth: 8, format: 'png' });
     expect(result.png[25]).toBe(2); // RGB
-    expect(Buffer.from((await decodePng(result.png)).data as Uint8Array).equals(rgb)).toBe(true);
+    expect(Buffer.from((await pngSamples(result.png)).data).equals(rgb)).toBe(true);
   });
 
   it('keeps an image with a single coloured pixel in colour', async () => {
@@ -159,7 +111,7 @@ describe('ingestImage: 8-bit sources', () => {
       const png = await sharp(raw, { raw: { width: 16, height: 8, channels } }).png().toBuffer();
       const result = await ingestImage(png, OPTS);
       expect(result).toMatchObject({ channels: 1, bitDepth: 8 });
-      expect(Buffer.from((await decodePng(result.png)).data as Uint8Array).equals(grey)).toBe(true);
+      expect(Buffer.from((await pngSamples(result.png)).data).equals(grey)).toBe(true);
     }
   });
 
@@ -172,7 +124,7 @@ describe('ingestImage: 8-bit sources', () => {
     const result = await ingestImage(png, OPTS);
     expect(result.channels).toBe(1);
     const reference = await sharp(png).toColourspace('b-w').raw().toBuffer();
-    expect(Buffer.from((await decodePng(result.png)).data as Uint8Array).equals(reference)).toBe(true);
+    expect(Buffer.from((await pngSamples(result.png)).data).equals(reference)).toBe(true);
   });
 
   it('reads WebP and 8-bit TIFF', async () => {
@@ -187,7 +139,7 @@ describe('ingestImage: 8-bit sources', () => {
     for (const [file, format] of [[webp, 'webp'], [tiff, 'tiff']] as const) {
       const result = await ingestImage(file, OPTS);
       expect(result).toMatchObject({ format, channels: 1, bitDepth: 8, width: 24, height: 20 });
-      expect(Buffer.from((await decodePng(result.png)).data as Uint8Array).equals(grey)).toBe(true);
+      expect(Buffer.from((await pngSamples(result.png)).data).equals(grey)).toBe(true);
     }
   });
 });
@@ -198,7 +150,7 @@ describe('ingestImage: 16-bit sources', () => {
     const result = await ingestImage(png, OPTS);
     expect(result).toMatchObject({ width: 50, height: 30, channels: 1, bitDepth: 16, format: 'png' });
     expect(result.png[24]).toBe(16);
-    const stored = await decodePng(result.png);
+    const stored = await pngSamples(result.png);
     expect(stored.depth).toBe('ushort');
     expect(Array.from(stored.data)).toEqual(Array.from(pixels));
   });
@@ -215,7 +167,7 @@ describe('ingestImage: 16-bit sources', () => {
     for (const file of [tiff, rgbPng]) {
       const result = await ingestImage(file, OPTS);
       expect(result).toMatchObject({ channels: 1, bitDepth: 16 });
-      expect(Array.from((await decodePng(result.png)).data)).toEqual(Array.from(pixels));
+      expect(Array.from((await pngSamples(result.png)).data)).toEqual(Array.from(pixels));
     }
   });
 });
@@ -234,7 +186,7 @@ describe('ingestImage: orientation and metadata', () => {
     expect(result).toMatchObject({ width: 20, height: 40 });
     const upright = await sharp(jpeg).autoOrient().toColourspace('b-w').raw().toBuffer();
     const unrotated = await sharp(jpeg).toColourspace('b-w').raw().toBuffer();
-    const stored = Buffer.from((await decodePng(result.png)).data as Uint8Array);
+    const stored = Buffer.from((await pngSamples(result.png)).data);
     expect(stored.equals(upright)).toBe(true);
     expect(stored.equals(unrotated)).toBe(false);
     // Rotating clockwise puts the source's bottom-left pixel at the stored top-left.
@@ -278,7 +230,7 @@ describe('ingestImage: bad input', () => {
   });
 
   it('rejects a tiny PNG whose header claims 50000 x 50000 as TOO_LARGE, fast and without decoding', async () => {
-    const bomb = pngHeaderOnly(50_000, 50_000);
+    const bomb = pngBombHeader(50_000, 50_000);
     expect(bomb.length).toBeLessThan(200);
     const started = process.hrtime.bigint();
     const error = await expectImageError(ingestImage(bomb, OPTS), 'TOO_LARGE', /50000 x 50000/);

@@ -2,26 +2,7 @@ import sharp from 'sharp';
 import { encodePng, readPngHeader } from '../../src/imaging/png';
 import { fullRangeWindow, renderPng, windowedTo8bit, windowValue } from '../../src/imaging/render';
 import { ImageError } from '../../src/imaging/types';
-
-interface Samples {
-  data: number[];
-  channels: number;
-  depth: string;
-  width: number;
-  height: number;
-}
-
-async function rawSamples(png: Buffer): Promise<Samples> {
-  const meta = await sharp(png).metadata();
-  const wide = meta.depth === 'ushort';
-  const grey = meta.channels === 1;
-  const { data, info } = await sharp(png)
-    .toColourspace(grey ? (wide ? 'grey16' : 'b-w') : wide ? 'rgb16' : 'srgb')
-    .raw({ depth: wide ? 'ushort' : 'uchar' })
-    .toBuffer({ resolveWithObject: true });
-  const samples = wide ? new Uint16Array(data.buffer, data.byteOffset, data.length / 2) : data;
-  return { data: Array.from(samples), channels: info.channels, depth: meta.depth, width: info.width, height: info.height };
-}
+import { pngSamples } from '../helpers/files';
 
 const WINDOW = { center: 1000, width: 200 }; // lower edge 900, upper edge 1100
 
@@ -86,7 +67,7 @@ describe('renderPng', () => {
   it('windows 16-bit data into an 8-bit PNG', async () => {
     const png = await renderPng(stored16, { depth: 8, window: WINDOW });
     expect(readPngHeader(png)).toMatchObject({ width, height, bitDepth: 8, colourType: 0 });
-    const out = await rawSamples(png);
+    const out = await pngSamples(png);
     expect(out.channels).toBe(1);
     expect(out.data).toEqual(Array.from(pixels16, (x) => windowValue(x, WINDOW)));
     expect(out.data.slice(0, 3)).toEqual([0, 0, 0]); // 800, 810, 820 are below 900
@@ -94,21 +75,21 @@ describe('renderPng', () => {
   });
 
   it('maps a 16-bit image from its own min..max when no window is given', async () => {
-    const out = await rawSamples(await renderPng(stored16, { depth: 8, window: null }));
+    const out = await pngSamples(await renderPng(stored16, { depth: 8, window: null }));
     expect(out.data[0]).toBe(0);
     expect(out.data.at(-1)).toBe(255);
     expect(out.data).toEqual(Array.from(pixels16, (x) => windowValue(x, { center: 955, width: 310 })));
   });
 
   it('windows an 8-bit stored image when a window is asked for', async () => {
-    const out = await rawSamples(await renderPng(stored8, { depth: 8, window: { center: 120, width: 20 } }));
+    const out = await pngSamples(await renderPng(stored8, { depth: 8, window: { center: 120, width: 20 } }));
     expect(out.data).toEqual(Array.from(pixels16, (v) => windowValue(v >> 3, { center: 120, width: 20 })));
   });
 
   it('windows every channel of an RGB image', async () => {
     const rgb = new Uint16Array([0, 1000, 2000, 500, 1500, 65535]);
     const stored = await encodePng({ data: rgb, width: 2, height: 1, channels: 3 });
-    const out = await rawSamples(await renderPng(stored, { depth: 8, window: { center: 1000, width: 1000 } }));
+    const out = await pngSamples(await renderPng(stored, { depth: 8, window: { center: 1000, width: 1000 } }));
     expect(out.channels).toBe(3);
     expect(out.data).toEqual([0, 128, 255, 0, 255, 255]);
   });
@@ -130,7 +111,7 @@ describe('encodePng', () => {
     ];
     for (const c of cases) {
       const png = await encodePng({ data: c.data, width: 7, height: 5, channels: c.channels });
-      const out = await rawSamples(png);
+      const out = await pngSamples(png);
       const depth = c.data instanceof Uint16Array ? 'ushort' : 'uchar';
       expect(out).toMatchObject({ width: 7, height: 5, channels: c.channels, depth });
       expect(out.data).toEqual(Array.from(c.data));
@@ -143,7 +124,7 @@ describe('encodePng', () => {
   it('uses the word-at-a-time filter path and the byte path alike (width multiple of 4 or not)', async () => {
     for (const width of [64, 63]) {
       const data = Uint8Array.from({ length: width * 9 }, (_, i) => (i * i * 13 + 7) & 255);
-      const out = await rawSamples(await encodePng({ data, width, height: 9, channels: 1 }));
+      const out = await pngSamples(await encodePng({ data, width, height: 9, channels: 1 }));
       expect(out.data).toEqual(Array.from(data));
     }
   });

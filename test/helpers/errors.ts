@@ -1,0 +1,15 @@
+import { ImageError } from '../../src/imaging/types';
+
+/** Awaits a promise that must reject with an ImageError of this code (and message, if given). */
+export async function expectImageError(promise: Promise<unknown>, code: string, message?: RegExp): Promise<ImageError> {
+  const error = await promise.then(
+    () => {
+      throw new Error(`expected ImageError ${code}, but it succeeded`);
+    },
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(ImageError);
+  expect((error as ImageError).code).toBe(code);
+  if (message) expect((error as ImageError).message).toMatch(message);
+  return error as ImageError;
+}
