@@ -2,6 +2,7 @@
 /** medpsim command line: `medpsim --help`. */
 import { Command } from 'commander';
 import { registerDatasetCommands } from './datasets';
+import { registerDistortionsCommand } from './distortions';
 import { registerSynthCommand } from './synth';
 
 const program = new Command();
@@ -19,6 +20,7 @@ program
 
 registerDatasetCommands(program);
 registerSynthCommand(program);
+registerDistortionsCommand(program);
 
 program.parseAsync(process.argv).catch((error: Error) => {
   console.error(`medpsim: ${error.message}`);

@@ -1,0 +1,399 @@
+/**
+ * The distortion catalog: every kind described once (name, family, parameters with unit, range and
+ * default, and the severity mapping). The GraphQL schema and input validation, the CLI, the docs and the
+ * native kernel dispatch (native/: kernels are registered under these names, with these parameter names)
+ * all read this table.
+ *
+ * Severity s in [0, 1]: s = 0 is exactly the identity (the engine copies the image without running the
+ * kernel), s = 1 is strong but still recognisable. Each mapped parameter moves from `from` to `to`
+ * (linearly, or geometrically for `curve: 'log'`); `per: 'min_side'` multiplies the value by the image's
+ * shorter side in pixels, so that a severity means the same on a 256 and a 2048 pixel image. Parameters
+ * not mapped keep their defaults.
+ *
+ * Kinds with `needsColor` act on colour: applied to a single-channel image, the engine promotes it to RGB
+ * (three equal channels) first and the result is a 3-channel image; the stored spec records it.
+ */
+
+export const FAMILIES = ['photometric', 'noise', 'blur', 'spatial', 'compression', 'xray'] as const;
+export type Family = (typeof FAMILIES)[number];
+
+export interface ParamSpec {
+  name: string;
+  unit: string;
+  min: number;
+  max: number;
+  default: number;
+  integer?: boolean;
+  /** Values the parameter may take, when only some in [min, max] are allowed. */
+  allowed?: readonly number[];
+  description: string;
+}
+
+export interface SeverityMapping {
+  from: number;
+  to: number;
+  curve?: 'linear' | 'log';
+  per?: 'min_side';
+}
+
+export interface KindSpec {
+  name: string;
+  family: Family;
+  description: string;
+  params: readonly ParamSpec[];
+  severity: Readonly<Record<string, SeverityMapping>>;
+  /** Uses the seed (noise, random fields); the others are deterministic functions of the image. */
+  random: boolean;
+  needsColor: boolean;
+}
+
+type ParamTuple = [name: string, unit: string, min: number, max: number, defaultValue: number, description: string];
+
+function params(...tuples: ParamTuple[]): ParamSpec[] {
+  return tuples.map(([name, unit, min, max, defaultValue, description]) => ({
+    name,
+    unit,
+    min,
+    max,
+    default: defaultValue,
+    description,
+  }));
+}
+
+function integer(spec: ParamSpec[], ...names: string[]): ParamSpec[] {
+  return spec.map((param) => (names.includes(param.name) ? { ...param, integer: true } : param));
+}
+
+const lin = (from: number, to: number, per?: 'min_side'): SeverityMapping => ({ from, to, per });
+const log = (from: number, to: number): SeverityMapping => ({ from, to, curve: 'log' });
+
+const WARP_PARAMS = integer(
+  params(
+    ['grid', 'control points per side', 2, 32, 4, 'coarse grid of random displacements'],
+    ['magnitude', 'fraction of the shorter side', 0, 0.25, 0.02, 'largest displacement of a control point'],
+  ),
+  'grid',
+);
+
+export const CATALOG: readonly KindSpec[] = [
+  // Photometric
+  {
+    name: 'lightness_shift',
+    family: 'photometric',
+    description: 'Adds a constant to every sample (brighter for delta > 0).',
+    params: params(['delta', 'fraction of full range', -1, 1, 0.1, 'value added']),
+    severity: { delta: lin(0, 0.3) },
+    random: false,
+    needsColor: false,
+  },
+  {
+    name: 'color_shift',
+    family: 'photometric',
+    description: 'Adds a constant to each colour channel.',
+    params: params(
+      ['red', 'fraction of full range', -1, 1, 0.1, 'added to red'],
+      ['green', 'fraction of full range', -1, 1, 0, 'added to green'],
+      ['blue', 'fraction of full range', -1, 1, -0.1, 'added to blue'],
+    ),
+    severity: { red: lin(0, 0.2), blue: lin(0, -0.2) },
+    random: false,
+    needsColor: true,
+  },
+  {
+    name: 'contrast',
+    family: 'photometric',
+    description: 'Scales deviations from the per-channel mean: y = m + factor (x - m).',
+    params: params(['factor', 'ratio', 0, 4, 0.7, '1 is the identity; below 1 flattens, above 1 stretches']),
+    severity: { factor: lin(1, 0.3) },
+    random: false,
+    needsColor: false,
+  },
+  {
+    name: 'saturation',
+    family: 'photometric',
+    description: 'Scales colour around the Rec. 709 luma: y = L + factor (x - L).',
+    params: params(['factor', 'ratio', 0, 4, 0.5, '1 is the identity, 0 is grey']),
+    severity: { factor: lin(1, 0.1) },
+    random: false,
+    needsColor: true,
+  },
+  // Noise
+  {
+    name: 'uniform_noise',
+    family: 'noise',
+    description: 'Adds white noise drawn uniformly from [-amplitude, amplitude].',
+    params: params(['amplitude', 'fraction of full range', 0, 1, 0.1, 'half-width of the distribution']),
+    severity: { amplitude: lin(0, 0.3) },
+    random: true,
+    needsColor: false,
+  },
+  {
+    name: 'gaussian_noise',
+    family: 'noise',
+    description: 'Adds white Gaussian noise.',
+    params: params(['sigma', 'fraction of full range', 0, 1, 0.05, 'standard deviation']),
+    severity: { sigma: lin(0, 0.2) },
+    random: true,
+    needsColor: false,
+  },
+  {
+    name: 'pink_noise',
+    family: 'noise',
+    description: 'Adds Gaussian noise with power proportional to 1/f (beta = 1).',
+    params: params(['sigma', 'fraction of full range', 0, 1, 0.05, 'standard deviation of the noise field']),
+    severity: { sigma: lin(0, 0.2) },
+    random: true,
+    needsColor: false,
+  },
+  {
+    name: 'blue_noise',
+    family: 'noise',
+    description: 'Adds Gaussian noise with power proportional to f (beta = -1).',
+    params: params(['sigma', 'fraction of full range', 0, 1, 0.05, 'standard deviation of the noise field']),
+    severity: { sigma: lin(0, 0.2) },
+    random: true,
+    needsColor: false,
+  },
+  {
+    name: 'colored_noise',
+    family: 'noise',
+    description: 'Adds isotropic Gaussian noise with power proportional to f^-beta, from violet (-2) to brown (2).',
+    params: params(
+      ['sigma', 'fraction of full range', 0, 1, 0.05, 'standard deviation of the noise field'],
+      ['beta', 'spectral exponent', -2, 2, 0, '0 white, 1 pink, 2 brown, -1 blue, -2 violet'],
+    ),
+    severity: { sigma: lin(0, 0.2) },
+    random: true,
+    needsColor: false,
+  },
+  {
+    name: 'checkerboard',
+    family: 'noise',
+    description: 'Adds the periodic pattern that strided transposed convolutions leave.',
+    params: integer(
+      params(
+        ['amplitude', 'fraction of full range', 0, 0.5, 0.05, 'largest deviation of the pattern'],
+        ['period', 'px', 2, 32, 2, 'pattern period (the stride)'],
+      ),
+      'period',
+    ),
+    severity: { amplitude: lin(0, 0.15) },
+    random: true,
+    needsColor: false,
+  },
+  // Blur
+  {
+    name: 'gaussian_blur',
+    family: 'blur',
+    description: 'Separable Gaussian blur, borders reflected (OpenCV BORDER_REFLECT_101).',
+    params: params(['sigma', 'px', 0, 50, 1.5, 'standard deviation of the kernel']),
+    severity: { sigma: lin(0, 0.012, 'min_side') },
+    random: false,
+    needsColor: false,
+  },
+  {
+    name: 'bilateral',
+    family: 'blur',
+    description: 'Edge-preserving bilateral filter.',
+    params: params(
+      ['sigma_spatial', 'px', 0, 20, 3, 'spatial standard deviation'],
+      ['sigma_range', 'fraction of full range', 0, 1, 0.1, 'range standard deviation'],
+    ),
+    severity: { sigma_spatial: lin(0, 0.008, 'min_side'), sigma_range: lin(0, 0.15) },
+    random: false,
+    needsColor: false,
+  },
+  // Spatial
+  {
+    name: 'shift',
+    family: 'spatial',
+    description: 'Translates the image; borders reflected.',
+    params: params(['dx', 'px', -4096, 4096, 4, 'to the right'], ['dy', 'px', -4096, 4096, 2, 'downwards']),
+    severity: { dx: lin(0, 0.05, 'min_side'), dy: lin(0, 0.03, 'min_side') },
+    random: false,
+    needsColor: false,
+  },
+  {
+    name: 'affine',
+    family: 'spatial',
+    description: 'Rotation, scale and shear about the centre, then translation; bilinear, borders reflected.',
+    params: params(
+      ['rotation', 'deg', -180, 180, 5, 'counter-clockwise'],
+      ['scale', 'ratio', 0.1, 10, 1.05, '1 is the identity'],
+      ['shear', 'deg', -60, 60, 3, 'horizontal shear angle'],
+      ['tx', 'px', -4096, 4096, 0, 'translation to the right'],
+      ['ty', 'px', -4096, 4096, 0, 'translation downwards'],
+    ),
+    severity: { rotation: lin(0, 10), scale: lin(1, 1.1), shear: lin(0, 8) },
+    random: false,
+    needsColor: false,
+  },
+  {
+    name: 'homography',
+    family: 'spatial',
+    description: 'Perspective warp: each corner moves by a seeded offset of up to jitter times the size.',
+    params: params(['jitter', 'fraction of the size', 0, 0.5, 0.03, 'largest corner offset']),
+    severity: { jitter: lin(0, 0.08) },
+    random: true,
+    needsColor: false,
+  },
+  {
+    name: 'linear_warp',
+    family: 'spatial',
+    description: 'Smooth random displacement field, interpolated linearly from a coarse control grid.',
+    params: WARP_PARAMS,
+    severity: { magnitude: lin(0, 0.03) },
+    random: true,
+    needsColor: false,
+  },
+  {
+    name: 'cubic_warp',
+    family: 'spatial',
+    description: 'Smooth random displacement field, interpolated cubically from a coarse control grid.',
+    params: WARP_PARAMS,
+    severity: { magnitude: lin(0, 0.03) },
+    random: true,
+    needsColor: false,
+  },
+  {
+    name: 'ghosting',
+    family: 'spatial',
+    description: 'Blends in a faint displaced copy: y = (1 - alpha) x + alpha shift(x).',
+    params: params(
+      ['alpha', 'weight', 0, 1, 0.2, 'weight of the copy'],
+      ['dx', 'px', -4096, 4096, 8, 'copy offset to the right'],
+      ['dy', 'px', -4096, 4096, 0, 'copy offset downwards'],
+    ),
+    severity: { alpha: lin(0, 0.3), dx: lin(0, 0.04, 'min_side') },
+    random: false,
+    needsColor: false,
+  },
+  {
+    name: 'chromatic_aberration',
+    family: 'spatial',
+    description: 'Scales red outward and blue inward about the centre, so edges shift by `shift` px.',
+    params: params(['shift', 'px', 0, 20, 2, 'displacement at the image edge']),
+    severity: { shift: lin(0, 0.004, 'min_side') },
+    random: false,
+    needsColor: true,
+  },
+  // Compression
+  {
+    name: 'jpeg',
+    family: 'compression',
+    description: 'JPEG DCT-domain round trip with the standard tables scaled by the IJG quality formula (4:4:4).',
+    params: integer(params(['quality', 'IJG quality', 1, 100, 50, 'lower is stronger']), 'quality'),
+    severity: { quality: lin(100, 5) },
+    random: false,
+    needsColor: false,
+  },
+  // X-ray
+  {
+    name: 'quantum_noise',
+    family: 'xray',
+    description: 'Reduced dose: Poisson photon noise (x photons at full intensity) plus electronic Gaussian noise.',
+    params: params(
+      ['photons', 'photons at full intensity', 10, 1e6, 1000, 'fewer photons, more noise'],
+      ['electronic_sigma', 'fraction of full range', 0, 0.1, 0.005, 'detector read-out noise'],
+    ),
+    severity: { photons: log(1e5, 50), electronic_sigma: lin(0, 0.01) },
+    random: true,
+    needsColor: false,
+  },
+  {
+    name: 'motion_blur',
+    family: 'xray',
+    description: 'Patient or tube motion during exposure: a line kernel.',
+    params: params(['length', 'px', 0, 200, 7, 'length of the motion'], ['angle', 'deg', 0, 180, 0, 'direction, 0 = horizontal']),
+    severity: { length: lin(0, 0.02, 'min_side') },
+    random: false,
+    needsColor: false,
+  },
+  {
+    name: 'grid_lines',
+    family: 'xray',
+    description: 'Anti-scatter grid shadow: y = x (1 - amplitude g), g a smooth periodic profile.',
+    params: integer(
+      params(
+        ['amplitude', 'fraction', 0, 0.5, 0.05, 'depth of the lines'],
+        ['period', 'px', 2, 64, 4, 'line spacing'],
+        ['angle', 'deg', 0, 90, 90, '0 horizontal lines, 90 vertical lines'],
+      ),
+      'period',
+      'angle',
+    ).map((param) => (param.name === 'angle' ? { ...param, allowed: [0, 90] } : param)),
+    severity: { amplitude: lin(0, 0.1) },
+    random: false,
+    needsColor: false,
+  },
+  {
+    name: 'dead_pixels',
+    family: 'xray',
+    description: 'Detector defects: a seeded fraction of pixels stuck dark or bright, and dead rows or columns.',
+    params: integer(
+      params(
+        ['fraction', 'fraction of pixels', 0, 0.1, 0.001, 'pixels stuck at 0 or 1'],
+        ['lines', 'count', 0, 64, 1, 'full rows or columns set to 0'],
+      ),
+      'lines',
+    ),
+    severity: { fraction: lin(0, 0.005), lines: lin(0, 4) },
+    random: true,
+    needsColor: false,
+  },
+  {
+    name: 'resolution_loss',
+    family: 'xray',
+    description: 'Area downsampling by `factor`, then bilinear upsampling back to the original size.',
+    params: params(['factor', 'ratio', 1, 16, 2, '1 is the identity']),
+    severity: { factor: lin(1, 6) },
+    random: false,
+    needsColor: false,
+  },
+  {
+    name: 'exposure',
+    family: 'xray',
+    description: 'Exposure error: y = clamp(gain x)^gamma.',
+    params: params(['gain', 'ratio', 0.1, 10, 1.2, '1 is the identity'], ['gamma', 'exponent', 0.2, 5, 1, '1 is the identity']),
+    severity: { gain: lin(1, 1.6), gamma: lin(1, 1.3) },
+    random: false,
+    needsColor: false,
+  },
+  {
+    name: 'windowing',
+    family: 'xray',
+    description: 'Windowing error: y = clamp((x - (0.5 + center_shift)) / width_scale + 0.5).',
+    params: params(
+      ['center_shift', 'fraction of full range', -0.5, 0.5, 0.05, 'window centre moved by this'],
+      ['width_scale', 'ratio', 0.1, 4, 0.8, '1 is the identity; below 1 narrows the window'],
+    ),
+    severity: { center_shift: lin(0, 0.1), width_scale: lin(1, 0.6) },
+    random: false,
+    needsColor: false,
+  },
+  {
+    name: 'scatter',
+    family: 'xray',
+    description: 'Scatter veil: y = (1 - fraction) x + fraction blur(x, sigma), a low-frequency haze.',
+    params: params(
+      ['fraction', 'scatter-to-total ratio', 0, 1, 0.2, 'weight of the veil'],
+      ['sigma', 'px', 0, 500, 40, 'width of the scatter kernel'],
+    ),
+    severity: { fraction: lin(0, 0.4), sigma: lin(0.1, 0.1, 'min_side') },
+    random: false,
+    needsColor: false,
+  },
+];
+
+const BY_NAME = new Map(CATALOG.map((kind) => [kind.name, kind]));
+
+export function findKind(name: string): KindSpec | undefined {
+  return BY_NAME.get(name);
+}
+
+/** "0 -> 0.012 x shorter side px": the severity mapping of one parameter in words, for the CLI and docs. */
+export function describeMapping(param: ParamSpec, mapping: SeverityMapping): string {
+  const per = mapping.per === 'min_side' ? ' x shorter side' : '';
+  const curve = mapping.curve === 'log' ? ' (geometric)' : '';
+  return `${param.name}: ${mapping.from}${per} -> ${mapping.to}${per} ${param.unit}${curve}`;
+}

@@ -1,0 +1,116 @@
+import { CATALOG, FAMILIES, findKind } from '../../src/distortions/catalog';
+import { paramsForSeverity, resolveChain, resolveParams, resolveStep, SpecError } from '../../src/distortions/spec';
+
+const SIZE = { width: 512, height: 256 };
+
+function specError(run: () => unknown): SpecError {
+  try {
+    run();
+  } catch (error) {
+    expect(error).toBeInstanceOf(SpecError);
+    return error as SpecError;
+  }
+  throw new Error('expected a SpecError');
+}
+
+describe('the catalog', () => {
+  it('covers the LPIPS table and the X-ray kinds, each once', () => {
+    const names = CATALOG.map((kind) => kind.name);
+    expect(new Set(names).size).toBe(names.length);
+    for (const name of [
+      'lightness_shift', 'color_shift', 'contrast', 'saturation',
+      'uniform_noise', 'gaussian_noise', 'pink_noise', 'blue_noise', 'colored_noise', 'checkerboard',
+      'gaussian_blur', 'bilateral',
+      'shift', 'affine', 'homography', 'linear_warp', 'cubic_warp', 'ghosting', 'chromatic_aberration',
+      'jpeg',
+      'quantum_noise', 'motion_blur', 'grid_lines', 'dead_pixels', 'resolution_loss', 'exposure', 'windowing', 'scatter',
+    ]) {
+      expect(findKind(name)).toBeDefined();
+    }
+    for (const family of FAMILIES) expect(CATALOG.some((kind) => kind.family === family)).toBe(true);
+  });
+
+  it.each(CATALOG.map((kind) => [kind.name, kind] as const))('%s: defaults in range, severity names real parameters', (_name, kind) => {
+    expect(kind.params.length).toBeGreaterThan(0);
+    for (const param of kind.params) {
+      expect(param.min).toBeLessThan(param.max);
+      expect(param.default).toBeGreaterThanOrEqual(param.min);
+      expect(param.default).toBeLessThanOrEqual(param.max);
+      expect(param.unit.length).toBeGreaterThan(0);
+      expect(param.name).toMatch(/^[a-z][a-z_]*$/);
+    }
+    const names = kind.params.map((param) => param.name);
+    expect(Object.keys(kind.severity).length).toBeGreaterThan(0);
+    for (const mapped of Object.keys(kind.severity)) expect(names).toContain(mapped);
+  });
+
+  it.each(CATALOG.map((kind) => [kind.name, kind] as const))('%s: severity stays in range and moves the parameters', (_name, kind) => {
+    const weak = paramsForSeverity(kind, 0.1, SIZE);
+    const strong = paramsForSeverity(kind, 1, SIZE);
+    for (const param of kind.params) {
+      for (const value of [weak[param.name], strong[param.name]]) {
+        expect(value).toBeGreaterThanOrEqual(param.min);
+        expect(value).toBeLessThanOrEqual(param.max);
+        if (param.integer) expect(Number.isInteger(value)).toBe(true);
+      }
+    }
+    expect(Object.keys(kind.severity).some((name) => weak[name] !== strong[name])).toBe(true);
+  });
+
+  it('scales pixel parameters with the image size', () => {
+    const blur = findKind('gaussian_blur')!;
+    expect(paramsForSeverity(blur, 0.5, { width: 256, height: 256 }).sigma).toBeCloseTo(1.536, 6);
+    expect(paramsForSeverity(blur, 0.5, { width: 2048, height: 1024 }).sigma).toBeCloseTo(6.144, 6);
+    const dose = findKind('quantum_noise')!;
+    expect(paramsForSeverity(dose, 0, SIZE).photons).toBeCloseTo(1e5, 6);
+    expect(paramsForSeverity(dose, 1, SIZE).photons).toBeCloseTo(50, 6);
+    expect(paramsForSeverity(dose, 0.5, SIZE).photons).toBeCloseTo(Math.sqrt(1e5 * 50), 6);
+  });
+});
+
+describe('resolving specs', () => {
+  it('fills defaults, keeps given values, and marks severity 0 as the identity', () => {
+    expect(resolveStep({ kind: 'colored_noise', params: { beta: 1.5 } }, SIZE)).toEqual({
+      kind: 'colored_noise',
+      params: { sigma: 0.05, beta: 1.5 },
+      severity: null,
+      identity: false,
+    });
+    expect(resolveStep({ kind: 'gaussian_blur', severity: 0 }, SIZE)).toMatchObject({ identity: true, params: { sigma: 0 } });
+    expect(resolveStep({ kind: 'jpeg', severity: 0 }, SIZE).identity).toBe(true);
+  });
+
+  it('names the field and the range for every kind of bad input', () => {
+    expect(specError(() => resolveStep({ kind: 'gaussian_blur', params: { sigma: -1 } }, SIZE))).toMatchObject({
+      field: 'step.params.sigma',
+      details: { min: 0, max: 50, value: -1 },
+    });
+    expect(specError(() => resolveStep({ kind: 'gaussian_blur', params: { sigma: NaN } }, SIZE)).message).toBe(
+      'step.params.sigma: must be a finite number in [0, 50] px, got NaN',
+    );
+    expect(specError(() => resolveStep({ kind: 'gaussian_blur', params: { radius: 3 } }, SIZE))).toMatchObject({
+      field: 'step.params.radius',
+      details: { allowed: ['sigma'] },
+    });
+    expect(specError(() => resolveStep({ kind: 'jpeg', params: { quality: 50.5 } }, SIZE)).message).toContain('must be an integer');
+    expect(specError(() => resolveStep({ kind: 'grid_lines', params: { angle: 45 } }, SIZE)).message).toContain('one of 0, 90');
+    expect(specError(() => resolveStep({ kind: 'blurr' }, SIZE)).field).toBe('step.kind');
+    expect(specError(() => resolveStep({ kind: 'contrast', severity: 1.5 }, SIZE))).toMatchObject({
+      field: 'step.severity',
+      details: { min: 0, max: 1 },
+    });
+    expect(specError(() => resolveStep({ kind: 'contrast', severity: 0.5, params: { factor: 2 } }, SIZE)).field).toBe('step');
+    expect(specError(() => resolveParams(findKind('shift')!, { dx: '3' as unknown as number })).field).toBe('params.dx');
+  });
+
+  it('resolves chains of 1 to 8 steps and names the failing step', () => {
+    const chain = resolveChain([{ kind: 'gaussian_noise', severity: 0.5 }, { kind: 'jpeg', params: { quality: 30 } }], SIZE);
+    expect(chain.map((step) => [step.kind, step.params])).toEqual([
+      ['gaussian_noise', { sigma: 0.1 }],
+      ['jpeg', { quality: 30 }],
+    ]);
+    expect(specError(() => resolveChain([], SIZE))).toMatchObject({ field: 'steps', details: { min: 1, max: 8 } });
+    expect(specError(() => resolveChain(Array(9).fill({ kind: 'contrast' }), SIZE)).field).toBe('steps');
+    expect(specError(() => resolveChain([{ kind: 'contrast' }, { kind: 'shift', params: { dx: 1e9 } }], SIZE)).field).toBe('steps[1].params.dx');
+  });
+});
