@@ -1,0 +1,121 @@
+// Distortion kernels and their registry. Kind and parameter names are exactly those of
+// src/distortions/catalog.ts. Every kernel reads a planar float32 image in [0, 1] (1 or 3 channels),
+// writes an image of the same shape clamped to [0, 1], and is a pure function of
+// (image, parameters, seed): the thread count never changes a single bit of the result.
+#pragma once
+
+#include <algorithm>
+#include <complex>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "medpsim/image.hpp"
+
+namespace medpsim {
+
+using Params = std::map<std::string, double>;
+
+struct ParamSpec {
+  std::string name;
+  double min;
+  double max;
+  double default_value;
+  bool integer = false;
+  std::vector<double> allowed;  // when only some values in [min, max] are allowed
+};
+
+using KernelFn = void (*)(const Image& in, Image& out, const Params& params, uint64_t seed, int threads);
+
+struct KernelInfo {
+  std::string kind;
+  std::string family;
+  std::vector<ParamSpec> params;
+  bool random;       // uses the seed
+  bool needs_color;  // needs a 3-channel image (the caller promotes grey to RGB)
+  KernelFn run;      // unchecked; use apply()
+
+  // Checks the parameters (every one required, none unknown, in range, integer where required) and
+  // the image, then runs the kernel. `out` is allocated when empty, else must have the shape of `in`
+  // (it may not alias `in`). threads < 1 means one per hardware thread. Throws std::invalid_argument.
+  void apply(const Image& in, Image& out, const Params& params, uint64_t seed, int threads) const;
+};
+
+// nullptr when the kind is unknown.
+const KernelInfo* find_kernel(const std::string& kind);
+// Every kernel, in catalog order.
+const std::vector<KernelInfo>& all_kernels();
+// find_kernel + KernelInfo::apply; throws std::invalid_argument for an unknown kind.
+void apply(const std::string& kind, const Image& in, Image& out, const Params& params, uint64_t seed, int threads);
+
+// ---------------------------------------------------------------------------------------------
+// Helpers shared by the kernels (and used by the tests). Not part of the stable API.
+namespace detail {
+
+// Runs body(begin, end) over [0, n) split into `threads` contiguous chunks. Kernels only ever
+// write disjoint outputs from a chunk, so the split cannot change the result.
+template <typename Body>
+void parallel_for(int n, int threads, Body body) {
+  if (threads < 1) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  threads = std::min(threads, n);
+  if (threads <= 1) {
+    if (n > 0) body(0, n);
+    return;
+  }
+  std::vector<std::thread> pool;
+  pool.reserve(threads - 1);
+  for (int t = 1; t < threads; ++t) {
+    const int begin = static_cast<int>(static_cast<int64_t>(n) * t / threads);
+    const int end = static_cast<int>(static_cast<int64_t>(n) * (t + 1) / threads);
+    pool.emplace_back([=] { body(begin, end); });
+  }
+  body(0, static_cast<int>(static_cast<int64_t>(n) / threads));
+  for (auto& worker : pool) worker.join();
+}
+
+inline float clamp01(double v) { return static_cast<float>(v < 0.0 ? 0.0 : (v > 1.0 ? 1.0 : v)); }
+
+// OpenCV BORDER_REFLECT_101: ... 2 1 | 0 1 2 ... n-1 | n-2 n-3 ..., for any integer i.
+int reflect101(int64_t i, int n);
+
+// Bilinear sample of one plane at (x, y) (pixel centres at integers), out-of-image taps reflect-101.
+float sample_bilinear(const float* plane, int width, int height, double x, double y);
+
+// Catmull-Rom weights for fractional offset t in [0, 1) of the taps at -1, 0, 1, 2.
+void catmull_rom_weights(double t, double w[4]);
+
+// Normalised Gaussian taps for offsets -radius..radius, radius = ceil(3 sigma).
+std::vector<double> gaussian_kernel(double sigma);
+
+// Separable convolution with a symmetric 1-D kernel (odd length), borders reflect-101.
+void convolve_separable(const Image& in, Image& out, const std::vector<double>& kx, const std::vector<double>& ky,
+                        int threads);
+
+// Approximate Gaussian blur of standard deviation sigma by three box passes per axis (running
+// sums, cost independent of sigma), borders reflect-101.
+void box_blur3(const Image& in, Image& out, double sigma, int threads);
+
+// In-place radix-2 FFT (n a power of two); inverse is unnormalised.
+void fft(std::vector<std::complex<double>>& a, bool inverse);
+// 2-D FFT of a row-major rows x cols array (both powers of two).
+void fft2(std::vector<std::complex<double>>& a, int rows, int cols, bool inverse, int threads);
+
+// Homography (row-major 3x3, h[8] = 1) mapping each from[i] to to[i], solved as an 8x8 system.
+void solve_homography(const double from[4][2], const double to[4][2], double h[9]);
+// The inverse map the homography kernel uses for an image of this size: output pixel -> input.
+void homography_matrix(int width, int height, double jitter, uint64_t seed, double h[9]);
+
+void copy_image(const Image& in, Image& out);
+
+// Per-family registration, called once in catalog order by the registry.
+void register_photometric(std::vector<KernelInfo>& kernels);
+void register_noise(std::vector<KernelInfo>& kernels);
+void register_blur(std::vector<KernelInfo>& kernels);
+void register_spatial(std::vector<KernelInfo>& kernels);
+void register_compression(std::vector<KernelInfo>& kernels);
+void register_xray(std::vector<KernelInfo>& kernels);
+
+}  // namespace detail
+}  // namespace medpsim
