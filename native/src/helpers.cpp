@@ -1,0 +1,215 @@
+// Shared building blocks: border handling, sampling, separable and box convolution, FFT, homography.
+#include <cmath>
+#include <cstring>
+#include <stdexcept>
+
+#include "medpsim/kernels.hpp"
+#include "medpsim/random.hpp"
+
+namespace medpsim {
+namespace detail {
+
+int reflect101(int64_t i, int n) {
+  if (n == 1) return 0;
+  const int64_t period = 2 * static_cast<int64_t>(n) - 2;
+  i %= period;
+  if (i < 0) i += period;
+  return static_cast<int>(i < n ? i : period - i);
+}
+
+float sample_bilinear(const float* plane, int width, int height, double x, double y) {
+  // Far-out or non-finite coordinates (degenerate homographies) are pinned so the integer maths
+  // below cannot overflow; reflect-101 makes any finite position valid.
+  if (!std::isfinite(x)) x = 0.0;
+  if (!std::isfinite(y)) y = 0.0;
+  x = std::max(-1e9, std::min(1e9, x));
+  y = std::max(-1e9, std::min(1e9, y));
+  const double fx0 = std::floor(x), fy0 = std::floor(y);
+  const double fx = x - fx0, fy = y - fy0;
+  const int64_t ix = static_cast<int64_t>(fx0), iy = static_cast<int64_t>(fy0);
+  const int x0 = reflect101(ix, width), x1 = reflect101(ix + 1, width);
+  const int y0 = reflect101(iy, height), y1 = reflect101(iy + 1, height);
+  const float* r0 = plane + static_cast<size_t>(y0) * width;
+  const float* r1 = plane + static_cast<size_t>(y1) * width;
+  // With fx = fy = 0 this is exactly r0[x0], so integer shifts are bit-exact copies.
+  const double top = r0[x0] * (1.0 - fx) + r0[x1] * fx;
+  const double bottom = r1[x0] * (1.0 - fx) + r1[x1] * fx;
+  return static_cast<float>(top * (1.0 - fy) + bottom * fy);
+}
+
+void catmull_rom_weights(double t, double w[4]) {
+  const double t2 = t * t, t3 = t2 * t;
+  w[0] = 0.5 * (-t3 + 2 * t2 - t);
+  w[1] = 0.5 * (3 * t3 - 5 * t2 + 2);
+  w[2] = 0.5 * (-3 * t3 + 4 * t2 + t);
+  w[3] = 0.5 * (t3 - t2);
+}
+
+std::vector<double> gaussian_kernel(double sigma) {
+  const int radius = static_cast<int>(std::ceil(3.0 * sigma));
+  std::vector<double> taps(2 * radius + 1);
+  double sum = 0.0;
+  for (int i = -radius; i <= radius; ++i) sum += taps[i + radius] = std::exp(-0.5 * i * i / (sigma * sigma));
+  for (double& t : taps) t /= sum;
+  return taps;
+}
+
+void convolve_separable(const Image& in, Image& out, const std::vector<double>& kx, const std::vector<double>& ky,
+                        int threads) {
+  const int w = in.width(), h = in.height();
+  const int rx = static_cast<int>(kx.size() / 2), ry = static_cast<int>(ky.size() / 2);
+  std::vector<float> tmp(in.plane_size());
+  for (int c = 0; c < in.channels(); ++c) {
+    const float* src = in.plane(c);
+    float* dst = out.plane(c);
+    parallel_for(h, threads, [&](int y0, int y1) {
+      std::vector<int> xs(w + 2 * rx);  // reflected column index per tap position
+      for (int i = 0; i < w + 2 * rx; ++i) xs[i] = reflect101(i - rx, w);
+      for (int y = y0; y < y1; ++y) {
+        const float* row = src + static_cast<size_t>(y) * w;
+        for (int x = 0; x < w; ++x) {
+          double acc = 0.0;
+          for (int k = 0; k <= 2 * rx; ++k) acc += kx[k] * row[xs[x + k]];
+          tmp[static_cast<size_t>(y) * w + x] = static_cast<float>(acc);
+        }
+      }
+    });
+    parallel_for(h, threads, [&](int y0, int y1) {
+      std::vector<double> acc(w);
+      for (int y = y0; y < y1; ++y) {
+        std::fill(acc.begin(), acc.end(), 0.0);
+        for (int k = 0; k <= 2 * ry; ++k) {
+          const float* row = tmp.data() + static_cast<size_t>(reflect101(y + k - ry, h)) * w;
+          for (int x = 0; x < w; ++x) acc[x] += ky[k] * row[x];
+        }
+        for (int x = 0; x < w; ++x) dst[static_cast<size_t>(y) * w + x] = clamp01(acc[x]);
+      }
+    });
+  }
+}
+
+namespace {
+
+// Box widths of the n-pass approximation of a Gaussian (Kovesi 2010): n boxes of odd widths wl or
+// wl + 2 whose summed variances equal sigma^2 as closely as integers allow.
+std::vector<int> box_radii(double sigma, int passes) {
+  const double ideal = std::sqrt(12.0 * sigma * sigma / passes + 1.0);
+  int wl = static_cast<int>(std::floor(ideal));
+  if (wl % 2 == 0) --wl;
+  const int wu = wl + 2;
+  const double m_ideal = (12.0 * sigma * sigma - passes * wl * wl - 4.0 * passes * wl - 3.0 * passes) / (-4.0 * wl - 4.0);
+  const int m = static_cast<int>(std::lround(m_ideal));
+  std::vector<int> radii;
+  for (int i = 0; i < passes; ++i) radii.push_back(((i < m ? wl : wu) - 1) / 2);
+  return radii;
+}
+
+// One box pass along a line of n samples read/written with a stride; window sums slide in O(1).
+void box_line(const float* src, float* dst, int n, size_t stride, int r, std::vector<double>& line) {
+  line.resize(n);
+  for (int i = 0; i < n; ++i) line[i] = src[i * stride];
+  double sum = 0.0;
+  for (int k = -r; k <= r; ++k) sum += line[reflect101(k, n)];
+  const double norm = 1.0 / (2 * r + 1);
+  for (int i = 0; i < n; ++i) {
+    dst[i * stride] = static_cast<float>(sum * norm);
+    sum += line[reflect101(static_cast<int64_t>(i) + r + 1, n)] - line[reflect101(static_cast<int64_t>(i) - r, n)];
+  }
+}
+
+}  // namespace
+
+void box_blur3(const Image& in, Image& out, double sigma, int threads) {
+  const int w = in.width(), h = in.height();
+  const std::vector<int> radii = box_radii(sigma, 3);
+  std::memcpy(out.data(), in.data(), in.size() * sizeof(float));
+  for (int c = 0; c < out.channels(); ++c) {
+    float* p = out.plane(c);
+    for (int r : radii) {
+      parallel_for(h, threads, [&](int y0, int y1) {
+        std::vector<double> line;
+        for (int y = y0; y < y1; ++y) box_line(p + static_cast<size_t>(y) * w, p + static_cast<size_t>(y) * w, w, 1, r, line);
+      });
+    }
+    for (int r : radii) {
+      parallel_for(w, threads, [&](int x0, int x1) {
+        std::vector<double> line;
+        for (int x = x0; x < x1; ++x) box_line(p + x, p + x, h, w, r, line);
+      });
+    }
+  }
+}
+
+void fft(std::vector<std::complex<double>>& a, bool inverse) {
+  const size_t n = a.size();
+  if (n & (n - 1)) throw std::invalid_argument("fft: size must be a power of two");
+  for (size_t i = 1, j = 0; i < n; ++i) {  // bit-reversal permutation
+    size_t bit = n >> 1;
+    for (; j & bit; bit >>= 1) j ^= bit;
+    j ^= bit;
+    if (i < j) std::swap(a[i], a[j]);
+  }
+  for (size_t len = 2; len <= n; len <<= 1) {
+    const double angle = (inverse ? 2.0 : -2.0) * M_PI / static_cast<double>(len);
+    for (size_t i = 0; i < n; i += len) {
+      for (size_t k = 0; k < len / 2; ++k) {
+        // Twiddles computed directly rather than by recurrence, to keep rounding error small.
+        const std::complex<double> wk(std::cos(angle * k), std::sin(angle * k));
+        const std::complex<double> u = a[i + k], v = a[i + k + len / 2] * wk;
+        a[i + k] = u + v;
+        a[i + k + len / 2] = u - v;
+      }
+    }
+  }
+}
+
+void fft2(std::vector<std::complex<double>>& a, int rows, int cols, bool inverse, int threads) {
+  parallel_for(rows, threads, [&](int r0, int r1) {
+    std::vector<std::complex<double>> line(cols);
+    for (int r = r0; r < r1; ++r) {
+      std::copy(a.begin() + static_cast<size_t>(r) * cols, a.begin() + static_cast<size_t>(r + 1) * cols, line.begin());
+      fft(line, inverse);
+      std::copy(line.begin(), line.end(), a.begin() + static_cast<size_t>(r) * cols);
+    }
+  });
+  parallel_for(cols, threads, [&](int c0, int c1) {
+    std::vector<std::complex<double>> line(rows);
+    for (int c = c0; c < c1; ++c) {
+      for (int r = 0; r < rows; ++r) line[r] = a[static_cast<size_t>(r) * cols + c];
+      fft(line, inverse);
+      for (int r = 0; r < rows; ++r) a[static_cast<size_t>(r) * cols + c] = line[r];
+    }
+  });
+}
+
+void solve_homography(const double from[4][2], const double to[4][2], double h[9]) {
+  // u = (h0 x + h1 y + h2) / (h6 x + h7 y + 1), v likewise with h3..h5: two linear rows per pair.
+  double m[8][9] = {};
+  for (int i = 0; i < 4; ++i) {
+    const double x = from[i][0], y = from[i][1], u = to[i][0], v = to[i][1];
+    const double r0[9] = {x, y, 1, 0, 0, 0, -u * x, -u * y, u};
+    const double r1[9] = {0, 0, 0, x, y, 1, -v * x, -v * y, v};
+    std::copy(r0, r0 + 9, m[2 * i]);
+    std::copy(r1, r1 + 9, m[2 * i + 1]);
+  }
+  for (int col = 0; col < 8; ++col) {  // Gaussian elimination with partial pivoting
+    int pivot = col;
+    for (int r = col + 1; r < 8; ++r) {
+      if (std::fabs(m[r][col]) > std::fabs(m[pivot][col])) pivot = r;
+    }
+    if (std::fabs(m[pivot][col]) < 1e-12) throw std::runtime_error("solve_homography: degenerate points");
+    std::swap(m[col], m[pivot]);
+    for (int r = 0; r < 8; ++r) {
+      if (r == col) continue;
+      const double f = m[r][col] / m[col][col];
+      for (int k = col; k < 9; ++k) m[r][k] -= f * m[col][k];
+    }
+  }
+  for (int i = 0; i < 8; ++i) h[i] = m[i][8] / m[i][i];
+  h[8] = 1.0;
+}
+
+void copy_image(const Image& in, Image& out) { std::memcpy(out.data(), in.data(), in.size() * sizeof(float)); }
+
+}  // namespace detail
+}  // namespace medpsim

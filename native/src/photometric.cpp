@@ -1,0 +1,90 @@
+// Photometric kinds: point operations on the sample values.
+#include "medpsim/kernels.hpp"
+
+namespace medpsim {
+namespace detail {
+namespace {
+
+// y = clamp(x + offset[c]) over every plane, row-parallel.
+void add_per_channel(const Image& in, Image& out, const double* offset, int threads) {
+  const int w = in.width();
+  for (int c = 0; c < in.channels(); ++c) {
+    const float* src = in.plane(c);
+    float* dst = out.plane(c);
+    parallel_for(in.height(), threads, [&](int y0, int y1) {
+      for (size_t i = static_cast<size_t>(y0) * w; i < static_cast<size_t>(y1) * w; ++i) dst[i] = clamp01(src[i] + offset[c]);
+    });
+  }
+}
+
+void lightness_shift(const Image& in, Image& out, const Params& p, uint64_t, int threads) {
+  const double delta = p.at("delta");
+  if (delta == 0.0) return copy_image(in, out);
+  const double offset[3] = {delta, delta, delta};
+  add_per_channel(in, out, offset, threads);
+}
+
+void color_shift(const Image& in, Image& out, const Params& p, uint64_t, int threads) {
+  const double offset[3] = {p.at("red"), p.at("green"), p.at("blue")};
+  if (offset[0] == 0.0 && offset[1] == 0.0 && offset[2] == 0.0) return copy_image(in, out);
+  add_per_channel(in, out, offset, threads);
+}
+
+// Mean of a plane: per-row sums in parallel, then added in row order, so it does not depend on
+// the thread count.
+double plane_mean(const float* plane, int w, int h, int threads) {
+  std::vector<double> rows(h);
+  parallel_for(h, threads, [&](int y0, int y1) {
+    for (int y = y0; y < y1; ++y) {
+      double s = 0.0;
+      for (int x = 0; x < w; ++x) s += plane[static_cast<size_t>(y) * w + x];
+      rows[y] = s;
+    }
+  });
+  double total = 0.0;
+  for (double s : rows) total += s;
+  return total / (static_cast<double>(w) * h);
+}
+
+void contrast(const Image& in, Image& out, const Params& p, uint64_t, int threads) {
+  const double factor = p.at("factor");
+  if (factor == 1.0) return copy_image(in, out);
+  const int w = in.width();
+  for (int c = 0; c < in.channels(); ++c) {
+    const float* src = in.plane(c);
+    float* dst = out.plane(c);
+    const double m = plane_mean(src, w, in.height(), threads);
+    parallel_for(in.height(), threads, [&](int y0, int y1) {
+      for (size_t i = static_cast<size_t>(y0) * w; i < static_cast<size_t>(y1) * w; ++i) dst[i] = clamp01(m + factor * (src[i] - m));
+    });
+  }
+}
+
+void saturation(const Image& in, Image& out, const Params& p, uint64_t, int threads) {
+  const double factor = p.at("factor");
+  if (factor == 1.0) return copy_image(in, out);
+  const int w = in.width();
+  const float *r = in.plane(0), *g = in.plane(1), *b = in.plane(2);
+  float *ro = out.plane(0), *go = out.plane(1), *bo = out.plane(2);
+  parallel_for(in.height(), threads, [&](int y0, int y1) {
+    for (size_t i = static_cast<size_t>(y0) * w; i < static_cast<size_t>(y1) * w; ++i) {
+      const double luma = 0.2126 * r[i] + 0.7152 * g[i] + 0.0722 * b[i];  // Rec. 709
+      ro[i] = clamp01(luma + factor * (r[i] - luma));
+      go[i] = clamp01(luma + factor * (g[i] - luma));
+      bo[i] = clamp01(luma + factor * (b[i] - luma));
+    }
+  });
+}
+
+}  // namespace
+
+void register_photometric(std::vector<KernelInfo>& k) {
+  k.push_back({"lightness_shift", "photometric", {{"delta", -1, 1, 0.1}}, false, false, lightness_shift});
+  k.push_back({"color_shift", "photometric", {{"red", -1, 1, 0.1}, {"green", -1, 1, 0}, {"blue", -1, 1, -0.1}}, false, true,
+               color_shift});
+  k.push_back({"contrast", "photometric", {{"factor", 0, 4, 0.7}}, false, false, contrast});
+  k.push_back({"saturation", "photometric", {{"factor", 0, 4, 0.5}}, false, true, saturation});
+}
+
+}  // namespace detail
+}  // namespace medpsim

@@ -1,0 +1,98 @@
+// The kernel table and parameter validation.
+#include <cmath>
+#include <sstream>
+#include <stdexcept>
+
+#include "medpsim/kernels.hpp"
+
+namespace medpsim {
+namespace {
+
+std::string range_text(const ParamSpec& spec) {
+  std::ostringstream text;
+  text << "[" << spec.min << ", " << spec.max << "]";
+  if (spec.integer) text << " (integer)";
+  if (!spec.allowed.empty()) {
+    text << " (one of";
+    for (double v : spec.allowed) text << " " << v;
+    text << ")";
+  }
+  return text.str();
+}
+
+[[noreturn]] void fail(const KernelInfo& info, const std::string& message) {
+  throw std::invalid_argument(info.kind + ": " + message);
+}
+
+void validate(const KernelInfo& info, const Params& params) {
+  for (const auto& entry : params) {
+    bool known = false;
+    for (const auto& spec : info.params) known = known || spec.name == entry.first;
+    if (!known) {
+      std::string names;
+      for (const auto& spec : info.params) names += (names.empty() ? "" : ", ") + spec.name;
+      fail(info, "unknown parameter '" + entry.first + "' (parameters: " + names + ")");
+    }
+  }
+  for (const auto& spec : info.params) {
+    const auto found = params.find(spec.name);
+    if (found == params.end()) fail(info, "missing parameter '" + spec.name + "' in " + range_text(spec));
+    const double v = found->second;
+    std::ostringstream got;
+    got << v;
+    if (!std::isfinite(v) || v < spec.min || v > spec.max || (spec.integer && v != std::floor(v))) {
+      fail(info, "parameter '" + spec.name + "' = " + got.str() + " must be in " + range_text(spec));
+    }
+    if (!spec.allowed.empty() && std::find(spec.allowed.begin(), spec.allowed.end(), v) == spec.allowed.end()) {
+      fail(info, "parameter '" + spec.name + "' = " + got.str() + " must be in " + range_text(spec));
+    }
+  }
+}
+
+std::vector<KernelInfo> build_table() {
+  std::vector<KernelInfo> table;
+  detail::register_photometric(table);
+  detail::register_noise(table);
+  detail::register_blur(table);
+  detail::register_spatial(table);
+  detail::register_compression(table);
+  detail::register_xray(table);
+  return table;
+}
+
+}  // namespace
+
+void KernelInfo::apply(const Image& in, Image& out, const Params& params, uint64_t seed, int threads) const {
+  validate(*this, params);
+  if (in.empty()) fail(*this, "empty input image");
+  if (needs_color && in.channels() != 3) {
+    fail(*this, "needs a 3-channel image, got " + std::to_string(in.channels()) + " channel(s)");
+  }
+  if (out.empty()) {
+    out = Image::allocate(in.width(), in.height(), in.channels());
+  } else if (!out.same_shape(in)) {
+    fail(*this, "output image shape differs from the input");
+  }
+  if (out.data() == in.data()) fail(*this, "output must not alias the input");
+  run(in, out, params, seed, threads);
+}
+
+const std::vector<KernelInfo>& all_kernels() {
+  static const std::vector<KernelInfo> table = build_table();
+  return table;
+}
+
+const KernelInfo* find_kernel(const std::string& kind) {
+  for (const auto& info : all_kernels()) {
+    if (info.kind == kind) return &info;
+  }
+  return nullptr;
+}
+
+void apply(const std::string& kind, const Image& in, Image& out, const Params& params, uint64_t seed, int threads) {
+  const KernelInfo* info = find_kernel(kind);
+  if (!info) throw std::invalid_argument("unknown distortion kind '" + kind + "'");
+  info->apply(in, out, params, seed, threads);
+}
+
+}  // namespace medpsim
