@@ -1,0 +1,251 @@
+// Node-API binding of the distortion engine (node-addon-api).
+//
+//   backends()                      -> { cpu: true, cuda: boolean, cudaDevices: number, cudaReason: string }
+//   kinds()                         -> [{ name, family, random, needsColor, params: [name, ...] }]
+//   distort(items, steps, options)  -> Promise<Float32Array[]>
+//     items:   [{ data: Float32Array (planar, [0, 1]), width, height, channels, seed: bigint }]
+//     steps:   [{ kind: string, params: { name: number } }]   (applied in order to every item)
+//     options: { threads?: number, backend?: 'cpu' | 'cuda' }
+//
+// Every argument is checked on the main thread and turned into plain C++ values; the input arrays are
+// kept referenced (not copied) while a worker thread runs the kernels, and no JavaScript runs there.
+// Any C++ exception becomes a rejected promise (or a thrown TypeError for malformed arguments): nothing a
+// caller passes can take the process down.
+#include <napi.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "medpsim/backends.hpp"
+#include "medpsim/kernels.hpp"
+
+namespace {
+
+struct Step {
+  const medpsim::KernelInfo* kernel;
+  medpsim::Params params;
+};
+
+struct Item {
+  const float* data;
+  int width;
+  int height;
+  int channels;
+  uint64_t seed;
+};
+
+[[noreturn]] void type_error(Napi::Env env, const std::string& message) {
+  throw Napi::TypeError::New(env, message);
+}
+
+int positive_int(Napi::Env env, const Napi::Object& object, const char* key, const std::string& where) {
+  Napi::Value value = object.Get(key);
+  if (!value.IsNumber()) type_error(env, where + "." + key + " must be a number");
+  double number = value.As<Napi::Number>().DoubleValue();
+  if (!(number >= 1 && number <= 1 << 30) || number != static_cast<int>(number)) {
+    type_error(env, where + "." + key + " must be a positive integer");
+  }
+  return static_cast<int>(number);
+}
+
+uint64_t seed_of(Napi::Env env, Napi::Value value, const std::string& where) {
+  if (value.IsBigInt()) {
+    bool lossless = false;
+    uint64_t seed = value.As<Napi::BigInt>().Uint64Value(&lossless);
+    if (!lossless) type_error(env, where + ".seed must fit in 64 bits and not be negative");
+    return seed;
+  }
+  if (value.IsNumber()) {
+    double number = value.As<Napi::Number>().DoubleValue();
+    if (!(number >= 0 && number <= 9007199254740991.0) || number != static_cast<double>(static_cast<uint64_t>(number))) {
+      type_error(env, where + ".seed must be a non-negative integer");
+    }
+    return static_cast<uint64_t>(number);
+  }
+  type_error(env, where + ".seed must be a bigint or a number");
+}
+
+std::vector<Step> parse_steps(Napi::Env env, Napi::Value value) {
+  if (!value.IsArray()) type_error(env, "steps must be an array");
+  Napi::Array array = value.As<Napi::Array>();
+  if (array.Length() == 0) type_error(env, "steps must not be empty");
+  std::vector<Step> steps;
+  for (uint32_t i = 0; i < array.Length(); ++i) {
+    const std::string where = "steps[" + std::to_string(i) + "]";
+    Napi::Value entry = array.Get(i);
+    if (!entry.IsObject()) type_error(env, where + " must be an object");
+    Napi::Object step = entry.As<Napi::Object>();
+    Napi::Value kind = step.Get("kind");
+    if (!kind.IsString()) type_error(env, where + ".kind must be a string");
+    const medpsim::KernelInfo* kernel = medpsim::find_kernel(kind.As<Napi::String>().Utf8Value());
+    if (!kernel) type_error(env, where + ".kind: unknown distortion kind \"" + kind.As<Napi::String>().Utf8Value() + "\"");
+    medpsim::Params params;
+    Napi::Value given = step.Get("params");
+    if (!given.IsObject()) type_error(env, where + ".params must be an object");
+    Napi::Object object = given.As<Napi::Object>();
+    Napi::Array names = object.GetPropertyNames();
+    for (uint32_t k = 0; k < names.Length(); ++k) {
+      std::string name = names.Get(k).As<Napi::String>().Utf8Value();
+      Napi::Value number = object.Get(name);
+      if (!number.IsNumber()) type_error(env, where + ".params." + name + " must be a number");
+      params[name] = number.As<Napi::Number>().DoubleValue();  // ranges are checked by KernelInfo::apply
+    }
+    steps.push_back({kernel, std::move(params)});
+  }
+  return steps;
+}
+
+class DistortWorker : public Napi::AsyncWorker {
+ public:
+  DistortWorker(Napi::Env env, std::vector<Item> items, std::vector<Step> steps, int threads, medpsim::Backend backend,
+                std::vector<Napi::ObjectReference> keepAlive)
+      : Napi::AsyncWorker(env),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        items_(std::move(items)),
+        steps_(std::move(steps)),
+        threads_(threads),
+        backend_(backend),
+        keepAlive_(std::move(keepAlive)) {}
+
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+  void Execute() override {
+    try {
+      outputs_.reserve(items_.size());
+      for (const Item& item : items_) {
+        medpsim::Image current = medpsim::Image::allocate(item.width, item.height, item.channels);
+        std::copy(item.data, item.data + current.size(), current.data());
+        for (const Step& step : steps_) {
+          medpsim::Image next;
+          medpsim::run_step(backend_, *step.kernel, current, next, step.params, item.seed, threads_);
+          current = std::move(next);
+        }
+        outputs_.push_back(std::move(current));
+      }
+    } catch (const std::exception& error) {
+      SetError(error.what());
+    } catch (...) {
+      SetError("unknown error in the distortion engine");
+    }
+  }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    Napi::Array results = Napi::Array::New(env, outputs_.size());
+    for (size_t i = 0; i < outputs_.size(); ++i) {
+      const medpsim::Image& image = outputs_[i];
+      Napi::Float32Array array = Napi::Float32Array::New(env, image.size());
+      std::copy(image.data(), image.data() + image.size(), array.Data());
+      results.Set(static_cast<uint32_t>(i), array);
+    }
+    deferred_.Resolve(results);
+  }
+
+  void OnError(const Napi::Error& error) override { deferred_.Reject(error.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::vector<Item> items_;
+  std::vector<Step> steps_;
+  int threads_;
+  medpsim::Backend backend_;
+  std::vector<Napi::ObjectReference> keepAlive_;
+  std::vector<medpsim::Image> outputs_;
+};
+
+Napi::Value Distort(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsArray()) type_error(env, "distort(items, steps, options?): items must be an array");
+  std::vector<Step> steps = parse_steps(env, info[1]);
+
+  int threads = 0;
+  medpsim::Backend backend = medpsim::Backend::Cpu;
+  if (info.Length() > 2 && !info[2].IsUndefined()) {
+    if (!info[2].IsObject()) type_error(env, "options must be an object");
+    Napi::Object options = info[2].As<Napi::Object>();
+    Napi::Value threadsValue = options.Get("threads");
+    if (!threadsValue.IsUndefined()) threads = positive_int(env, options, "threads", "options");
+    Napi::Value backendValue = options.Get("backend");
+    if (!backendValue.IsUndefined()) {
+      std::string name = backendValue.IsString() ? backendValue.As<Napi::String>().Utf8Value() : "";
+      if (name == "cpu") backend = medpsim::Backend::Cpu;
+      else if (name == "cuda") backend = medpsim::Backend::Cuda;
+      else type_error(env, "options.backend must be \"cpu\" or \"cuda\"");
+    }
+  }
+  if (backend == medpsim::Backend::Cuda && !medpsim::cuda_available()) {
+    type_error(env, "the CUDA backend is not available: " + medpsim::cuda_reason());
+  }
+
+  Napi::Array array = info[0].As<Napi::Array>();
+  std::vector<Item> items;
+  std::vector<Napi::ObjectReference> keepAlive;
+  for (uint32_t i = 0; i < array.Length(); ++i) {
+    const std::string where = "items[" + std::to_string(i) + "]";
+    Napi::Value entry = array.Get(i);
+    if (!entry.IsObject()) type_error(env, where + " must be an object");
+    Napi::Object object = entry.As<Napi::Object>();
+    Napi::Value data = object.Get("data");
+    if (!data.IsTypedArray() || data.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
+      type_error(env, where + ".data must be a Float32Array");
+    }
+    Napi::Float32Array samples = data.As<Napi::Float32Array>();
+    Item item{samples.Data(), positive_int(env, object, "width", where), positive_int(env, object, "height", where),
+              positive_int(env, object, "channels", where), seed_of(env, object.Get("seed"), where)};
+    if (item.channels != 1 && item.channels != 3) type_error(env, where + ".channels must be 1 or 3");
+    const uint64_t expected = static_cast<uint64_t>(item.width) * item.height * item.channels;
+    if (samples.ElementLength() != expected) {
+      type_error(env, where + ".data holds " + std::to_string(samples.ElementLength()) + " samples, but width x height x channels is " +
+                          std::to_string(expected));
+    }
+    items.push_back(item);
+    keepAlive.push_back(Napi::Persistent(samples.As<Napi::Object>()));
+  }
+
+  auto* worker = new DistortWorker(env, std::move(items), std::move(steps), threads, backend, std::move(keepAlive));
+  Napi::Promise promise = worker->Promise();
+  worker->Queue();
+  return promise;
+}
+
+Napi::Value Kinds(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const auto& kernels = medpsim::all_kernels();
+  Napi::Array result = Napi::Array::New(env, kernels.size());
+  for (size_t i = 0; i < kernels.size(); ++i) {
+    const medpsim::KernelInfo& kernel = kernels[i];
+    Napi::Object entry = Napi::Object::New(env);
+    entry.Set("name", kernel.kind);
+    entry.Set("family", kernel.family);
+    entry.Set("random", kernel.random);
+    entry.Set("needsColor", kernel.needs_color);
+    Napi::Array params = Napi::Array::New(env, kernel.params.size());
+    for (size_t p = 0; p < kernel.params.size(); ++p) params.Set(static_cast<uint32_t>(p), kernel.params[p].name);
+    entry.Set("params", params);
+    result.Set(static_cast<uint32_t>(i), entry);
+  }
+  return result;
+}
+
+Napi::Value Backends(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("cpu", true);
+  result.Set("cuda", medpsim::cuda_available());
+  result.Set("cudaDevices", medpsim::cuda_device_count());
+  result.Set("cudaReason", medpsim::cuda_reason());
+  return result;
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("distort", Napi::Function::New(env, Distort));
+  exports.Set("kinds", Napi::Function::New(env, Kinds));
+  exports.Set("backends", Napi::Function::New(env, Backends));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(medpsim_native, Init)

@@ -1,0 +1,159 @@
+// Additive zero-mean noise kinds. Noise is drawn independently per channel: element index =
+// pixel index in the plane, stream = kind stream + channel.
+#include <cmath>
+
+#include "medpsim/kernels.hpp"
+#include "medpsim/random.hpp"
+
+namespace medpsim {
+namespace detail {
+namespace {
+
+constexpr uint32_t kUniformStream = 0x0100, kGaussianStream = 0x0200, kColoredStream = 0x0300,
+                   kCheckerboardStream = 0x0400;
+
+template <typename Noise>
+void add_noise(const Image& in, Image& out, int threads, Noise noise) {
+  const int w = in.width();
+  for (int c = 0; c < in.channels(); ++c) {
+    const float* src = in.plane(c);
+    float* dst = out.plane(c);
+    parallel_for(in.height(), threads, [&](int y0, int y1) {
+      for (size_t i = static_cast<size_t>(y0) * w; i < static_cast<size_t>(y1) * w; ++i) dst[i] = clamp01(src[i] + noise(c, i));
+    });
+  }
+}
+
+void uniform_noise(const Image& in, Image& out, const Params& p, uint64_t seed, int threads) {
+  const double a = p.at("amplitude");
+  if (a == 0.0) return copy_image(in, out);
+  add_noise(in, out, threads, [&](int c, size_t i) { return a * (2.0 * Rng(seed, kUniformStream + c).uniform(i) - 1.0); });
+}
+
+void gaussian_noise(const Image& in, Image& out, const Params& p, uint64_t seed, int threads) {
+  const double sigma = p.at("sigma");
+  if (sigma == 0.0) return copy_image(in, out);
+  add_noise(in, out, threads, [&](int c, size_t i) { return sigma * Rng(seed, kGaussianStream + c).gaussian(i); });
+}
+
+int next_pow2(int n) {
+  int p = 1;
+  while (p < n) p <<= 1;
+  return p;
+}
+
+// A w x h Gaussian field with power spectrum ~ f^-beta (f in cycles/pixel, isotropic), zero mean
+// and standard deviation exactly sigma. White noise on the next power-of-two grid is filtered by
+// f^(-beta/2) in the frequency domain (DC set to 0), then cropped; the crop is re-centred and
+// re-scaled so mean and std are exact.
+std::vector<float> colored_field(int w, int h, double sigma, double beta, uint64_t seed, uint32_t stream, int threads) {
+  const int pw = next_pow2(w), ph = next_pow2(h);
+  std::vector<std::complex<double>> field(static_cast<size_t>(pw) * ph);
+  const Rng rng(seed, stream);
+  parallel_for(ph, threads, [&](int y0, int y1) {
+    for (size_t i = static_cast<size_t>(y0) * pw; i < static_cast<size_t>(y1) * pw; ++i) field[i] = rng.gaussian(i);
+  });
+  fft2(field, ph, pw, false, threads);
+  parallel_for(ph, threads, [&](int y0, int y1) {
+    for (int ky = y0; ky < y1; ++ky) {
+      const double fy = static_cast<double>(std::min(ky, ph - ky)) / ph;
+      for (int kx = 0; kx < pw; ++kx) {
+        const double fx = static_cast<double>(std::min(kx, pw - kx)) / pw;
+        const double f = std::sqrt(fx * fx + fy * fy);
+        field[static_cast<size_t>(ky) * pw + kx] *= f > 0.0 ? std::pow(f, -0.5 * beta) : 0.0;
+      }
+    }
+  });
+  fft2(field, ph, pw, true, threads);
+  // Mean and variance of the crop, in a fixed order.
+  std::vector<double> row_sum(h), row_sq(h);
+  parallel_for(h, threads, [&](int y0, int y1) {
+    for (int y = y0; y < y1; ++y) {
+      double s = 0.0, q = 0.0;
+      for (int x = 0; x < w; ++x) {
+        const double v = field[static_cast<size_t>(y) * pw + x].real();
+        s += v;
+        q += v * v;
+      }
+      row_sum[y] = s;
+      row_sq[y] = q;
+    }
+  });
+  double sum = 0.0, sq = 0.0;
+  for (int y = 0; y < h; ++y) {
+    sum += row_sum[y];
+    sq += row_sq[y];
+  }
+  const double n = static_cast<double>(w) * h;
+  const double mean = sum / n;
+  const double var = std::max(0.0, sq / n - mean * mean);
+  const double scale = var > 0.0 ? sigma / std::sqrt(var) : 0.0;  // a 1x1 image has no zero-mean noise
+  std::vector<float> out(static_cast<size_t>(w) * h);
+  for (int y = 0; y < h; ++y) {
+    for (int x = 0; x < w; ++x) {
+      out[static_cast<size_t>(y) * w + x] = static_cast<float>((field[static_cast<size_t>(y) * pw + x].real() - mean) * scale);
+    }
+  }
+  return out;
+}
+
+void add_colored(const Image& in, Image& out, double sigma, double beta, uint64_t seed, int threads) {
+  if (sigma == 0.0) return copy_image(in, out);
+  const int w = in.width();
+  for (int c = 0; c < in.channels(); ++c) {
+    const std::vector<float> noise = colored_field(w, in.height(), sigma, beta, seed, kColoredStream + c, threads);
+    const float* src = in.plane(c);
+    float* dst = out.plane(c);
+    parallel_for(in.height(), threads, [&](int y0, int y1) {
+      for (size_t i = static_cast<size_t>(y0) * w; i < static_cast<size_t>(y1) * w; ++i) dst[i] = clamp01(static_cast<double>(src[i]) + noise[i]);
+    });
+  }
+}
+
+void colored_noise(const Image& in, Image& out, const Params& p, uint64_t seed, int threads) {
+  add_colored(in, out, p.at("sigma"), p.at("beta"), seed, threads);
+}
+void pink_noise(const Image& in, Image& out, const Params& p, uint64_t seed, int threads) {
+  add_colored(in, out, p.at("sigma"), 1.0, seed, threads);
+}
+void blue_noise(const Image& in, Image& out, const Params& p, uint64_t seed, int threads) {
+  add_colored(in, out, p.at("sigma"), -1.0, seed, threads);
+}
+
+// The stride artefact of transposed convolutions: one period x period tile, drawn from the seed,
+// made zero-mean and scaled to a peak of 1, repeated over the image (same tile in every channel,
+// as the artefact comes from the shared spatial upsampling).
+void checkerboard(const Image& in, Image& out, const Params& p, uint64_t seed, int threads) {
+  const double a = p.at("amplitude");
+  if (a == 0.0) return copy_image(in, out);
+  const int period = static_cast<int>(p.at("period"));
+  std::vector<double> tile(static_cast<size_t>(period) * period);
+  const Rng rng(seed, kCheckerboardStream);
+  double mean = 0.0;
+  for (size_t i = 0; i < tile.size(); ++i) mean += tile[i] = rng.gaussian(i);
+  mean /= static_cast<double>(tile.size());
+  double peak = 0.0;
+  for (double& v : tile) peak = std::max(peak, std::fabs(v -= mean));
+  if (peak > 0.0) {
+    for (double& v : tile) v /= peak;
+  }
+  const int w = in.width();
+  add_noise(in, out, threads, [&](int, size_t i) {
+    const int x = static_cast<int>(i % w), y = static_cast<int>(i / w);
+    return a * tile[static_cast<size_t>(y % period) * period + x % period];
+  });
+}
+
+}  // namespace
+
+void register_noise(std::vector<KernelInfo>& k) {
+  k.push_back({"uniform_noise", "noise", {{"amplitude", 0, 1, 0.1}}, true, false, uniform_noise});
+  k.push_back({"gaussian_noise", "noise", {{"sigma", 0, 1, 0.05}}, true, false, gaussian_noise});
+  k.push_back({"pink_noise", "noise", {{"sigma", 0, 1, 0.05}}, true, false, pink_noise});
+  k.push_back({"blue_noise", "noise", {{"sigma", 0, 1, 0.05}}, true, false, blue_noise});
+  k.push_back({"colored_noise", "noise", {{"sigma", 0, 1, 0.05}, {"beta", -2, 2, 0}}, true, false, colored_noise});
+  k.push_back({"checkerboard", "noise", {{"amplitude", 0, 0.5, 0.05}, {"period", 2, 32, 2, true}}, true, false, checkerboard});
+}
+
+}  // namespace detail
+}  // namespace medpsim

@@ -1,0 +1,196 @@
+// Spatial kinds, all by inverse mapping: each output pixel (x, y) reads the input at a source
+// position, bilinearly, out-of-image taps reflected (BORDER_REFLECT_101).
+#include <cmath>
+
+#include "medpsim/kernels.hpp"
+#include "medpsim/random.hpp"
+
+namespace medpsim {
+namespace detail {
+namespace {
+
+constexpr uint32_t kHomographyStream = 0x1100, kWarpStream = 0x1200;
+constexpr double kDeg = M_PI / 180.0;
+
+// out(c, y, x) = in(c, source(x, y)) for every channel; source(x, y, sx, sy) sets the position.
+template <typename Source>
+void remap(const Image& in, Image& out, int threads, Source source) {
+  const int w = in.width(), h = in.height();
+  parallel_for(h, threads, [&](int y0, int y1) {
+    for (int y = y0; y < y1; ++y) {
+      for (int x = 0; x < w; ++x) {
+        double sx, sy;
+        source(x, y, sx, sy);
+        for (int c = 0; c < in.channels(); ++c) out.at(c, y, x) = clamp01(sample_bilinear(in.plane(c), w, h, sx, sy));
+      }
+    }
+  });
+}
+
+void shift(const Image& in, Image& out, const Params& p, uint64_t, int threads) {
+  const double dx = p.at("dx"), dy = p.at("dy");
+  if (dx == 0.0 && dy == 0.0) return copy_image(in, out);
+  remap(in, out, threads, [&](int x, int y, double& sx, double& sy) {
+    sx = x - dx;
+    sy = y - dy;
+  });
+}
+
+// Forward map about the centre c: p' = c + A (p - c) + t with A = scale * R(rotation) * S(shear),
+// R counter-clockwise on screen (y down), S = [[1, tan(shear)], [0, 1]]. We sample at the inverse.
+void affine(const Image& in, Image& out, const Params& p, uint64_t, int threads) {
+  const double rot = p.at("rotation") * kDeg, scale = p.at("scale"), shear = p.at("shear") * kDeg;
+  const double tx = p.at("tx"), ty = p.at("ty");
+  if (rot == 0.0 && scale == 1.0 && shear == 0.0 && tx == 0.0 && ty == 0.0) return copy_image(in, out);
+  const double cr = std::cos(rot), sr = std::sin(rot), sh = std::tan(shear);
+  // A = scale * [[cr, sr], [-sr, cr]] * [[1, sh], [0, 1]]
+  const double a = scale * cr, b = scale * (cr * sh + sr), c = -scale * sr, d = scale * (-sr * sh + cr);
+  const double det = a * d - b * c;
+  const double ia = d / det, ib = -b / det, ic = -c / det, id = a / det;
+  const double cx = 0.5 * (in.width() - 1), cy = 0.5 * (in.height() - 1);
+  remap(in, out, threads, [&](int x, int y, double& sx, double& sy) {
+    const double u = x - cx - tx, v = y - cy - ty;
+    sx = cx + ia * u + ib * v;
+    sy = cy + ic * u + id * v;
+  });
+}
+
+void homography(const Image& in, Image& out, const Params& p, uint64_t seed, int threads) {
+  const double jitter = p.at("jitter");
+  if (jitter == 0.0) return copy_image(in, out);
+  double hm[9];
+  homography_matrix(in.width(), in.height(), jitter, seed, hm);
+  remap(in, out, threads, [&](int x, int y, double& sx, double& sy) {
+    const double q = hm[6] * x + hm[7] * y + hm[8];
+    sx = (hm[0] * x + hm[1] * y + hm[2]) / q;
+    sy = (hm[3] * x + hm[4] * y + hm[5]) / q;
+  });
+}
+
+// Random displacement field from a grid x grid lattice spanning the image (control point (i, j)
+// at x = i (w - 1) / (grid - 1)), each point moved by U(-1, 1) * magnitude * shorter side in x
+// and y; interpolated bilinearly or with Catmull-Rom (end taps clamped). Output (x, y) samples
+// the input at (x, y) + field(x, y).
+void warp(const Image& in, Image& out, const Params& p, uint64_t seed, int threads, bool cubic) {
+  const double magnitude = p.at("magnitude");
+  if (magnitude == 0.0) return copy_image(in, out);
+  const int grid = static_cast<int>(p.at("grid"));
+  const int w = in.width(), h = in.height();
+  const double amplitude = magnitude * std::min(w, h);
+  const Rng rng(seed, kWarpStream);
+  std::vector<double> fx(static_cast<size_t>(grid) * grid), fy(fx.size());
+  for (size_t i = 0; i < fx.size(); ++i) {
+    fx[i] = amplitude * (2.0 * rng.uniform(i, 0) - 1.0);
+    fy[i] = amplitude * (2.0 * rng.uniform(i, 1) - 1.0);
+  }
+  // Per axis: first lattice tap and the 4 weights (linear uses the middle two).
+  auto taps = [&](int pos, int size, int& first, double wt[4]) {
+    const double g = size > 1 ? static_cast<double>(pos) * (grid - 1) / (size - 1) : 0.0;
+    first = std::min(static_cast<int>(std::floor(g)), grid - 2);
+    const double t = g - first;
+    if (cubic) {
+      catmull_rom_weights(t, wt);
+    } else {
+      wt[0] = wt[3] = 0.0;
+      wt[1] = 1.0 - t;
+      wt[2] = t;
+    }
+  };
+  remap(in, out, threads, [&](int x, int y, double& sx, double& sy) {
+    int ix, iy;
+    double wx[4], wy[4];
+    taps(x, w, ix, wx);
+    taps(y, h, iy, wy);
+    double dx = 0.0, dy = 0.0;
+    for (int j = 0; j < 4; ++j) {
+      const int gy = std::max(0, std::min(grid - 1, iy - 1 + j));
+      for (int i = 0; i < 4; ++i) {
+        const int gx = std::max(0, std::min(grid - 1, ix - 1 + i));
+        const double weight = wx[i] * wy[j];
+        dx += weight * fx[static_cast<size_t>(gy) * grid + gx];
+        dy += weight * fy[static_cast<size_t>(gy) * grid + gx];
+      }
+    }
+    sx = x + dx;
+    sy = y + dy;
+  });
+}
+
+void linear_warp(const Image& in, Image& out, const Params& p, uint64_t seed, int threads) {
+  warp(in, out, p, seed, threads, false);
+}
+void cubic_warp(const Image& in, Image& out, const Params& p, uint64_t seed, int threads) {
+  warp(in, out, p, seed, threads, true);
+}
+
+void ghosting(const Image& in, Image& out, const Params& p, uint64_t, int threads) {
+  const double alpha = p.at("alpha"), dx = p.at("dx"), dy = p.at("dy");
+  if (alpha == 0.0) return copy_image(in, out);
+  const int w = in.width(), h = in.height();
+  parallel_for(h, threads, [&](int y0, int y1) {
+    for (int c = 0; c < in.channels(); ++c) {
+      for (int y = y0; y < y1; ++y) {
+        for (int x = 0; x < w; ++x) {
+          const double ghost = sample_bilinear(in.plane(c), w, h, x - dx, y - dy);
+          out.at(c, y, x) = clamp01((1.0 - alpha) * in.at(c, y, x) + alpha * ghost);
+        }
+      }
+    }
+  });
+}
+
+// Lateral chromatic aberration: red magnified and blue shrunk about the centre so that at the
+// image edge (half the longer side from the centre) red moves out and blue in by `shift` px;
+// green is the reference and is copied.
+void chromatic_aberration(const Image& in, Image& out, const Params& p, uint64_t, int threads) {
+  const double shift_px = p.at("shift");
+  if (shift_px == 0.0) return copy_image(in, out);
+  const int w = in.width(), h = in.height();
+  const double cx = 0.5 * (w - 1), cy = 0.5 * (h - 1);
+  const double k = shift_px / (0.5 * std::max(w, h));
+  const double factor[3] = {1.0 - k, 1.0, 1.0 + k};  // source radius / output radius
+  parallel_for(h, threads, [&](int y0, int y1) {
+    for (int c = 0; c < 3; ++c) {
+      for (int y = y0; y < y1; ++y) {
+        for (int x = 0; x < w; ++x) {
+          out.at(c, y, x) = c == 1 ? in.at(c, y, x)
+                                   : clamp01(sample_bilinear(in.plane(c), w, h, cx + (x - cx) * factor[c], cy + (y - cy) * factor[c]));
+        }
+      }
+    }
+  });
+}
+
+}  // namespace
+
+// Corners at the outer pixel edges (so a 1-pixel-wide image is not degenerate), each moved by
+// U(-jitter, jitter) * width in x and * height in y; the matrix maps moved corners back to the
+// originals, i.e. output position -> input position.
+void homography_matrix(int width, int height, double jitter, uint64_t seed, double h[9]) {
+  const double corners[4][2] = {{-0.5, -0.5}, {width - 0.5, -0.5}, {width - 0.5, height - 0.5}, {-0.5, height - 0.5}};
+  double moved[4][2];
+  const Rng rng(seed, kHomographyStream);
+  for (int i = 0; i < 4; ++i) {
+    moved[i][0] = corners[i][0] + jitter * width * (2.0 * rng.uniform(i, 0) - 1.0);
+    moved[i][1] = corners[i][1] + jitter * height * (2.0 * rng.uniform(i, 1) - 1.0);
+  }
+  solve_homography(moved, corners, h);
+}
+
+void register_spatial(std::vector<KernelInfo>& k) {
+  k.push_back({"shift", "spatial", {{"dx", -4096, 4096, 4}, {"dy", -4096, 4096, 2}}, false, false, shift});
+  k.push_back({"affine",
+               "spatial",
+               {{"rotation", -180, 180, 5}, {"scale", 0.1, 10, 1.05}, {"shear", -60, 60, 3}, {"tx", -4096, 4096, 0}, {"ty", -4096, 4096, 0}},
+               false,
+               false,
+               affine});
+  k.push_back({"homography", "spatial", {{"jitter", 0, 0.5, 0.03}}, true, false, homography});
+  k.push_back({"linear_warp", "spatial", {{"grid", 2, 32, 4, true}, {"magnitude", 0, 0.25, 0.02}}, true, false, linear_warp});
+  k.push_back({"cubic_warp", "spatial", {{"grid", 2, 32, 4, true}, {"magnitude", 0, 0.25, 0.02}}, true, false, cubic_warp});
+  k.push_back({"ghosting", "spatial", {{"alpha", 0, 1, 0.2}, {"dx", -4096, 4096, 8}, {"dy", -4096, 4096, 0}}, false, false, ghosting});
+  k.push_back({"chromatic_aberration", "spatial", {{"shift", 0, 20, 2}}, false, true, chromatic_aberration});
+}
+
+}  // namespace detail
+}  // namespace medpsim

@@ -1,0 +1,59 @@
+/**
+ * The native distortion engine (native/, built by `npm run build:native` into build/Release). Kernels run
+ * on the addon's worker threads, never on the event loop.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import type { FloatImage } from '../imaging/float';
+
+export interface NativeItem extends FloatImage {
+  seed: bigint;
+}
+
+export interface NativeStep {
+  kind: string;
+  params: Record<string, number>;
+}
+
+export interface NativeBackends {
+  cpu: true;
+  cuda: boolean;
+  cudaDevices: number;
+  cudaReason: string;
+}
+
+export interface NativeEngine {
+  distort(items: NativeItem[], steps: NativeStep[], options?: { threads?: number; backend?: 'cpu' | 'cuda' }): Promise<Float32Array[]>;
+  kinds(): Array<{ name: string; family: string; random: boolean; needsColor: boolean; params: string[] }>;
+  backends(): NativeBackends;
+}
+
+/** The package root: src/ under ts-jest, dist/src/ when built. */
+function packageRoot(): string {
+  let dir = __dirname;
+  while (!existsSync(path.join(dir, 'package.json'))) {
+    const parent = path.dirname(dir);
+    if (parent === dir) throw new Error(`no package.json above ${__dirname}`);
+    dir = parent;
+  }
+  return dir;
+}
+
+export const ADDON_PATH = path.join(packageRoot(), 'build', 'Release', 'medpsim_native.node');
+
+let engine: NativeEngine | null = null;
+
+/** Loads the addon once; a clear error says how to build it when it is missing. */
+export function nativeEngine(): NativeEngine {
+  if (!engine) {
+    try {
+      engine = require(ADDON_PATH) as NativeEngine;
+    } catch (error) {
+      throw new Error(
+        `the native distortion engine is not built (${ADDON_PATH}): run \`npm run build:native\` ` +
+          `(needs cmake and a C++17 compiler). ${(error as Error).message}`,
+      );
+    }
+  }
+  return engine;
+}
