@@ -135,6 +135,28 @@ describe('image route', () => {
   });
 });
 
+describe('distortion catalog', () => {
+  it('lists every kind with its parameters and severity mapping', async () => {
+    const { data, errors } = await graphql(
+      t.server!,
+      `{ distortionCatalog { name family random needsColor params { name unit min max default integer allowed
+         severity { from to curve perMinSide } } } }`,
+    );
+    expect(errors).toBeUndefined();
+    const kinds = data!.distortionCatalog;
+    expect(kinds).toHaveLength(28);
+    expect(kinds.find((kind: { name: string }) => kind.name === 'gaussian_blur')).toEqual({
+      name: 'gaussian_blur',
+      family: 'blur',
+      random: false,
+      needsColor: false,
+      params: [{ name: 'sigma', unit: 'px', min: 0, max: 50, default: 1.5, integer: false, allowed: null,
+        severity: { from: 0, to: 0.012, curve: 'linear', perMinSide: true } }],
+    });
+    expect(kinds.find((kind: { name: string }) => kind.name === 'saturation').needsColor).toBe(true);
+  });
+});
+
 describe('query limits', () => {
   it('refuses too deep and too complex queries with typed errors', async () => {
     const deep = await graphql(t.server!, `{ datasets { images { edges { node { dataset { images { edges { node { id } } } } } } } } }`);

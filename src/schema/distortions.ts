@@ -1,0 +1,113 @@
+/** GraphQL view of the distortion catalog (src/distortions/catalog.ts is the only description). */
+import { Field, Float, InputType, ObjectType, registerEnumType } from 'type-graphql';
+import { GraphQLJSONObject } from 'graphql-scalars';
+import { CATALOG, FAMILIES } from '../distortions/catalog';
+
+/** Enum values are the catalog's kind names, as the CLI and the native engine spell them. */
+export const DistortionKindName = Object.fromEntries(CATALOG.map((kind) => [kind.name, kind.name])) as Record<string, string>;
+registerEnumType(DistortionKindName, {
+  name: 'DistortionKindName',
+  valuesConfig: Object.fromEntries(CATALOG.map((kind) => [kind.name, { description: kind.description }])),
+});
+
+export const DistortionFamily = Object.fromEntries(FAMILIES.map((family) => [family, family])) as Record<string, string>;
+registerEnumType(DistortionFamily, { name: 'DistortionFamily' });
+
+@ObjectType({ description: 'How a severity in [0, 1] sets this parameter.' })
+export class SeverityMappingView {
+  @Field(() => Float, { description: 'Value at severity 0 (times the shorter side when perMinSide).' })
+  from!: number;
+
+  @Field(() => Float, { description: 'Value at severity 1 (times the shorter side when perMinSide).' })
+  to!: number;
+
+  @Field({ description: 'linear or log (geometric).' })
+  curve!: string;
+
+  @Field({ description: 'True when the value is a fraction of the image shorter side, in pixels.' })
+  perMinSide!: boolean;
+}
+
+@ObjectType()
+export class DistortionParamView {
+  @Field()
+  name!: string;
+
+  @Field()
+  unit!: string;
+
+  @Field(() => Float)
+  min!: number;
+
+  @Field(() => Float)
+  max!: number;
+
+  @Field(() => Float)
+  default!: number;
+
+  @Field()
+  integer!: boolean;
+
+  @Field(() => [Float], { nullable: true, description: 'The only values allowed, when not every value in range is.' })
+  allowed!: number[] | null;
+
+  @Field()
+  description!: string;
+
+  @Field(() => SeverityMappingView, { nullable: true, description: 'Null: severity leaves it at its default.' })
+  severity!: SeverityMappingView | null;
+}
+
+@ObjectType({ description: 'One kind of distortion: what it does, its parameters and its severity mapping.' })
+export class DistortionKindView {
+  @Field(() => DistortionKindName)
+  name!: string;
+
+  @Field(() => DistortionFamily)
+  family!: string;
+
+  @Field()
+  description!: string;
+
+  @Field({ description: 'Uses the seed.' })
+  random!: boolean;
+
+  @Field({ description: 'Acts on colour: a greyscale image is promoted to RGB first.' })
+  needsColor!: boolean;
+
+  @Field(() => [DistortionParamView])
+  params!: DistortionParamView[];
+}
+
+@InputType({ description: 'One step of a distortion spec: explicit params, or a severity in [0, 1] (not both).' })
+export class DistortionStepInput {
+  @Field(() => DistortionKindName)
+  kind!: string;
+
+  @Field(() => GraphQLJSONObject, { nullable: true, description: 'Parameter name -> value; missing ones take defaults.' })
+  params?: Record<string, number> | null;
+
+  @Field(() => Float, { nullable: true })
+  severity?: number | null;
+}
+
+export function catalogView(): DistortionKindView[] {
+  return CATALOG.map((kind) => ({
+    name: kind.name,
+    family: kind.family,
+    description: kind.description,
+    random: kind.random,
+    needsColor: kind.needsColor,
+    params: kind.params.map((param) => {
+      const mapping = kind.severity[param.name];
+      return {
+        ...param,
+        integer: param.integer ?? false,
+        allowed: param.allowed ? [...param.allowed] : null,
+        severity: mapping
+          ? { from: mapping.from, to: mapping.to, curve: mapping.curve ?? 'linear', perMinSide: mapping.per === 'min_side' }
+          : null,
+      };
+    }),
+  }));
+}
