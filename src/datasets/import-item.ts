@@ -101,7 +101,7 @@ export async function importFileItem(
 }
 
 /** Items whose path is already in the dataset: recorded as SKIPPED without reading the file. */
-export async function skipExisting(app: App, jobId: string, datasetId: string, items: ImportItem[]): Promise<ImportItem[]> {
+export async function skipExisting<T extends ImportItem>(app: App, jobId: string, datasetId: string, items: T[]): Promise<T[]> {
   const { rows } = await app.pool.query<{ source_path: string }>(
     `SELECT source_path FROM images WHERE dataset_id = $1 AND source_path = ANY($2)`,
     [datasetId, items.map((item) => item.path)],

@@ -13,6 +13,7 @@ registerEnumType(JobState, { name: 'JobState' });
 
 export enum JobKind {
   IMPORT = 'IMPORT',
+  DISTORT = 'DISTORT',
 }
 registerEnumType(JobKind, { name: 'JobKind' });
 

@@ -4,11 +4,8 @@
  * worker that dies loses at most one chunk, which pg-boss hands out again once it expires.
  */
 import PgBoss from 'pg-boss';
-
-export const QUEUES = {
-  importPlan: 'medpsim-import-plan',
-  importChunk: 'medpsim-import-chunk',
-} as const;
+import { JobKind } from '../entities';
+import { itemJobQueues } from './items';
 
 /** PostgreSQL's code for connections ended by a server shutdown (ours, at exit, included). */
 export const ADMIN_SHUTDOWN = '57P01';
@@ -33,7 +30,7 @@ export async function startQueue(options: QueueOptions): Promise<PgBoss> {
     if (error.code !== ADMIN_SHUTDOWN) console.error('[queue]', error);
   });
   await boss.start();
-  for (const name of Object.values(QUEUES)) {
+  for (const name of Object.values(JobKind).flatMap(itemJobQueues)) {
     await boss.createQueue(name, {
       name,
       retryLimit: 5,

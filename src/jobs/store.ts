@@ -13,7 +13,7 @@ export const WORKER_ID = `${os.hostname()}:${process.pid}`;
 
 type Queryable = Pool | PoolClient;
 
-export async function createJob(db: Queryable, kind: JobKind, params: Record<string, unknown>): Promise<string> {
+export async function createJob(db: Queryable, kind: JobKind, params: object): Promise<string> {
   const { rows } = await db.query<{ id: string }>(
     `INSERT INTO jobs (kind, params) VALUES ($1, $2) RETURNING id`,
     [kind, JSON.stringify(params)],

@@ -10,6 +10,7 @@
 #include <map>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "medpsim/image.hpp"
@@ -19,11 +20,15 @@ namespace medpsim {
 using Params = std::map<std::string, double>;
 
 struct ParamSpec {
+  ParamSpec(std::string name_, double min_, double max_, double default_, bool integer_ = false,
+            std::vector<double> allowed_ = {})
+      : name(std::move(name_)), min(min_), max(max_), default_value(default_), integer(integer_), allowed(std::move(allowed_)) {}
+
   std::string name;
   double min;
   double max;
-  double default_value;
-  bool integer = false;
+  double default_value;  // the catalog's default (the engine itself requires every parameter)
+  bool integer;
   std::vector<double> allowed;  // when only some values in [min, max] are allowed
 };
 

@@ -1,0 +1,228 @@
+// X-ray acquisition and display defects.
+#include <cmath>
+
+#include "medpsim/kernels.hpp"
+#include "medpsim/random.hpp"
+
+namespace medpsim {
+namespace detail {
+namespace {
+
+constexpr uint32_t kQuantumStream = 0x2100, kDeadPixelStream = 0x2200, kDeadLineStream = 0x2300;
+
+// y = f(x) sample by sample, row-parallel.
+template <typename F>
+void point_op(const Image& in, Image& out, int threads, F f) {
+  const int w = in.width();
+  for (int c = 0; c < in.channels(); ++c) {
+    const float* src = in.plane(c);
+    float* dst = out.plane(c);
+    parallel_for(in.height(), threads, [&](int y0, int y1) {
+      for (size_t i = static_cast<size_t>(y0) * w; i < static_cast<size_t>(y1) * w; ++i) dst[i] = clamp01(f(c, i, src[i]));
+    });
+  }
+}
+
+// Poisson(lambda) from the element's own counters: inversion (one uniform, sequential search of
+// the CDF) for lambda < 30; above, the normal approximation round(lambda + sqrt(lambda) N),
+// whose error is small next to the noise itself at those counts.
+double poisson(const Rng& rng, size_t i, double lambda) {
+  if (lambda < 30.0) {
+    const double u = rng.uniform(i, 0);
+    double pk = std::exp(-lambda), cdf = pk;
+    int k = 0;
+    while (u > cdf && k < 200) {
+      ++k;
+      pk *= lambda / k;
+      cdf += pk;
+    }
+    return k;
+  }
+  return std::max(0.0, std::round(lambda + std::sqrt(lambda) * rng.gaussian(i, 1)));
+}
+
+// No identity value: the caller copies at severity 0 instead of calling it.
+void quantum_noise(const Image& in, Image& out, const Params& p, uint64_t seed, int threads) {
+  const double photons = p.at("photons"), electronic = p.at("electronic_sigma");
+  point_op(in, out, threads, [&](int c, size_t i, float x) {
+    const Rng rng(seed, kQuantumStream + c);
+    const double counts = poisson(rng, i, std::max(0.0f, x) * photons);
+    return counts / photons + (electronic > 0.0 ? electronic * rng.gaussian(i, 2) : 0.0);
+  });
+}
+
+// Line kernel of `length` px at `angle` (0 = horizontal, counter-clockwise on screen), as the mean
+// of bilinear samples spaced at most 1 px apart along the segment centred on the pixel.
+void motion_blur(const Image& in, Image& out, const Params& p, uint64_t, int threads) {
+  const double length = p.at("length"), angle = p.at("angle") * M_PI / 180.0;
+  if (length == 0.0) return copy_image(in, out);
+  const int n = std::max(2, static_cast<int>(std::ceil(length)) + 1);
+  const double ux = std::cos(angle), uy = -std::sin(angle);
+  const int w = in.width(), h = in.height();
+  parallel_for(h, threads, [&](int y0, int y1) {
+    for (int c = 0; c < in.channels(); ++c) {
+      for (int y = y0; y < y1; ++y) {
+        for (int x = 0; x < w; ++x) {
+          double acc = 0.0;
+          for (int k = 0; k < n; ++k) {
+            const double t = length * (static_cast<double>(k) / (n - 1) - 0.5);
+            acc += sample_bilinear(in.plane(c), w, h, x + t * ux, y + t * uy);
+          }
+          out.at(c, y, x) = clamp01(acc / n);
+        }
+      }
+    }
+  });
+}
+
+// g = (1 + cos(2 pi t / period)) / 2 in [0, 1], t = y for horizontal lines (angle 0), x for
+// vertical ones (angle 90).
+void grid_lines(const Image& in, Image& out, const Params& p, uint64_t, int threads) {
+  const double amplitude = p.at("amplitude"), period = p.at("period");
+  if (amplitude == 0.0) return copy_image(in, out);
+  const bool vertical = p.at("angle") == 90.0;
+  const int w = in.width();
+  point_op(in, out, threads, [&](int, size_t i, float x) {
+    const double t = vertical ? static_cast<double>(i % w) : static_cast<double>(i / w);
+    const double g = 0.5 * (1.0 + std::cos(2.0 * M_PI * t / period));
+    return x * (1.0 - amplitude * g);
+  });
+}
+
+// Stuck pixels are decided per pixel position (same in every channel: it is the detector element
+// that is dead): U < fraction, then stuck at 0 or 1 by a second draw. Dead lines: line l is a row
+// or a column by one draw, its position by another; set to 0.
+void dead_pixels(const Image& in, Image& out, const Params& p, uint64_t seed, int threads) {
+  const double fraction = p.at("fraction");
+  const int lines = static_cast<int>(p.at("lines"));
+  if (fraction == 0.0 && lines == 0) return copy_image(in, out);
+  const int w = in.width(), h = in.height();
+  std::vector<char> dead_row(h, 0), dead_col(w, 0);
+  const Rng line_rng(seed, kDeadLineStream);
+  for (int l = 0; l < lines; ++l) {
+    if (line_rng.uniform(l, 0) < 0.5f) {
+      dead_row[std::min(h - 1, static_cast<int>(line_rng.uniform(l, 1) * h))] = 1;
+    } else {
+      dead_col[std::min(w - 1, static_cast<int>(line_rng.uniform(l, 1) * w))] = 1;
+    }
+  }
+  const Rng rng(seed, kDeadPixelStream);
+  point_op(in, out, threads, [&](int, size_t i, float x) {
+    if (dead_row[i / w] || dead_col[i % w]) return 0.0;
+    if (fraction > 0.0 && rng.uniform(i, 0) < fraction) return rng.uniform(i, 1) < 0.5f ? 0.0 : 1.0;
+    return static_cast<double>(x);
+  });
+}
+
+// Area resampling of one axis from n to m samples (m <= n): output j averages the input over
+// [j n / m, (j + 1) n / m), partial pixels weighted by their overlap (like OpenCV INTER_AREA).
+struct AreaTap {
+  int index;
+  double weight;
+};
+std::vector<std::vector<AreaTap>> area_taps(int n, int m) {
+  std::vector<std::vector<AreaTap>> taps(m);
+  const double scale = static_cast<double>(n) / m;
+  for (int j = 0; j < m; ++j) {
+    const double a = j * scale, b = (j + 1) * scale;
+    for (int k = static_cast<int>(std::floor(a)); k < std::min(n, static_cast<int>(std::ceil(b))); ++k) {
+      const double overlap = std::min(b, k + 1.0) - std::max(a, static_cast<double>(k));
+      if (overlap > 0.0) taps[j].push_back({k, overlap / scale});
+    }
+  }
+  return taps;
+}
+
+void resolution_loss(const Image& in, Image& out, const Params& p, uint64_t, int threads) {
+  const double factor = p.at("factor");
+  if (factor == 1.0) return copy_image(in, out);
+  const int w = in.width(), h = in.height();
+  const int sw = std::max(1, static_cast<int>(std::lround(w / factor)));
+  const int sh = std::max(1, static_cast<int>(std::lround(h / factor)));
+  const auto tx = area_taps(w, sw), ty = area_taps(h, sh);
+  std::vector<double> small(static_cast<size_t>(sw) * sh), tmp(static_cast<size_t>(sw) * h);
+  for (int c = 0; c < in.channels(); ++c) {
+    const float* src = in.plane(c);
+    parallel_for(h, threads, [&](int y0, int y1) {  // rows: w -> sw
+      for (int y = y0; y < y1; ++y) {
+        for (int j = 0; j < sw; ++j) {
+          double s = 0.0;
+          for (const AreaTap& t : tx[j]) s += t.weight * src[static_cast<size_t>(y) * w + t.index];
+          tmp[static_cast<size_t>(y) * sw + j] = s;
+        }
+      }
+    });
+    parallel_for(sh, threads, [&](int i0, int i1) {  // columns: h -> sh
+      for (int i = i0; i < i1; ++i) {
+        for (int j = 0; j < sw; ++j) {
+          double s = 0.0;
+          for (const AreaTap& t : ty[i]) s += t.weight * tmp[static_cast<size_t>(t.index) * sw + j];
+          small[static_cast<size_t>(i) * sw + j] = s;
+        }
+      }
+    });
+    // Bilinear upsampling with half-pixel centres, coordinates clamped to the small image (as
+    // OpenCV resize does).
+    auto coord = [](int pos, int n, int m, int& i0, int& i1, double& t) {
+      const double s = std::max(0.0, std::min(m - 1.0, (pos + 0.5) * m / n - 0.5));
+      i0 = static_cast<int>(std::floor(s));
+      i1 = std::min(m - 1, i0 + 1);
+      t = s - i0;
+    };
+    float* dst = out.plane(c);
+    parallel_for(h, threads, [&](int y0, int y1) {
+      for (int y = y0; y < y1; ++y) {
+        int r0, r1;
+        double ty_;
+        coord(y, h, sh, r0, r1, ty_);
+        for (int x = 0; x < w; ++x) {
+          int c0, c1;
+          double tx_;
+          coord(x, w, sw, c0, c1, tx_);
+          const double top = small[static_cast<size_t>(r0) * sw + c0] * (1 - tx_) + small[static_cast<size_t>(r0) * sw + c1] * tx_;
+          const double bottom = small[static_cast<size_t>(r1) * sw + c0] * (1 - tx_) + small[static_cast<size_t>(r1) * sw + c1] * tx_;
+          dst[static_cast<size_t>(y) * w + x] = clamp01(top * (1 - ty_) + bottom * ty_);
+        }
+      }
+    });
+  }
+}
+
+void exposure(const Image& in, Image& out, const Params& p, uint64_t, int threads) {
+  const double gain = p.at("gain"), gamma = p.at("gamma");
+  if (gain == 1.0 && gamma == 1.0) return copy_image(in, out);
+  point_op(in, out, threads, [&](int, size_t, float x) { return std::pow(clamp01(gain * x), gamma); });
+}
+
+void windowing(const Image& in, Image& out, const Params& p, uint64_t, int threads) {
+  const double centre = 0.5 + p.at("center_shift"), width = p.at("width_scale");
+  if (centre == 0.5 && width == 1.0) return copy_image(in, out);
+  point_op(in, out, threads, [&](int, size_t, float x) { return (x - centre) / width + 0.5; });
+}
+
+// Scatter veil with a kernel far wider than Gaussian blur's direct convolution can afford
+// (sigma up to 500 px): three box passes per axis approximate the Gaussian at O(1) per pixel.
+void scatter(const Image& in, Image& out, const Params& p, uint64_t, int threads) {
+  const double fraction = p.at("fraction"), sigma = p.at("sigma");
+  if (fraction == 0.0 || sigma == 0.0) return copy_image(in, out);
+  Image veil = Image::allocate(in.width(), in.height(), in.channels());
+  box_blur3(in, veil, sigma, threads);
+  point_op(in, out, threads, [&](int c, size_t i, float x) { return (1.0 - fraction) * x + fraction * veil.plane(c)[i]; });
+}
+
+}  // namespace
+
+void register_xray(std::vector<KernelInfo>& k) {
+  k.push_back({"quantum_noise", "xray", {{"photons", 10, 1e6, 1000}, {"electronic_sigma", 0, 0.1, 0.005}}, true, false, quantum_noise});
+  k.push_back({"motion_blur", "xray", {{"length", 0, 200, 7}, {"angle", 0, 180, 0}}, false, false, motion_blur});
+  k.push_back({"grid_lines", "xray", {{"amplitude", 0, 0.5, 0.05}, {"period", 2, 64, 4, true}, {"angle", 0, 90, 90, true, {0, 90}}}, false, false,
+               grid_lines});
+  k.push_back({"dead_pixels", "xray", {{"fraction", 0, 0.1, 0.001}, {"lines", 0, 64, 1, true}}, true, false, dead_pixels});
+  k.push_back({"resolution_loss", "xray", {{"factor", 1, 16, 2}}, false, false, resolution_loss});
+  k.push_back({"exposure", "xray", {{"gain", 0.1, 10, 1.2}, {"gamma", 0.2, 5, 1}}, false, false, exposure});
+  k.push_back({"windowing", "xray", {{"center_shift", -0.5, 0.5, 0.05}, {"width_scale", 0.1, 4, 0.8}}, false, false, windowing});
+  k.push_back({"scatter", "xray", {{"fraction", 0, 1, 0.2}, {"sigma", 0, 500, 40}}, false, false, scatter});
+}
+
+}  // namespace detail
+}  // namespace medpsim

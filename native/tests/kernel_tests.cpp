@@ -1,0 +1,560 @@
+// Self-contained tests of the distortion kernels (no framework): each failed CHECK prints a line
+// and the exit status is the number of failures.
+#include <chrono>
+#include <cmath>
+#include <complex>
+#include <cstdio>
+#include <functional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "medpsim/kernels.hpp"
+#include "medpsim/random.hpp"
+
+using namespace medpsim;
+
+static int g_failures = 0;
+static int g_checks = 0;
+
+#define CHECK(cond, ...)                                         \
+  do {                                                           \
+    ++g_checks;                                                  \
+    if (!(cond)) {                                               \
+      ++g_failures;                                              \
+      std::printf("FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
+      std::printf(__VA_ARGS__);                                  \
+      std::printf("\n");                                         \
+    }                                                            \
+  } while (0)
+#define CHECK_NEAR(a, b, tol, what)                                                                       \
+  do {                                                                                                    \
+    const double va_ = (a), vb_ = (b);                                                                    \
+    CHECK(std::fabs(va_ - vb_) <= (tol), "%s: %.9g vs %.9g (tolerance %.3g)", what, va_, vb_, (double)(tol)); \
+  } while (0)
+
+// ---------------------------------------------------------------------------------------------
+// Fixtures
+
+// Smooth gradients, a disk, fine stripes and a little texture, channels differing, in [0.1, 0.9].
+static Image test_image(int w, int h, int channels) {
+  Image img = Image::allocate(w, h, channels);
+  for (int c = 0; c < channels; ++c) {
+    for (int y = 0; y < h; ++y) {
+      for (int x = 0; x < w; ++x) {
+        const double u = static_cast<double>(x) / w, v = static_cast<double>(y) / h;
+        double s = 0.3 + 0.25 * u + 0.15 * v * (c + 1) / 3.0;
+        if ((u - 0.5) * (u - 0.5) + (v - 0.45) * (v - 0.45) < 0.06) s += 0.2 - 0.1 * c;
+        s += 0.06 * std::sin(x * 1.3 + c) * std::cos(y * 0.7);
+        s += 0.04 * (Rng(99, 7 + c).uniform(static_cast<uint64_t>(y) * w + x) - 0.5);
+        img.at(c, y, x) = static_cast<float>(std::min(0.9, std::max(0.1, s)));
+      }
+    }
+  }
+  return img;
+}
+
+static Image constant_image(int w, int h, int channels, float value) {
+  Image img = Image::allocate(w, h, channels);
+  for (size_t i = 0; i < img.size(); ++i) img.data()[i] = value;
+  return img;
+}
+
+static Image run(const std::string& kind, const Image& in, const Params& p, uint64_t seed = 1, int threads = 1) {
+  Image out;
+  apply(kind, in, out, p, seed, threads);
+  return out;
+}
+
+static double mse(const Image& a, const Image& b) {
+  double s = 0.0;
+  for (size_t i = 0; i < a.size(); ++i) s += (static_cast<double>(a.data()[i]) - b.data()[i]) * (a.data()[i] - b.data()[i]);
+  return s / a.size();
+}
+
+static bool identical(const Image& a, const Image& b) {
+  if (!a.same_shape(b)) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a.data()[i] != b.data()[i]) return false;
+  }
+  return true;
+}
+
+static double max_abs_diff(const Image& a, const Image& b) {
+  double m = 0.0;
+  for (size_t i = 0; i < a.size(); ++i) m = std::max(m, std::fabs(static_cast<double>(a.data()[i]) - b.data()[i]));
+  return m;
+}
+
+struct Case {
+  std::string kind;
+  bool has_identity;  // jpeg and quantum_noise have no identity value (the caller copies)
+  Params identity;
+  std::vector<Params> strengths;  // increasing strength
+};
+
+static std::vector<Case> cases() {
+  return {
+      {"lightness_shift", true, {{"delta", 0}}, {{{"delta", 0.05}}, {{"delta", 0.1}}, {{"delta", 0.2}}}},
+      {"color_shift", true, {{"red", 0}, {"green", 0}, {"blue", 0}},
+       {{{"red", 0.05}, {"green", 0}, {"blue", -0.05}}, {{"red", 0.1}, {"green", 0}, {"blue", -0.1}}, {{"red", 0.2}, {"green", 0.05}, {"blue", -0.2}}}},
+      {"contrast", true, {{"factor", 1}}, {{{"factor", 0.8}}, {{"factor", 0.5}}, {{"factor", 0.2}}}},
+      {"saturation", true, {{"factor", 1}}, {{{"factor", 0.7}}, {{"factor", 0.4}}, {{"factor", 0}}}},
+      {"uniform_noise", true, {{"amplitude", 0}}, {{{"amplitude", 0.05}}, {{"amplitude", 0.1}}, {{"amplitude", 0.2}}}},
+      {"gaussian_noise", true, {{"sigma", 0}}, {{{"sigma", 0.02}}, {{"sigma", 0.05}}, {{"sigma", 0.1}}}},
+      {"pink_noise", true, {{"sigma", 0}}, {{{"sigma", 0.02}}, {{"sigma", 0.05}}, {{"sigma", 0.1}}}},
+      {"blue_noise", true, {{"sigma", 0}}, {{{"sigma", 0.02}}, {{"sigma", 0.05}}, {{"sigma", 0.1}}}},
+      {"colored_noise", true, {{"sigma", 0}, {"beta", 1.5}},
+       {{{"sigma", 0.02}, {"beta", 1.5}}, {{"sigma", 0.05}, {"beta", 1.5}}, {{"sigma", 0.1}, {"beta", 1.5}}}},
+      {"checkerboard", true, {{"amplitude", 0}, {"period", 4}},
+       {{{"amplitude", 0.02}, {"period", 4}}, {{"amplitude", 0.05}, {"period", 4}}, {{"amplitude", 0.1}, {"period", 4}}}},
+      {"gaussian_blur", true, {{"sigma", 0}}, {{{"sigma", 0.7}}, {{"sigma", 1.5}}, {{"sigma", 3}}}},
+      {"bilateral", true, {{"sigma_spatial", 0}, {"sigma_range", 0.1}},
+       {{{"sigma_spatial", 1}, {"sigma_range", 0.1}}, {{"sigma_spatial", 2}, {"sigma_range", 0.2}}, {{"sigma_spatial", 3}, {"sigma_range", 0.4}}}},
+      {"shift", true, {{"dx", 0}, {"dy", 0}}, {{{"dx", 0.5}, {"dy", 0}}, {{"dx", 1.5}, {"dy", 0.5}}, {{"dx", 3}, {"dy", 2}}}},
+      {"affine", true, {{"rotation", 0}, {"scale", 1}, {"shear", 0}, {"tx", 0}, {"ty", 0}},
+       {{{"rotation", 2}, {"scale", 1}, {"shear", 0}, {"tx", 0}, {"ty", 0}},
+        {{"rotation", 5}, {"scale", 1.03}, {"shear", 2}, {"tx", 0}, {"ty", 0}},
+        {{"rotation", 10}, {"scale", 1.1}, {"shear", 5}, {"tx", 1}, {"ty", 0}}}},
+      {"homography", true, {{"jitter", 0}}, {{{"jitter", 0.01}}, {{"jitter", 0.03}}, {{"jitter", 0.08}}}},
+      {"linear_warp", true, {{"grid", 4}, {"magnitude", 0}},
+       {{{"grid", 4}, {"magnitude", 0.005}}, {{"grid", 4}, {"magnitude", 0.01}}, {{"grid", 4}, {"magnitude", 0.03}}}},
+      {"cubic_warp", true, {{"grid", 4}, {"magnitude", 0}},
+       {{{"grid", 4}, {"magnitude", 0.005}}, {{"grid", 4}, {"magnitude", 0.01}}, {{"grid", 4}, {"magnitude", 0.03}}}},
+      {"ghosting", true, {{"alpha", 0}, {"dx", 8}, {"dy", 0}},
+       {{{"alpha", 0.1}, {"dx", 8}, {"dy", 0}}, {{"alpha", 0.2}, {"dx", 8}, {"dy", 0}}, {{"alpha", 0.4}, {"dx", 8}, {"dy", 0}}}},
+      {"chromatic_aberration", true, {{"shift", 0}}, {{{"shift", 0.5}}, {{"shift", 1}}, {{"shift", 2}}}},
+      {"jpeg", false, {}, {{{"quality", 90}}, {{"quality", 50}}, {{"quality", 10}}}},
+      {"quantum_noise", false, {},
+       {{{"photons", 1e5}, {"electronic_sigma", 0}}, {{"photons", 1e3}, {"electronic_sigma", 0.002}}, {{"photons", 50}, {"electronic_sigma", 0.01}}}},
+      {"motion_blur", true, {{"length", 0}, {"angle", 30}},
+       {{{"length", 2}, {"angle", 30}}, {{"length", 5}, {"angle", 30}}, {{"length", 10}, {"angle", 30}}}},
+      {"grid_lines", true, {{"amplitude", 0}, {"period", 4}, {"angle", 90}},
+       {{{"amplitude", 0.05}, {"period", 4}, {"angle", 90}}, {{"amplitude", 0.1}, {"period", 4}, {"angle", 0}}, {{"amplitude", 0.2}, {"period", 4}, {"angle", 90}}}},
+      {"dead_pixels", true, {{"fraction", 0}, {"lines", 0}},
+       {{{"fraction", 0.002}, {"lines", 0}}, {{"fraction", 0.01}, {"lines", 1}}, {{"fraction", 0.05}, {"lines", 3}}}},
+      {"resolution_loss", true, {{"factor", 1}}, {{{"factor", 1.5}}, {{"factor", 3}}, {{"factor", 6}}}},
+      {"exposure", true, {{"gain", 1}, {"gamma", 1}}, {{{"gain", 1.1}, {"gamma", 1}}, {{"gain", 1.3}, {"gamma", 1.1}}, {{"gain", 1.6}, {"gamma", 1.3}}}},
+      {"windowing", true, {{"center_shift", 0}, {"width_scale", 1}},
+       {{{"center_shift", 0.02}, {"width_scale", 0.9}}, {{"center_shift", 0.05}, {"width_scale", 0.8}}, {{"center_shift", 0.1}, {"width_scale", 0.6}}}},
+      {"scatter", true, {{"fraction", 0}, {"sigma", 40}},
+       {{{"fraction", 0.1}, {"sigma", 20}}, {{"fraction", 0.2}, {"sigma", 20}}, {{"fraction", 0.4}, {"sigma", 20}}}},
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Generic properties, every kind
+
+static void test_registry() {
+  const std::vector<Case> all = cases();
+  CHECK(all_kernels().size() == all.size(), "%zu kernels registered, %zu in the catalog", all_kernels().size(), all.size());
+  for (const Case& c : all) {
+    const KernelInfo* info = find_kernel(c.kind);
+    CHECK(info != nullptr, "kind %s not registered", c.kind.c_str());
+    if (!info) continue;
+    CHECK(info->params.size() == c.strengths[0].size(), "%s: parameter count", c.kind.c_str());
+    for (const ParamSpec& spec : info->params) {
+      CHECK(c.strengths[0].count(spec.name) == 1, "%s: unexpected parameter %s", c.kind.c_str(), spec.name.c_str());
+      CHECK(spec.default_value >= spec.min && spec.default_value <= spec.max, "%s.%s default", c.kind.c_str(), spec.name.c_str());
+    }
+  }
+  CHECK(find_kernel("no_such_kind") == nullptr, "unknown kind");
+}
+
+static void test_identity() {
+  for (const Case& c : cases()) {
+    if (!c.has_identity) continue;
+    const bool color = find_kernel(c.kind)->needs_color;
+    for (int channels : {1, 3}) {
+      if (color && channels == 1) continue;
+      const Image in = test_image(41, 29, channels);
+      CHECK(identical(run(c.kind, in, c.identity), in), "%s: not the identity (%d channels)", c.kind.c_str(), channels);
+    }
+  }
+}
+
+static void test_strength_range_threads() {
+  for (const Case& c : cases()) {
+    const bool color = find_kernel(c.kind)->needs_color;
+    for (int channels : {1, 3}) {
+      if (color && channels == 1) continue;
+      const Image in = test_image(53, 37, channels);
+      double previous = 0.0;
+      for (size_t s = 0; s < c.strengths.size(); ++s) {
+        const Image out = run(c.kind, in, c.strengths[s], 5, 1);
+        CHECK(out.same_shape(in), "%s: shape", c.kind.c_str());
+        bool in_range = true;
+        for (size_t i = 0; i < out.size(); ++i) in_range = in_range && out.data()[i] >= 0.0f && out.data()[i] <= 1.0f;
+        CHECK(in_range, "%s: output outside [0, 1]", c.kind.c_str());
+        const double e = mse(out, in);
+        CHECK(e > previous, "%s (%d ch): MSE %.3g at strength %zu not above %.3g", c.kind.c_str(), channels, e, s, previous);
+        previous = e;
+        for (int threads : {2, 4, 7}) {
+          CHECK(identical(run(c.kind, in, c.strengths[s], 5, threads), out), "%s: %d threads differ from 1", c.kind.c_str(), threads);
+        }
+      }
+    }
+  }
+}
+
+static void test_determinism() {
+  const Image in = test_image(48, 40, 3);
+  for (const Case& c : cases()) {
+    const KernelInfo* info = find_kernel(c.kind);
+    const Image a = run(c.kind, in, c.strengths[1], 123);
+    CHECK(identical(a, run(c.kind, in, c.strengths[1], 123)), "%s: same seed differs", c.kind.c_str());
+    const bool differs = !identical(a, run(c.kind, in, c.strengths[1], 124));
+    if (info->random) {
+      CHECK(differs, "%s: another seed gives the same output", c.kind.c_str());
+    } else {
+      CHECK(!differs, "%s: deterministic kind depends on the seed", c.kind.c_str());
+    }
+  }
+}
+
+static void test_validation() {
+  const Image rgb = test_image(16, 16, 3), grey = test_image(16, 16, 1);
+  auto throws_with = [](const std::function<void()>& f, const std::string& needle) {
+    try {
+      f();
+    } catch (const std::invalid_argument& e) {
+      const bool ok = std::string(e.what()).find(needle) != std::string::npos;
+      if (!ok) std::printf("  message was: %s\n", e.what());
+      return ok;
+    }
+    return false;
+  };
+  for (const Case& c : cases()) {
+    const KernelInfo* info = find_kernel(c.kind);
+    for (const ParamSpec& spec : info->params) {
+      Params p = c.strengths[0];
+      p[spec.name] = spec.max + 1.0;
+      CHECK(throws_with([&] { run(c.kind, rgb, p); }, spec.name), "%s.%s above range", c.kind.c_str(), spec.name.c_str());
+      p[spec.name] = spec.min - 1.0;
+      CHECK(throws_with([&] { run(c.kind, rgb, p); }, spec.name), "%s.%s below range", c.kind.c_str(), spec.name.c_str());
+      p[spec.name] = std::nan("");
+      CHECK(throws_with([&] { run(c.kind, rgb, p); }, spec.name), "%s.%s NaN", c.kind.c_str(), spec.name.c_str());
+      p.erase(spec.name);
+      CHECK(throws_with([&] { run(c.kind, rgb, p); }, spec.name), "%s.%s missing", c.kind.c_str(), spec.name.c_str());
+      if (spec.integer) {
+        p = c.strengths[0];
+        p[spec.name] = spec.min + 0.5;
+        CHECK(throws_with([&] { run(c.kind, rgb, p); }, spec.name), "%s.%s non-integer", c.kind.c_str(), spec.name.c_str());
+      }
+    }
+    Params extra = c.strengths[0];
+    extra["bogus"] = 1.0;
+    CHECK(throws_with([&] { run(c.kind, rgb, extra); }, "bogus"), "%s: unknown parameter accepted", c.kind.c_str());
+    if (info->needs_color) {
+      CHECK(throws_with([&] { run(c.kind, grey, c.strengths[0]); }, "3-channel"), "%s: 1 channel accepted", c.kind.c_str());
+    }
+  }
+  CHECK(throws_with([&] { run("grid_lines", rgb, {{"amplitude", 0.1}, {"period", 4}, {"angle", 45}}); }, "angle"), "grid_lines angle 45");
+  CHECK(throws_with([&] { run("no_such_kind", rgb, {}); }, "no_such_kind"), "unknown kind");
+  Image wrong = Image::allocate(8, 8, 3);
+  CHECK(throws_with([&] { apply("lightness_shift", rgb, wrong, {{"delta", 0.1}}, 1, 1); }, "shape"), "output shape");
+}
+
+// ---------------------------------------------------------------------------------------------
+// References
+
+static int reflect(int i, int n) {  // written independently of the library: mirror until inside
+  if (n == 1) return 0;
+  while (i < 0 || i >= n) i = i < 0 ? -i : 2 * (n - 1) - i;
+  return i;
+}
+
+static double bilinear_ref(const Image& img, int c, double x, double y) {
+  const int x0 = static_cast<int>(std::floor(x)), y0 = static_cast<int>(std::floor(y));
+  const double fx = x - x0, fy = y - y0;
+  auto at = [&](int xx, int yy) { return static_cast<double>(img.at(c, reflect(yy, img.height()), reflect(xx, img.width()))); };
+  return (1 - fy) * ((1 - fx) * at(x0, y0) + fx * at(x0 + 1, y0)) + fy * ((1 - fx) * at(x0, y0 + 1) + fx * at(x0 + 1, y0 + 1));
+}
+
+static void test_gaussian_blur_reference() {
+  for (double sigma : {0.6, 1.3, 4.0, 9.0}) {
+    const Image in = test_image(23, 17, 3);
+    const Image out = run("gaussian_blur", in, {{"sigma", sigma}}, 1, 3);
+    const int r = static_cast<int>(std::ceil(3 * sigma));
+    double norm = 0.0;
+    for (int dy = -r; dy <= r; ++dy) {
+      for (int dx = -r; dx <= r; ++dx) norm += std::exp(-(dx * dx + dy * dy) / (2 * sigma * sigma));
+    }
+    double worst = 0.0;
+    for (int c = 0; c < 3; ++c) {
+      for (int y = 0; y < in.height(); ++y) {
+        for (int x = 0; x < in.width(); ++x) {
+          double acc = 0.0;
+          for (int dy = -r; dy <= r; ++dy) {
+            for (int dx = -r; dx <= r; ++dx) {
+              acc += std::exp(-(dx * dx + dy * dy) / (2 * sigma * sigma)) * in.at(c, reflect(y + dy, in.height()), reflect(x + dx, in.width()));
+            }
+          }
+          worst = std::max(worst, std::fabs(acc / norm - out.at(c, y, x)));
+        }
+      }
+    }
+    CHECK(worst <= 1e-5, "gaussian_blur sigma %.1f: max error %.3g against direct 2-D convolution", sigma, worst);
+  }
+}
+
+static void test_affine_reference() {
+  const Image in = test_image(45, 31, 1);
+  const double rot = 17.0, scale = 1.2, shear = -8.0, tx = 3.5, ty = -2.25;
+  const Image out = run("affine", in, {{"rotation", rot}, {"scale", scale}, {"shear", shear}, {"tx", tx}, {"ty", ty}}, 1, 4);
+  // Forward 3x3 = T(c + t) * scale * R(ccw on screen) * Shear * T(-c); invert it with cofactors.
+  const double r = rot * M_PI / 180, s = std::tan(shear * M_PI / 180);
+  const double cx = 22.0, cy = 15.0;
+  const double l00 = scale * std::cos(r), l01 = scale * (std::cos(r) * s + std::sin(r));
+  const double l10 = -scale * std::sin(r), l11 = scale * (-std::sin(r) * s + std::cos(r));
+  const double m[3][3] = {{l00, l01, cx + tx - l00 * cx - l01 * cy}, {l10, l11, cy + ty - l10 * cx - l11 * cy}, {0, 0, 1}};
+  const double det = m[0][0] * m[1][1] - m[0][1] * m[1][0];
+  double worst = 0.0;
+  for (int y = 0; y < in.height(); ++y) {
+    for (int x = 0; x < in.width(); ++x) {
+      const double u = x - m[0][2], v = y - m[1][2];
+      const double sx = (m[1][1] * u - m[0][1] * v) / det, sy = (-m[1][0] * u + m[0][0] * v) / det;
+      worst = std::max(worst, std::fabs(bilinear_ref(in, 0, sx, sy) - out.at(0, y, x)));
+    }
+  }
+  CHECK(worst <= 1e-5, "affine: max error %.3g against the per-pixel reference", worst);
+  // A positive rotation is counter-clockwise on screen: a point right of the centre moves up.
+  const double px = cx + 10, py = cy;
+  const double fy = m[1][0] * px + m[1][1] * py + m[1][2];
+  CHECK(fy < cy, "affine: rotation direction");
+}
+
+static void test_homography_reference() {
+  // The solver maps the given points exactly.
+  const double from[4][2] = {{0, 0}, {10, 1}, {11, 9}, {-1, 8}}, to[4][2] = {{1, 2}, {9, 0}, {12, 12}, {0, 7}};
+  double h[9];
+  detail::solve_homography(from, to, h);
+  for (int i = 0; i < 4; ++i) {
+    const double q = h[6] * from[i][0] + h[7] * from[i][1] + h[8];
+    CHECK_NEAR((h[0] * from[i][0] + h[1] * from[i][1] + h[2]) / q, to[i][0], 1e-9, "homography solve x");
+    CHECK_NEAR((h[3] * from[i][0] + h[4] * from[i][1] + h[5]) / q, to[i][1], 1e-9, "homography solve y");
+  }
+  const Image in = test_image(40, 33, 3);
+  const double jitter = 0.1;
+  const Image out = run("homography", in, {{"jitter", jitter}}, 77, 3);
+  detail::homography_matrix(40, 33, jitter, 77, h);
+  double worst = 0.0;
+  for (int c = 0; c < 3; ++c) {
+    for (int y = 0; y < in.height(); ++y) {
+      for (int x = 0; x < in.width(); ++x) {
+        const double q = h[6] * x + h[7] * y + h[8];
+        const double ref = bilinear_ref(in, c, (h[0] * x + h[1] * y + h[2]) / q, (h[3] * x + h[4] * y + h[5]) / q);
+        worst = std::max(worst, std::fabs(ref - out.at(c, y, x)));
+      }
+    }
+  }
+  CHECK(worst <= 1e-5, "homography: max error %.3g against the per-pixel reference", worst);
+  // Corners at the outer pixel edges move by at most jitter * size: the inverse map sends the
+  // image corners within that distance.
+  const double corners[4][2] = {{-0.5, -0.5}, {39.5, -0.5}, {39.5, 32.5}, {-0.5, 32.5}};
+  for (const auto& p : corners) {
+    const double q = h[6] * p[0] + h[7] * p[1] + h[8];
+    const double sx = (h[0] * p[0] + h[1] * p[1] + h[2]) / q, sy = (h[3] * p[0] + h[4] * p[1] + h[5]) / q;
+    CHECK(std::fabs(sx - p[0]) < 3 * jitter * 40 && std::fabs(sy - p[1]) < 3 * jitter * 33, "homography corner moved too far");
+  }
+}
+
+// Naive separable DFT (O(n^3) for n x n), independent of the library FFT.
+static std::vector<std::complex<double>> dft2(const std::vector<double>& field, int n) {
+  std::vector<std::complex<double>> tw(n), rows(static_cast<size_t>(n) * n), out(static_cast<size_t>(n) * n);
+  for (int k = 0; k < n; ++k) tw[k] = std::polar(1.0, -2 * M_PI * k / n);
+  for (int y = 0; y < n; ++y) {
+    for (int k = 0; k < n; ++k) {
+      std::complex<double> s = 0;
+      for (int x = 0; x < n; ++x) s += field[static_cast<size_t>(y) * n + x] * tw[(static_cast<size_t>(k) * x) % n];
+      rows[static_cast<size_t>(y) * n + k] = s;
+    }
+  }
+  for (int kx = 0; kx < n; ++kx) {
+    for (int ky = 0; ky < n; ++ky) {
+      std::complex<double> s = 0;
+      for (int y = 0; y < n; ++y) s += rows[static_cast<size_t>(y) * n + kx] * tw[(static_cast<size_t>(ky) * y) % n];
+      out[static_cast<size_t>(ky) * n + kx] = s;
+    }
+  }
+  return out;
+}
+
+static void test_fft() {
+  for (int n : {1, 2, 8, 64}) {
+    std::vector<std::complex<double>> a(n), ref(n);
+    for (int i = 0; i < n; ++i) a[i] = {std::sin(i * 0.7) + 0.1 * i, std::cos(i * 1.9)};
+    for (int k = 0; k < n; ++k) {
+      for (int i = 0; i < n; ++i) ref[k] += a[i] * std::polar(1.0, -2 * M_PI * k * i / n);
+    }
+    std::vector<std::complex<double>> b = a;
+    detail::fft(b, false);
+    double worst = 0.0;
+    for (int k = 0; k < n; ++k) worst = std::max(worst, std::abs(b[k] - ref[k]));
+    CHECK(worst < 1e-9, "fft n=%d: error %.3g", n, worst);
+    detail::fft(b, true);
+    worst = 0.0;
+    for (int i = 0; i < n; ++i) worst = std::max(worst, std::abs(b[i] / static_cast<double>(n) - a[i]));
+    CHECK(worst < 1e-9, "inverse fft n=%d: error %.3g", n, worst);
+  }
+}
+
+static void test_noise_spectra() {
+  const int n = 256;
+  const Image flat = constant_image(n, n, 1, 0.5f);
+  for (double beta : {-2.0, -1.0, 0.0, 1.0, 2.0}) {
+    // Radially averaged power over integer radius bins, accumulated over seeds.
+    std::vector<double> power(n, 0.0), count(n, 0.0);
+    for (uint64_t seed = 1; seed <= 3; ++seed) {
+      const Image out = run("colored_noise", flat, {{"sigma", 0.1}, {"beta", beta}}, seed, 4);
+      std::vector<double> field(static_cast<size_t>(n) * n);
+      double sum = 0.0, sq = 0.0;
+      for (size_t i = 0; i < field.size(); ++i) {
+        field[i] = out.data()[i] - 0.5;
+        sum += field[i];
+        sq += field[i] * field[i];
+      }
+      CHECK_NEAR(sum / field.size(), 0.0, 1e-6, "colored_noise mean");
+      CHECK_NEAR(std::sqrt(sq / field.size()), 0.1, 1e-5, "colored_noise std");
+      const auto spectrum = dft2(field, n);
+      for (int ky = 0; ky < n; ++ky) {
+        for (int kx = 0; kx < n; ++kx) {
+          const int fx = std::min(kx, n - kx), fy = std::min(ky, n - ky);
+          const int r = static_cast<int>(std::lround(std::sqrt(fx * fx + fy * fy)));
+          if (r < n) {
+            power[r] += std::norm(spectrum[static_cast<size_t>(ky) * n + kx]);
+            count[r] += 1;
+          }
+        }
+      }
+    }
+    // Least-squares slope of log power against log frequency over 0.05..0.25 cycles/pixel.
+    double sx = 0, sy = 0, sxx = 0, sxy = 0, m = 0;
+    for (int r = 13; r <= 64; ++r) {
+      const double lx = std::log(static_cast<double>(r) / n), ly = std::log(power[r] / count[r]);
+      sx += lx;
+      sy += ly;
+      sxx += lx * lx;
+      sxy += lx * ly;
+      m += 1;
+    }
+    const double slope = (m * sxy - sx * sy) / (m * sxx - sx * sx);
+    std::printf("  colored_noise beta %+.0f: spectral slope %+.3f\n", beta, slope);
+    CHECK_NEAR(slope, -beta, 0.15, "colored_noise spectral slope");
+  }
+}
+
+static void test_white_noise_statistics() {
+  const Image flat = constant_image(256, 256, 1, 0.5f);
+  auto stats = [](const Image& out, double& mean, double& sd) {
+    double s = 0, q = 0;
+    for (size_t i = 0; i < out.size(); ++i) {
+      const double v = out.data()[i] - 0.5;
+      s += v;
+      q += v * v;
+    }
+    mean = s / out.size();
+    sd = std::sqrt(q / out.size() - mean * mean);
+  };
+  double mean, sd;
+  stats(run("uniform_noise", flat, {{"amplitude", 0.2}}, 3), mean, sd);
+  CHECK_NEAR(mean, 0.0, 0.002, "uniform_noise mean");
+  CHECK_NEAR(sd, 0.2 / std::sqrt(3.0), 0.002, "uniform_noise std");
+  stats(run("gaussian_noise", flat, {{"sigma", 0.1}}, 3), mean, sd);
+  CHECK_NEAR(mean, 0.0, 0.002, "gaussian_noise mean");
+  CHECK_NEAR(sd, 0.1, 0.002, "gaussian_noise std");
+  // Poisson: mean x, variance x / photons.
+  const Image mid = constant_image(256, 256, 1, 0.3f);
+  for (double photons : {20.0, 1000.0}) {  // below and above the inversion / normal switch-over
+    const Image out = run("quantum_noise", mid, {{"photons", photons}, {"electronic_sigma", 0}}, 4);
+    double s = 0, q = 0;
+    for (size_t i = 0; i < out.size(); ++i) {
+      s += out.data()[i];
+      q += static_cast<double>(out.data()[i]) * out.data()[i];
+    }
+    const double mu = s / out.size(), var = q / out.size() - mu * mu;
+    CHECK_NEAR(mu, 0.3, 0.003, "quantum_noise mean");
+    CHECK_NEAR(var / (0.3 / photons), 1.0, 0.05, "quantum_noise variance ratio");
+  }
+}
+
+static void test_jpeg() {
+  for (int channels : {1, 3}) {
+    // On 8-bit levels, like any image a real JPEG encoder gets.
+    Image in = test_image(64, 48, channels);
+    for (size_t i = 0; i < in.size(); ++i) in.data()[i] = static_cast<float>(std::round(in.data()[i] * 255.0) / 255.0);
+    const Image q100 = run("jpeg", in, {{"quality", 100}});
+    const double worst = max_abs_diff(q100, in);
+    std::printf("  jpeg quality 100, %d channel(s): max change %.2f / 255\n", channels, worst * 255);
+    CHECK(worst <= 2.0 / 255 + 1e-6, "jpeg q100 changed a pixel by %.3f/255", worst * 255);
+    bool levels = true;  // outputs are 8-bit levels
+    for (size_t i = 0; i < q100.size(); ++i) levels = levels && std::fabs(q100.data()[i] * 255 - std::round(q100.data()[i] * 255)) < 1e-4;
+    CHECK(levels, "jpeg output not on 8-bit levels");
+    double previous = 0.0;
+    for (int q : {95, 75, 50, 25, 10, 1}) {
+      const double e = mse(run("jpeg", in, {{"quality", static_cast<double>(q)}}), in);
+      CHECK(e > previous, "jpeg quality %d: MSE %.3g not above %.3g", q, e, previous);
+      previous = e;
+    }
+  }
+}
+
+static void test_philox_known_answers() {
+  // Random123 known-answer vectors for philox4x32-10.
+  const Philox4 a = philox4x32_10(Philox4{{0, 0, 0, 0}}, 0, 0);
+  CHECK(a.v[0] == 0x6627e8d5u && a.v[1] == 0xe169c58du && a.v[2] == 0xbc57ac4cu && a.v[3] == 0x9b00dbd8u, "philox zero vector");
+  const Philox4 b = philox4x32_10(Philox4{{~0u, ~0u, ~0u, ~0u}}, ~0u, ~0u);
+  CHECK(b.v[0] == 0x408f276du && b.v[1] == 0x41c83b0eu && b.v[2] == 0xa20bc7c6u && b.v[3] == 0x6d5451fdu, "philox ones vector");
+  const Philox4 c = philox4x32_10(Philox4{{0x243f6a88u, 0x85a308d3u, 0x13198a2eu, 0x03707344u}}, 0xa4093822u, 0x299f31d0u);
+  CHECK(c.v[0] == 0xd16cfe09u && c.v[1] == 0x94fdccebu && c.v[2] == 0x5001e420u && c.v[3] == 0x24126ea1u, "philox pi vector");
+}
+
+static void test_small_images() {
+  // 1x1, 1xN and tiny images must not crash and stay in range for every kind.
+  for (const Case& c : cases()) {
+    for (auto dims : {std::pair<int, int>{1, 1}, {1, 9}, {7, 1}, {3, 2}}) {
+      const Image in = test_image(dims.first, dims.second, 3);
+      for (const Params& p : c.strengths) {
+        const Image out = run(c.kind, in, p, 2, 2);
+        bool ok = out.same_shape(in);
+        for (size_t i = 0; i < out.size(); ++i) ok = ok && out.data()[i] >= 0.0f && out.data()[i] <= 1.0f;
+        CHECK(ok, "%s on %dx%d", c.kind.c_str(), dims.first, dims.second);
+      }
+    }
+  }
+}
+
+int main() {
+  const std::pair<const char*, void (*)()> tests[] = {
+      {"philox known answers", test_philox_known_answers},
+      {"registry", test_registry},
+      {"identity", test_identity},
+      {"strength, range, threads", test_strength_range_threads},
+      {"determinism", test_determinism},
+      {"validation", test_validation},
+      {"small images", test_small_images},
+      {"fft", test_fft},
+      {"gaussian blur reference", test_gaussian_blur_reference},
+      {"affine reference", test_affine_reference},
+      {"homography reference", test_homography_reference},
+      {"white noise statistics", test_white_noise_statistics},
+      {"noise spectra", test_noise_spectra},
+      {"jpeg", test_jpeg},
+  };
+  const auto start = std::chrono::steady_clock::now();
+  for (const auto& test : tests) {
+    const int before = g_failures;
+    const auto t0 = std::chrono::steady_clock::now();
+    try {
+      test.second();
+    } catch (const std::exception& e) {
+      ++g_failures;
+      std::printf("FAIL %s: unexpected exception: %s\n", test.first, e.what());
+    }
+    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    std::printf("%s %-28s %8.1f ms\n", g_failures == before ? "ok  " : "FAIL", test.first, ms);
+  }
+  const double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::printf("%d checks, %d failures, %.2f s\n", g_checks, g_failures, total);
+  return g_failures == 0 ? 0 : 1;
+}

@@ -1,0 +1,75 @@
+/**
+ * Applying a distortion spec to an image: resolve the steps for the image's size, promote grey to RGB at
+ * the first colour step, run the native kernels (identity steps are skipped: severity 0 is an exact
+ * copy), and quantise back to the source's bit depth.
+ */
+import { createHash } from 'node:crypto';
+import { promoteToRgb, type FloatImage } from '../imaging/float';
+import { findKind } from './catalog';
+import { nativeEngine } from './native';
+import { resolveChain, SpecError, type ResolvedStep, type StepInput } from './spec';
+
+export type BackendChoice = 'AUTO' | 'CPU' | 'CUDA';
+export type Backend = 'CPU' | 'CUDA';
+
+export const MAX_SEED = Number.MAX_SAFE_INTEGER;
+
+export function checkSeed(seed: number, field = 'seed'): number {
+  if (!Number.isInteger(seed) || seed < 0 || seed > MAX_SEED) {
+    throw new SpecError(field, `must be an integer in [0, ${MAX_SEED}], got ${seed}`, { min: 0, max: MAX_SEED });
+  }
+  return seed;
+}
+
+/** AUTO takes CUDA when the engine has it and a GPU is there, else the CPU, and says why. */
+export function chooseBackend(choice: BackendChoice): { backend: Backend; note: string | null } {
+  const available = nativeEngine().backends();
+  if (choice === 'CPU') return { backend: 'CPU', note: null };
+  if (available.cuda) return { backend: 'CUDA', note: null };
+  if (choice === 'CUDA') throw new SpecError('backend', `CUDA is not available: ${available.cudaReason}`);
+  return { backend: 'CPU', note: `AUTO fell back to CPU: ${available.cudaReason}` };
+}
+
+/** Identifies (steps, seed) so that the same distortion of one image is stored once. */
+export function specKey(steps: ResolvedStep[], seed: number): string {
+  const canonical = steps.map((step) => ({
+    kind: step.kind,
+    params: Object.fromEntries(Object.entries(step.params).sort(([a], [b]) => a.localeCompare(b))),
+  }));
+  return createHash('sha256').update(JSON.stringify({ steps: canonical, seed })).digest('hex');
+}
+
+export interface AppliedDistortion {
+  image: FloatImage;
+  steps: ResolvedStep[];
+  promotedToRgb: boolean;
+}
+
+export async function applyDistortion(
+  source: FloatImage,
+  stepInputs: StepInput[],
+  seed: number,
+  backend: Backend,
+): Promise<AppliedDistortion> {
+  checkSeed(seed);
+  const steps = resolveChain(stepInputs, source);
+  const active = steps.filter((step) => !step.identity);
+  const firstColour = active.findIndex((step) => findKind(step.kind)!.needsColor);
+  const promote = firstColour >= 0 && source.channels === 1;
+  const segments = promote ? [active.slice(0, firstColour), active.slice(firstColour)] : [active];
+
+  let image = source;
+  for (const [index, segment] of segments.entries()) {
+    if (promote && index === 1) image = promoteToRgb(image);
+    if (segment.length === 0) continue;
+    const [data] = await nativeEngine().distort(
+      [{ ...image, seed: BigInt(seed) }],
+      segment.map((step) => ({ kind: step.kind, params: step.params })),
+      { backend: backend === 'CUDA' ? 'cuda' : 'cpu' },
+    );
+    image = { ...image, data };
+  }
+  // Severity 0 everywhere: an exact copy, never an alias of the caller's buffer.
+  if (image === source) image = { ...source, data: new Float32Array(source.data) };
+  return { image, steps, promotedToRgb: promote };
+}
