@@ -8,6 +8,7 @@ import type PgBoss from 'pg-boss';
 import type { Config } from './config';
 import { openDatabase, type Database } from './db/database';
 import { registerImportWorkers } from './datasets/import-jobs';
+import { registerDistortWorkers } from './distortions/service';
 import { ProgressHub } from './jobs/progress';
 import { ADMIN_SHUTDOWN, startQueue } from './jobs/queue';
 import { BlobStore } from './storage/blobs';
@@ -53,7 +54,10 @@ export async function startApp(config: Config, options: { work: boolean }): Prom
       progress,
       close,
     };
-    if (options.work) await registerImportWorkers(app);
+    if (options.work) {
+      await registerImportWorkers(app);
+      await registerDistortWorkers(app);
+    }
     return app;
   } catch (error) {
     await close();

@@ -149,13 +149,16 @@ void fft(std::vector<std::complex<double>>& a, bool inverse) {
     j ^= bit;
     if (i < j) std::swap(a[i], a[j]);
   }
+  // Twiddles exp(-+2 pi i k / n), each computed directly (not by recurrence) to keep rounding small;
+  // the stage of length len uses every (n / len)-th one.
+  std::vector<std::complex<double>> twiddle(n / 2);
+  const double angle = (inverse ? 2.0 : -2.0) * M_PI / static_cast<double>(n);
+  for (size_t k = 0; k < n / 2; ++k) twiddle[k] = {std::cos(angle * k), std::sin(angle * k)};
   for (size_t len = 2; len <= n; len <<= 1) {
-    const double angle = (inverse ? 2.0 : -2.0) * M_PI / static_cast<double>(len);
+    const size_t step = n / len;
     for (size_t i = 0; i < n; i += len) {
       for (size_t k = 0; k < len / 2; ++k) {
-        // Twiddles computed directly rather than by recurrence, to keep rounding error small.
-        const std::complex<double> wk(std::cos(angle * k), std::sin(angle * k));
-        const std::complex<double> u = a[i + k], v = a[i + k + len / 2] * wk;
+        const std::complex<double> u = a[i + k], v = a[i + k + len / 2] * twiddle[k * step];
         a[i + k] = u + v;
         a[i + k + len / 2] = u - v;
       }

@@ -1,10 +1,72 @@
-import { Query, Resolver } from 'type-graphql';
-import { catalogView, DistortionKindView } from '../schema/distortions';
+import { Arg, Ctx, FieldResolver, Float, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { DistortedImage, Image, Job } from '../entities';
+import * as datasets from '../datasets/service';
+import * as distortions from '../distortions/service';
+import { asUserInputErrors, badUserInput } from '../schema/errors';
+import {
+  BackendChoiceEnum,
+  catalogView,
+  DistortImagesInput,
+  DistortionKindView,
+  DistortionPreview,
+  DistortionStepInput,
+} from '../schema/distortions';
+import { imageUrl } from '../server/image-route';
+import type { Context } from './context';
 
 @Resolver()
 export class DistortionResolver {
   @Query(() => [DistortionKindView], { description: 'Every distortion kind, its parameters, ranges and severity mapping.' })
   distortionCatalog(): DistortionKindView[] {
     return catalogView();
+  }
+
+  @Mutation(() => DistortionPreview, { description: 'Distorts one image without storing it.' })
+  previewDistortion(
+    @Arg('imageId', () => ID) imageId: string,
+    @Arg('steps', () => [DistortionStepInput]) steps: DistortionStepInput[],
+    @Arg('seed', () => Float, { defaultValue: 0 }) seed: number,
+    @Arg('backend', () => BackendChoiceEnum, { defaultValue: BackendChoiceEnum.AUTO }) backend: BackendChoiceEnum,
+    @Ctx() { app }: Context,
+  ): Promise<DistortionPreview> {
+    return asUserInputErrors(async () => {
+      const preview = await distortions.previewDistortion(app, { imageId, steps, seed, backend });
+      return { ...preview, dataUrl: `data:image/png;base64,${preview.png.toString('base64')}` };
+    });
+  }
+
+  @Mutation(() => Job, { description: 'Distorts images with specs (or a severity sweep) as a job; each result is stored.' })
+  distortImages(@Arg('input') input: DistortImagesInput, @Ctx() { app }: Context): Promise<Job> {
+    return asUserInputErrors(async () => {
+      const imageIds = await imagesOf(app, input);
+      if ((input.specs ? 1 : 0) + (input.sweep ? 1 : 0) !== 1) throw badUserInput('specs', 'give specs or sweep (one of them)');
+      const specs = input.sweep ? distortions.severitySweep(input.sweep.kind, input.sweep.severities) : input.specs!;
+      const jobId = await distortions.startDistortJob(app, { imageIds, specs, seed: input.seed, backend: input.backend });
+      return app.db.dataSource.getRepository(Job).findOneByOrFail({ id: jobId });
+    });
+  }
+}
+
+async function imagesOf(app: Context['app'], input: DistortImagesInput): Promise<string[]> {
+  if ((input.imageIds ? 1 : 0) + (input.datasetId ? 1 : 0) !== 1) throw badUserInput('imageIds', 'give imageIds or datasetId (one of them)');
+  if (input.imageIds) return input.imageIds;
+  const limit = input.limit ?? datasets.MAX_PAGE_SIZE;
+  const page = await datasets.listImages(app, input.datasetId!, input.filter ?? {}, { first: Math.min(limit, datasets.MAX_PAGE_SIZE) });
+  return page.images.map((image) => image.id);
+}
+
+@Resolver(() => Image)
+export class ImageDistortionsResolver {
+  @FieldResolver(() => [DistortedImage], { description: 'Stored distortions of this image, oldest first.' })
+  distortions(@Root() image: Image, @Ctx() { app }: Context): Promise<DistortedImage[]> {
+    return distortions.listDistortions(app, image.id);
+  }
+}
+
+@Resolver(() => DistortedImage)
+export class DistortedImageResolver {
+  @FieldResolver(() => String, { description: 'The stored PNG (same depth as the source image).' })
+  url(@Root() distorted: DistortedImage, @Ctx() { baseUrl }: Context): string {
+    return imageUrl(baseUrl, distorted.id, { depth: 16 }, 'distortions');
   }
 }

@@ -2,13 +2,13 @@ import type { GraphQLSchema } from 'graphql';
 import { createPubSub } from '@graphql-yoga/subscription';
 import { buildSchema } from 'type-graphql';
 import { DatasetResolver } from '../resolvers/DatasetResolver';
-import { DistortionResolver } from '../resolvers/DistortionResolver';
+import { DistortedImageResolver, DistortionResolver, ImageDistortionsResolver } from '../resolvers/DistortionResolver';
 import { ImageResolver } from '../resolvers/ImageResolver';
 import { JobResolver } from '../resolvers/JobResolver';
 
 export function buildMedpsimSchema(): Promise<GraphQLSchema> {
   return buildSchema({
-    resolvers: [DatasetResolver, DistortionResolver, ImageResolver, JobResolver],
+    resolvers: [DatasetResolver, DistortedImageResolver, DistortionResolver, ImageDistortionsResolver, ImageResolver, JobResolver],
     validate: false, // inputs are checked in the domain modules, which name the field and its range
     // type-graphql requires a PubSub once there are subscriptions; ours stream from PostgreSQL
     // notifications through their own subscribe functions (jobs/watch.ts), so this one carries nothing.

@@ -1,6 +1,7 @@
 /** GraphQL view of the distortion catalog (src/distortions/catalog.ts is the only description). */
-import { Field, Float, InputType, ObjectType, registerEnumType } from 'type-graphql';
-import { GraphQLJSONObject } from 'graphql-scalars';
+import { GraphQLJSON, GraphQLJSONObject } from 'graphql-scalars';
+import { Field, Float, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { ImageFilter } from './types';
 import { CATALOG, FAMILIES } from '../distortions/catalog';
 
 /** Enum values are the catalog's kind names, as the CLI and the native engine spell them. */
@@ -110,4 +111,80 @@ export function catalogView(): DistortionKindView[] {
       };
     }),
   }));
+}
+
+export enum BackendChoiceEnum {
+  AUTO = 'AUTO',
+  CPU = 'CPU',
+  CUDA = 'CUDA',
+}
+registerEnumType(BackendChoiceEnum, {
+  name: 'BackendChoice',
+  description: 'AUTO: CUDA when built and a GPU is present, else CPU (the result says so).',
+});
+
+@InputType({ description: 'One kind at several severities: one spec per severity.' })
+export class SeveritySweepInput {
+  @Field(() => DistortionKindName)
+  kind!: string;
+
+  @Field(() => [Float])
+  severities!: number[];
+}
+
+@InputType()
+export class DistortImagesInput {
+  @Field(() => [ID], { nullable: true, description: 'Images to distort; or give datasetId (and filter).' })
+  imageIds?: string[] | null;
+
+  @Field(() => ID, { nullable: true })
+  datasetId?: string | null;
+
+  @Field(() => ImageFilter, { nullable: true })
+  filter?: ImageFilter | null;
+
+  @Field(() => Int, { nullable: true, description: 'At most this many images of the dataset (source-path order).' })
+  limit?: number | null;
+
+  @Field(() => [[DistortionStepInput]], { nullable: true, description: 'Specs: each a chain of steps.' })
+  specs?: DistortionStepInput[][] | null;
+
+  @Field(() => SeveritySweepInput, { nullable: true })
+  sweep?: SeveritySweepInput | null;
+
+  @Field(() => Float, { defaultValue: 0, description: 'Integer seed in [0, 2^53 - 1].' })
+  seed!: number;
+
+  @Field(() => BackendChoiceEnum, { defaultValue: BackendChoiceEnum.AUTO })
+  backend!: BackendChoiceEnum;
+}
+
+@ObjectType({ description: 'A distorted image that was not stored: for trying kinds in Sandbox.' })
+export class DistortionPreview {
+  @Field({ description: 'data:image/png;base64,... (16-bit stays 16-bit).' })
+  dataUrl!: string;
+
+  @Field(() => Int)
+  width!: number;
+
+  @Field(() => Int)
+  height!: number;
+
+  @Field(() => Int)
+  channels!: number;
+
+  @Field(() => Int)
+  bitDepth!: number;
+
+  @Field({ description: 'CPU or CUDA.' })
+  backend!: string;
+
+  @Field(() => String, { nullable: true, description: 'Why AUTO chose the CPU, when it did.' })
+  note!: string | null;
+
+  @Field(() => GraphQLJSON, { description: 'The resolved steps: exact parameters.' })
+  steps!: unknown;
+
+  @Field()
+  promotedToRgb!: boolean;
 }

@@ -19,3 +19,16 @@ export function requireIntInRange(field: string, value: number, min: number, max
   if (!Number.isInteger(value) || value < min || value > max) throw outOfRange(field, value, min, max);
   return value;
 }
+
+/** Domain errors that name a field (distortion specs) become BAD_USER_INPUT with that field. */
+export async function asUserInputErrors<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    const named = error as { field?: unknown; details?: Record<string, unknown> };
+    if (error instanceof Error && error.name === 'SpecError' && typeof named.field === 'string') {
+      throw new GraphQLError(error.message, { extensions: { code: 'BAD_USER_INPUT', field: named.field, ...named.details } });
+    }
+    throw error;
+  }
+}

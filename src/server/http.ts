@@ -18,7 +18,7 @@ import type { Context } from '../resolvers/context';
 import { buildMedpsimSchema } from '../schema/build';
 import { assertQueryLimits, type QueryLimits } from '../schema/limits';
 import { jsonErrors } from './http-error';
-import { imageRoute } from './image-route';
+import { imageRoute, storedDistortion, storedImage } from './image-route';
 import { uploadRoutes } from './upload-route';
 
 export interface HttpServer {
@@ -97,7 +97,8 @@ export async function startHttpServer(app: App): Promise<HttpServer> {
   expressApp.get('/health', (_request, response) => {
     response.json({ ok: true });
   });
-  expressApp.get('/images/:id.png', corsMiddleware, imageRoute(app));
+  expressApp.get('/images/:id.png', corsMiddleware, imageRoute(app, storedImage));
+  expressApp.get('/distortions/:id.png', corsMiddleware, imageRoute(app, storedDistortion));
   expressApp.post('/upload', corsMiddleware, ...uploadRoutes(app));
   expressApp.use(
     '/graphql',

@@ -1,0 +1,170 @@
+/**
+ * Distorting stored images: one at a time (preview, not stored), or many as a DISTORT item job that
+ * stores each result with its exact steps, seed and backend. The same (image, steps, seed) is stored once.
+ */
+import type { App } from '../app';
+import { DistortedImage, Image, ItemOutcome, JobKind } from '../entities';
+import { assertUuid, getImage } from '../datasets/service';
+import { notFound } from '../schema/errors';
+import { floatToPng, pngToFloat } from '../imaging/float';
+import { queueItemJob, registerItemJob, type ItemJob, PlanError } from '../jobs/items';
+import * as jobs from '../jobs/store';
+import { sha256 } from '../storage/blobs';
+import { applyDistortion, checkSeed, chooseBackend, specKey, type Backend, type BackendChoice } from './apply';
+import { findKind } from './catalog';
+import { resolveChain, SpecError, type StepInput } from './spec';
+
+export const MAX_DISTORT_ITEMS = 100_000;
+
+export interface Preview {
+  png: Buffer;
+  width: number;
+  height: number;
+  channels: number;
+  bitDepth: number;
+  backend: Backend;
+  note: string | null;
+  steps: ReturnType<typeof resolveChain>;
+  promotedToRgb: boolean;
+}
+
+async function distortStored(app: App, image: Image, steps: StepInput[], seed: number, backend: Backend) {
+  const source = await pngToFloat(await app.blobs.read(image.contentHash));
+  const applied = await applyDistortion(source, steps, seed, backend);
+  const bitDepth = image.bitDepth === 16 ? 16 : 8;
+  return { applied, png: await floatToPng(applied.image, bitDepth), bitDepth };
+}
+
+export async function previewDistortion(
+  app: App,
+  input: { imageId: string; steps: StepInput[]; seed: number; backend: BackendChoice },
+): Promise<Preview> {
+  const image = await getImage(app, input.imageId);
+  const { backend, note } = chooseBackend(input.backend);
+  const { applied, png, bitDepth } = await distortStored(app, image, input.steps, checkSeed(input.seed), backend);
+  return {
+    png,
+    width: applied.image.width,
+    height: applied.image.height,
+    channels: applied.image.channels,
+    bitDepth,
+    backend,
+    note,
+    steps: applied.steps,
+    promotedToRgb: applied.promotedToRgb,
+  };
+}
+
+export interface DistortParams {
+  imageIds: string[];
+  /** Each spec is a chain of steps, applied to every image. */
+  specs: StepInput[][];
+  seed: number;
+  backend: Backend;
+  backendNote: string | null;
+}
+
+interface DistortItem {
+  imageId: string;
+  spec: number;
+}
+
+/** Checks everything a client sent before the job exists: kinds, parameters, seed, backend, image ids. */
+export async function startDistortJob(
+  app: App,
+  input: { imageIds: string[]; specs: StepInput[][]; seed: number; backend: BackendChoice },
+): Promise<string> {
+  checkSeed(input.seed);
+  if (input.specs.length < 1) throw new SpecError('specs', 'give at least one spec');
+  input.specs.forEach((steps, index) => resolveChain(steps, { width: 256, height: 256 }, `specs[${index}]`));
+  if (input.imageIds.length < 1) throw new SpecError('imageIds', 'give at least one image');
+  const total = input.imageIds.length * input.specs.length;
+  if (total > MAX_DISTORT_ITEMS) {
+    throw new SpecError('specs', `images x specs is ${total}; at most ${MAX_DISTORT_ITEMS} per job`, { max: MAX_DISTORT_ITEMS });
+  }
+  for (const id of new Set(input.imageIds)) await getImage(app, id); // NOT_FOUND / BAD_USER_INPUT before queuing
+  const { backend, note } = chooseBackend(input.backend);
+  const params: DistortParams = { imageIds: input.imageIds, specs: input.specs, seed: input.seed, backend, backendNote: note };
+  return queueItemJob(app, JobKind.DISTORT, params);
+}
+
+/** A sweep: one kind at several severities, as specs. */
+export function severitySweep(kind: string, severities: number[]): StepInput[][] {
+  if (!findKind(kind)) throw new SpecError('sweep.kind', `unknown distortion kind "${kind}"`);
+  if (severities.length < 1 || severities.length > 64) throw new SpecError('sweep.severities', 'give 1 to 64 severities');
+  return severities.map((severity) => [{ kind, severity }]);
+}
+
+async function storeDistortion(app: App, jobId: string, params: DistortParams, item: DistortItem): Promise<void> {
+  const key = `${item.imageId}#${item.spec}`;
+  const image = await app.db.dataSource.getRepository(Image).findOneBy({ id: item.imageId });
+  if (!image) {
+    await jobs.recordOutcome(app.pool, jobId, key, ItemOutcome.FAILED, { code: 'NOT_FOUND', message: 'image was deleted' });
+    return;
+  }
+  let stored;
+  try {
+    stored = await distortStored(app, image, params.specs[item.spec], params.seed, params.backend);
+  } catch (error) {
+    const code = error instanceof SpecError ? 'BAD_SPEC' : 'ENGINE_ERROR';
+    await jobs.recordOutcome(app.pool, jobId, key, ItemOutcome.FAILED, { code, message: (error as Error).message });
+    return;
+  }
+  const { applied, png, bitDepth } = stored;
+  const hash = sha256(png);
+  await app.blobs.put(hash, png);
+  const values = [
+    item.imageId,
+    image.datasetId,
+    JSON.stringify(applied.steps.map(({ kind, params: stepParams, severity }) => ({ kind, params: stepParams, severity }))),
+    params.seed,
+    params.backend,
+    applied.promotedToRgb,
+    applied.image.width,
+    applied.image.height,
+    applied.image.channels,
+    bitDepth,
+    hash,
+    specKey(applied.steps, params.seed),
+    jobId,
+  ];
+  await app.pool.query(
+    jobs.recordOutcomeSql(
+      `CASE WHEN EXISTS (SELECT 1 FROM inserted) THEN 'DONE' ELSE 'SKIPPED' END`,
+      `inserted AS (
+         INSERT INTO distorted_images (image_id, dataset_id, steps, seed, backend, promoted_to_rgb, width, height,
+                                       channels, bit_depth, content_hash, spec_key, job_id)
+         VALUES (${values.map((_, index) => `$${index + 6}`).join(', ')})
+         ON CONFLICT (image_id, spec_key) DO NOTHING RETURNING id)`,
+    ),
+    [...jobs.recordOutcomeParams(jobId, key), ...values],
+  );
+}
+
+const distortJob: ItemJob<DistortParams, DistortItem> = {
+  kind: JobKind.DISTORT,
+  key: (item) => `${item.imageId}#${item.spec}`,
+  chunkSize: (app) => app.config.importChunkSize,
+  inFlight: 1, // the kernels use every core already
+
+  async plan(_app, _jobId, params) {
+    if (params.specs.length === 0) throw new PlanError('no specs');
+    return params.imageIds.flatMap((imageId) => params.specs.map((_, spec) => ({ imageId, spec })));
+  },
+
+  run: storeDistortion,
+};
+
+export function registerDistortWorkers(app: App): Promise<void> {
+  return registerItemJob(app, distortJob);
+}
+
+export async function getDistortion(app: App, id: string): Promise<DistortedImage> {
+  const distorted = await app.db.dataSource.getRepository(DistortedImage).findOneBy({ id: assertUuid('id', id) });
+  if (!distorted) throw notFound('distorted image', id);
+  return distorted;
+}
+
+export async function listDistortions(app: App, imageId: string): Promise<DistortedImage[]> {
+  return app.db.dataSource.getRepository(DistortedImage).find({ where: { imageId }, order: { createdAt: 'ASC' } });
+}
