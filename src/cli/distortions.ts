@@ -13,7 +13,7 @@ export function registerDistortionsCommand(program: Command): void {
         return;
       }
       for (const kind of CATALOG) {
-        const flags = [kind.random ? 'seeded' : '', kind.needsColor ? 'colour (grey promoted to RGB)' : ''].filter(Boolean);
+        const flags = [kind.random ? 'seeded' : '', kind.needsColor ? 'colour images only' : ''].filter(Boolean);
         console.log(`${kind.name}  [${kind.family}${flags.length ? `; ${flags.join('; ')}` : ''}]`);
         console.log(`  ${kind.description}`);
         for (const param of kind.params) {

@@ -1,10 +1,9 @@
 /**
- * Applying a distortion spec to an image: resolve the steps for the image's size, promote grey to RGB at
- * the first colour step, run the native kernels (identity steps are skipped: severity 0 is an exact
- * copy), and quantise back to the source's bit depth.
+ * Applying a distortion spec to an image: resolve the steps for the image's size, refuse colour kinds on
+ * greyscale images, and run the native kernels (identity steps are skipped: severity 0 is an exact copy).
  */
 import { createHash } from 'node:crypto';
-import { promoteToRgb, type FloatImage } from '../imaging/float';
+import type { FloatImage } from '../imaging/float';
 import { findKind } from './catalog';
 import { nativeEngine } from './native';
 import { resolveChain, SpecError, type ResolvedStep, type StepInput } from './spec';
@@ -42,7 +41,6 @@ export function specKey(steps: ResolvedStep[], seed: number): string {
 export interface AppliedDistortion {
   image: FloatImage;
   steps: ResolvedStep[];
-  promotedToRgb: boolean;
 }
 
 export async function applyDistortion(
@@ -53,23 +51,17 @@ export async function applyDistortion(
 ): Promise<AppliedDistortion> {
   checkSeed(seed);
   const steps = resolveChain(stepInputs, source);
+  steps.forEach((step, index) => {
+    if (findKind(step.kind)!.needsColor && source.channels !== 3) {
+      throw new SpecError(`steps[${index}].kind`, `${step.kind} acts on colour; this image is greyscale (1 channel)`);
+    }
+  });
   const active = steps.filter((step) => !step.identity);
-  const firstColour = active.findIndex((step) => findKind(step.kind)!.needsColor);
-  const promote = firstColour >= 0 && source.channels === 1;
-  const segments = promote ? [active.slice(0, firstColour), active.slice(firstColour)] : [active];
-
-  let image = source;
-  for (const [index, segment] of segments.entries()) {
-    if (promote && index === 1) image = promoteToRgb(image);
-    if (segment.length === 0) continue;
-    const [data] = await nativeEngine().distort(
-      [{ ...image, seed: BigInt(seed) }],
-      segment.map((step) => ({ kind: step.kind, params: step.params })),
-      { backend: backend === 'CUDA' ? 'cuda' : 'cpu' },
-    );
-    image = { ...image, data };
-  }
-  // Severity 0 everywhere: an exact copy, never an alias of the caller's buffer.
-  if (image === source) image = { ...source, data: new Float32Array(source.data) };
-  return { image, steps, promotedToRgb: promote };
+  if (active.length === 0) return { image: { ...source, data: new Float32Array(source.data) }, steps }; // exact copy
+  const [data] = await nativeEngine().distort(
+    [{ ...source, seed: BigInt(seed) }],
+    active.map((step) => ({ kind: step.kind, params: step.params })),
+    { backend: backend === 'CUDA' ? 'cuda' : 'cpu' },
+  );
+  return { image: { ...source, data }, steps };
 }

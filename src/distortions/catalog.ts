@@ -10,8 +10,9 @@
  * shorter side in pixels, so that a severity means the same on a 256 and a 2048 pixel image. Parameters
  * not mapped keep their defaults.
  *
- * Kinds with `needsColor` act on colour: applied to a single-channel image, the engine promotes it to RGB
- * (three equal channels) first and the result is a 3-channel image; the stored spec records it.
+ * Kinds with `needsColor` act on colour and apply to RGB images only: a single-channel image (every X-ray)
+ * is refused with an error naming the kind. Promoting grey to RGB would make saturation a silent no-op
+ * and give greyscale studies colour they never had.
  */
 
 export const FAMILIES = ['photometric', 'noise', 'blur', 'spatial', 'compression', 'xray'] as const;
@@ -199,7 +200,7 @@ export const CATALOG: readonly KindSpec[] = [
       ['sigma_spatial', 'px', 0, 20, 3, 'spatial standard deviation'],
       ['sigma_range', 'fraction of full range', 0, 1, 0.1, 'range standard deviation'],
     ),
-    severity: { sigma_spatial: lin(0, 0.008, 'min_side'), sigma_range: lin(0, 0.15) },
+    severity: { sigma_spatial: lin(0, 0.012, 'min_side'), sigma_range: lin(0, 0.15) },
     random: false,
     needsColor: false,
   },

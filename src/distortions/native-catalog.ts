@@ -41,7 +41,7 @@ struct Kind {
   const char* name;
   const char* family;
   bool random;       // uses the seed
-  bool needs_color;  // needs 3 channels (grey is promoted to RGB by the caller)
+  bool needs_color;  // needs 3 channels (greyscale images are refused)
   std::vector<Param> params;
 };
 

@@ -25,7 +25,6 @@ export interface Preview {
   backend: Backend;
   note: string | null;
   steps: ReturnType<typeof resolveChain>;
-  promotedToRgb: boolean;
 }
 
 async function distortStored(app: App, image: Image, steps: StepInput[], seed: number, backend: Backend) {
@@ -51,7 +50,6 @@ export async function previewDistortion(
     backend,
     note,
     steps: applied.steps,
-    promotedToRgb: applied.promotedToRgb,
   };
 }
 
@@ -119,7 +117,6 @@ async function storeDistortion(app: App, jobId: string, params: DistortParams, i
     JSON.stringify(applied.steps.map(({ kind, params: stepParams, severity }) => ({ kind, params: stepParams, severity }))),
     params.seed,
     params.backend,
-    applied.promotedToRgb,
     applied.image.width,
     applied.image.height,
     applied.image.channels,
@@ -132,8 +129,8 @@ async function storeDistortion(app: App, jobId: string, params: DistortParams, i
     jobs.recordOutcomeSql(
       `CASE WHEN EXISTS (SELECT 1 FROM inserted) THEN 'DONE' ELSE 'SKIPPED' END`,
       `inserted AS (
-         INSERT INTO distorted_images (image_id, dataset_id, steps, seed, backend, promoted_to_rgb, width, height,
-                                       channels, bit_depth, content_hash, spec_key, job_id)
+         INSERT INTO distorted_images (image_id, dataset_id, steps, seed, backend, width, height, channels,
+                                       bit_depth, content_hash, spec_key, job_id)
          VALUES (${values.map((_, index) => `$${index + 6}`).join(', ')})
          ON CONFLICT (image_id, spec_key) DO NOTHING RETURNING id)`,
     ),

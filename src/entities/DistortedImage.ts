@@ -29,10 +29,6 @@ export class DistortedImage {
   @Column({ type: 'text' })
   backend!: string;
 
-  @Field({ description: 'True when a colour kind turned a greyscale image into RGB.' })
-  @Column({ name: 'promoted_to_rgb', type: 'boolean', default: false })
-  promotedToRgb!: boolean;
-
   @Field(() => Int)
   @Column({ type: 'int' })
   width!: number;

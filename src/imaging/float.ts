@@ -51,13 +51,3 @@ export async function floatToPng(image: FloatImage, bitDepth: BitDepth): Promise
   }
   return encodePng({ data: samples, width: image.width, height: image.height, channels: image.channels });
 }
-
-/** Three equal channels from one: how colour kinds apply to greyscale X-rays (see distortions/catalog.ts). */
-export function promoteToRgb(image: FloatImage): FloatImage {
-  if (image.channels === 3) return image;
-  const data = new Float32Array(image.data.length * 3);
-  data.set(image.data, 0);
-  data.set(image.data, image.data.length);
-  data.set(image.data, image.data.length * 2);
-  return { ...image, data, channels: 3 };
-}

@@ -73,7 +73,7 @@ export class DistortionKindView {
   @Field({ description: 'Uses the seed.' })
   random!: boolean;
 
-  @Field({ description: 'Acts on colour: a greyscale image is promoted to RGB first.' })
+  @Field({ description: 'Acts on colour: applies to RGB images only (greyscale ones are refused).' })
   needsColor!: boolean;
 
   @Field(() => [DistortionParamView])
@@ -184,7 +184,4 @@ export class DistortionPreview {
 
   @Field(() => GraphQLJSON, { description: 'The resolved steps: exact parameters.' })
   steps!: unknown;
-
-  @Field()
-  promotedToRgb!: boolean;
 }

@@ -13,7 +13,6 @@ export class Distortions1764122400000 implements MigrationInterface {
         steps jsonb NOT NULL,
         seed bigint NOT NULL CHECK (seed >= 0),
         backend text NOT NULL CHECK (backend IN ('CPU', 'CUDA')),
-        promoted_to_rgb boolean NOT NULL DEFAULT false,
         width int NOT NULL CHECK (width > 0),
         height int NOT NULL CHECK (height > 0),
         channels smallint NOT NULL CHECK (channels IN (1, 3)),
