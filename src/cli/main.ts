@@ -2,6 +2,7 @@
 /** medpsim command line: `medpsim --help`. */
 import { Command } from 'commander';
 import { registerDatasetCommands } from './datasets';
+import { registerDistortCommand } from './distort';
 import { registerDistortionsCommand } from './distortions';
 import { registerSynthCommand } from './synth';
 
@@ -21,6 +22,7 @@ program
 registerDatasetCommands(program);
 registerSynthCommand(program);
 registerDistortionsCommand(program);
+registerDistortCommand(program);
 
 program.parseAsync(process.argv).catch((error: Error) => {
   console.error(`medpsim: ${error.message}`);
