@@ -78,16 +78,18 @@ void jpeg(const Image& in, Image& out, const Params& p, uint64_t, int threads) {
   // 0..255 (JFIF YCbCr for colour), level-shifted by 128.
   auto level = [&](int c, size_t i) { return std::round(255.0 * clamp01(in.plane(c)[i])); };
   std::vector<std::vector<double>> comp(channels, std::vector<double>(in.plane_size()));
-  for (size_t i = 0; i < in.plane_size(); ++i) {
-    if (channels == 1) {
-      comp[0][i] = level(0, i) - 128.0;
-    } else {
-      const double r = level(0, i), g = level(1, i), b = level(2, i);
-      comp[0][i] = 0.299 * r + 0.587 * g + 0.114 * b - 128.0;
-      comp[1][i] = -0.168736 * r - 0.331264 * g + 0.5 * b;
-      comp[2][i] = 0.5 * r - 0.418688 * g - 0.081312 * b;
+  parallel_for(h, threads, [&](int y0, int y1) {
+    for (size_t i = static_cast<size_t>(y0) * w; i < static_cast<size_t>(y1) * w; ++i) {
+      if (channels == 1) {
+        comp[0][i] = level(0, i) - 128.0;
+      } else {
+        const double r = level(0, i), g = level(1, i), b = level(2, i);
+        comp[0][i] = 0.299 * r + 0.587 * g + 0.114 * b - 128.0;
+        comp[1][i] = -0.168736 * r - 0.331264 * g + 0.5 * b;
+        comp[2][i] = 0.5 * r - 0.418688 * g - 0.081312 * b;
+      }
     }
-  }
+  });
   const int block_rows = (h + 7) / 8, block_cols = (w + 7) / 8;
   parallel_for(block_rows, threads, [&](int b0, int b1) {
     double block[64];
@@ -107,17 +109,19 @@ void jpeg(const Image& in, Image& out, const Params& p, uint64_t, int threads) {
     }
   });
   auto to_level = [](double v) { return static_cast<float>(std::max(0.0, std::min(255.0, std::round(v))) / 255.0); };
-  for (size_t i = 0; i < in.plane_size(); ++i) {
-    const double y = comp[0][i] + 128.0;
-    if (channels == 1) {
-      out.plane(0)[i] = to_level(y);
-    } else {
-      const double cb = comp[1][i], cr = comp[2][i];
-      out.plane(0)[i] = to_level(y + 1.402 * cr);
-      out.plane(1)[i] = to_level(y - 0.344136 * cb - 0.714136 * cr);
-      out.plane(2)[i] = to_level(y + 1.772 * cb);
+  parallel_for(h, threads, [&](int y0, int y1) {
+    for (size_t i = static_cast<size_t>(y0) * w; i < static_cast<size_t>(y1) * w; ++i) {
+      const double y = comp[0][i] + 128.0;
+      if (channels == 1) {
+        out.plane(0)[i] = to_level(y);
+      } else {
+        const double cb = comp[1][i], cr = comp[2][i];
+        out.plane(0)[i] = to_level(y + 1.402 * cr);
+        out.plane(1)[i] = to_level(y - 0.344136 * cb - 0.714136 * cr);
+        out.plane(2)[i] = to_level(y + 1.772 * cb);
+      }
     }
-  }
+  });
 }
 
 }  // namespace
