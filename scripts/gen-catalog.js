@@ -1,9 +1,15 @@
 #!/usr/bin/env node
-// Writes the C++ view of the distortion catalog (see src/distortions/native-catalog.ts). Run after a build.
+// Writes the C++ header and the Markdown page generated from the distortion catalog (see
+// src/distortions/native-catalog.ts). Run after a build.
 const fs = require('node:fs');
 const path = require('node:path');
-const { NATIVE_CATALOG_HEADER, renderNativeCatalogHeader } = require('../dist/src/distortions/native-catalog.js');
+const generated = require('../dist/src/distortions/native-catalog.js');
 
-const target = path.join(__dirname, '..', NATIVE_CATALOG_HEADER);
-fs.writeFileSync(target, renderNativeCatalogHeader());
-console.log(`wrote ${NATIVE_CATALOG_HEADER}`);
+for (const [file, render] of [
+  [generated.NATIVE_CATALOG_HEADER, generated.renderNativeCatalogHeader],
+  [generated.CATALOG_DOC, generated.renderCatalogMarkdown],
+]) {
+  fs.mkdirSync(path.dirname(path.join(__dirname, '..', file)), { recursive: true });
+  fs.writeFileSync(path.join(__dirname, '..', file), render());
+  console.log(`wrote ${file}`);
+}

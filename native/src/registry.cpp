@@ -63,6 +63,11 @@ std::vector<KernelInfo> build_table() {
 }  // namespace
 
 void KernelInfo::apply(const Image& in, Image& out, const Params& params, uint64_t seed, int threads) const {
+  check(in, out, params);
+  run(in, out, params, seed, threads);
+}
+
+void KernelInfo::check(const Image& in, Image& out, const Params& params) const {
   validate(*this, params);
   if (in.empty()) fail(*this, "empty input image");
   if (needs_color && in.channels() != 3) {
@@ -74,7 +79,6 @@ void KernelInfo::apply(const Image& in, Image& out, const Params& params, uint64
     fail(*this, "output image shape differs from the input");
   }
   if (out.data() == in.data()) fail(*this, "output must not alias the input");
-  run(in, out, params, seed, threads);
 }
 
 const std::vector<KernelInfo>& all_kernels() {

@@ -3,7 +3,7 @@
  * (kernels are bound to these names in native/src; ranges and defaults come only from here).
  * `npm run gen:catalog` writes it; test/unit/native-catalog.test.ts fails when the committed copy is stale.
  */
-import { CATALOG } from './catalog';
+import { CATALOG, describeMapping } from './catalog';
 
 export const NATIVE_CATALOG_HEADER = 'native/include/medpsim/catalog.generated.hpp';
 
@@ -54,4 +54,35 @@ ${kinds.join(',\n')},
 
 }  // namespace medpsim::catalog
 `;
+}
+
+export const CATALOG_DOC = 'docs/distortions.md';
+
+/** The catalog as a Markdown page (docs/distortions.md), from the same description. */
+export function renderCatalogMarkdown(): string {
+  const lines = [
+    '# Distortion catalog',
+    '',
+    'Generated from `src/distortions/catalog.ts` by `npm run gen:catalog`: do not edit. Severity s in [0, 1]:',
+    '0 is exactly the identity, 1 strong but recognisable; "x shorter side" values scale with the image.',
+    'Colour kinds apply to RGB images only. Seeded kinds use counter-based random numbers (Philox4x32-10',
+    'keyed by the seed), so the same spec and seed give the same image on any thread count.',
+    '',
+  ];
+  for (const family of new Set(CATALOG.map((kind) => kind.family))) {
+    lines.push(`## ${family}`, '');
+    for (const kind of CATALOG.filter((k) => k.family === family)) {
+      const flags = [kind.random ? 'seeded' : '', kind.needsColor ? 'colour images only' : ''].filter(Boolean).join(', ');
+      lines.push(`### \`${kind.name}\`${flags ? ` (${flags})` : ''}`, '', kind.description, '');
+      lines.push('| parameter | unit | range | default | severity 0 -> 1 | meaning |', '|---|---|---|---|---|---|');
+      for (const param of kind.params) {
+        const range = param.allowed ? param.allowed.join(' or ') : `${param.min} .. ${param.max}${param.integer ? ' (integer)' : ''}`;
+        const mapping = kind.severity[param.name];
+        const severity = mapping ? describeMapping(param, mapping).replace(`${param.name}: `, '') : 'default';
+        lines.push(`| \`${param.name}\` | ${param.unit} | ${range} | ${param.default} | ${severity} | ${param.description} |`);
+      }
+      lines.push('');
+    }
+  }
+  return lines.join('\n');
 }

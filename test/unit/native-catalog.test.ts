@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { NATIVE_CATALOG_HEADER, renderNativeCatalogHeader } from '../../src/distortions/native-catalog';
+import { CATALOG_DOC, NATIVE_CATALOG_HEADER, renderCatalogMarkdown, renderNativeCatalogHeader } from '../../src/distortions/native-catalog';
 
-it('the native engine reads the current catalog (run `npm run gen:catalog` after changing it)', () => {
-  const committed = readFileSync(path.join(__dirname, '..', '..', NATIVE_CATALOG_HEADER), 'utf8');
-  expect(committed).toBe(renderNativeCatalogHeader());
+const committed = (file: string) => readFileSync(path.join(__dirname, '..', '..', file), 'utf8');
+
+it('the native engine and the docs read the current catalog (run `npm run gen:catalog` after changing it)', () => {
+  expect(committed(NATIVE_CATALOG_HEADER)).toBe(renderNativeCatalogHeader());
+  expect(committed(CATALOG_DOC)).toBe(renderCatalogMarkdown());
 });

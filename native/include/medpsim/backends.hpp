@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "medpsim/kernels.hpp"
 
@@ -15,8 +16,13 @@ bool cuda_available();
 int cuda_device_count();
 // Why CUDA is not available ("" when it is).
 std::string cuda_reason();
+// Kinds with a CUDA kernel in this build (empty without CUDA), in catalog order.
+std::vector<std::string> cuda_kernel_kinds();
 
 // Runs `kernel` with checked parameters on the chosen backend; `out` is allocated by the call.
+// On Backend::Cuda the parameters are checked exactly as on the CPU, then a kind without a CUDA kernel
+// throws std::invalid_argument("no CUDA kernel for <kind> yet") (never a silent CPU fallback) and CUDA
+// errors throw std::runtime_error.
 void run_step(Backend backend, const KernelInfo& kernel, const Image& in, Image& out, const Params& params, uint64_t seed,
               int threads);
 

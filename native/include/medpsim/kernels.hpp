@@ -46,6 +46,10 @@ struct KernelInfo {
   // the image, then runs the kernel. `out` is allocated when empty, else must have the shape of `in`
   // (it may not alias `in`). threads < 1 means one per hardware thread. Throws std::invalid_argument.
   void apply(const Image& in, Image& out, const Params& params, uint64_t seed, int threads) const;
+
+  // The checks of apply() without running the kernel (and allocating `out` when empty), so that
+  // other backends (CUDA) validate exactly as the CPU path does. Throws std::invalid_argument.
+  void check(const Image& in, Image& out, const Params& params) const;
 };
 
 // nullptr when the kind is unknown.
