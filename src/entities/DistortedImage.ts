@@ -1,10 +1,11 @@
 import { Field, Float, ID, Int, ObjectType } from 'type-graphql';
 import { GraphQLJSON } from 'graphql-scalars';
+import { StoredRaster } from './StoredRaster';
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn } from 'typeorm';
 
-@ObjectType({ description: 'A distorted version of an image, with the exact spec, seed and backend that made it.' })
+@ObjectType({ implements: StoredRaster, description: 'A distorted version of an image, with the exact spec, seed and backend that made it.' })
 @Entity({ name: 'distorted_images' })
-export class DistortedImage {
+export class DistortedImage extends StoredRaster {
   @Field(() => ID)
   @PrimaryGeneratedColumn('uuid')
   id!: string;
@@ -28,22 +29,6 @@ export class DistortedImage {
   @Field({ description: 'CPU or CUDA.' })
   @Column({ type: 'text' })
   backend!: string;
-
-  @Field(() => Int)
-  @Column({ type: 'int' })
-  width!: number;
-
-  @Field(() => Int)
-  @Column({ type: 'int' })
-  height!: number;
-
-  @Field(() => Int)
-  @Column({ type: 'smallint' })
-  channels!: number;
-
-  @Field(() => Int)
-  @Column({ name: 'bit_depth', type: 'smallint' })
-  bitDepth!: number;
 
   @Field({ description: 'SHA-256 of the stored PNG; also its blob name.' })
   @Column({ name: 'content_hash', type: 'char', length: 64 })

@@ -1,12 +1,13 @@
 import { GraphQLJSONObject } from 'graphql-scalars';
 import { Field, ID, Int, ObjectType } from 'type-graphql';
+import { StoredRaster } from './StoredRaster';
 import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn, Unique } from 'typeorm';
 
-@ObjectType({ description: 'One stored image: a content-addressed PNG (8 or 16 bit) and what is known of its source.' })
+@ObjectType({ implements: StoredRaster, description: 'One stored image: a content-addressed PNG (8 or 16 bit) and what is known of its source.' })
 @Entity({ name: 'images' })
 @Unique('images_dataset_source_path', ['datasetId', 'sourcePath'])
 @Index('images_dataset_split_label', ['datasetId', 'split', 'label', 'sourcePath'])
-export class Image {
+export class Image extends StoredRaster {
   @Field(() => ID)
   @PrimaryGeneratedColumn('uuid')
   id!: string;
@@ -33,22 +34,6 @@ export class Image {
   })
   @Column({ name: 'patient_id', type: 'text', nullable: true })
   patientId!: string | null;
-
-  @Field(() => Int)
-  @Column({ type: 'int' })
-  width!: number;
-
-  @Field(() => Int)
-  @Column({ type: 'int' })
-  height!: number;
-
-  @Field(() => Int)
-  @Column({ type: 'smallint' })
-  channels!: number;
-
-  @Field(() => Int, { description: '8 or 16: bits per sample of the stored PNG.' })
-  @Column({ name: 'bit_depth', type: 'smallint' })
-  bitDepth!: number;
 
   @Field({ description: 'Format of the source file: jpeg, png, tiff, webp or dicom.' })
   @Column({ type: 'text' })

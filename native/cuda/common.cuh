@@ -1,0 +1,127 @@
+// Shared by the CUDA kernel files: error handling, device buffers, launch helpers, and device twins of
+// the CPU helpers in src/helpers.cpp (reflect101, sample_bilinear, catmull_rom_weights, clamp01) written
+// with the same operations in the same order, so that both sides round alike.
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <cmath>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "medpsim/kernels.hpp"
+#include "medpsim/random.hpp"
+
+namespace medpsim {
+namespace cuda {
+
+// Every CUDA error becomes an exception carrying cudaGetErrorString (never an abort).
+inline void check(cudaError_t status, const char* what) {
+  if (status != cudaSuccess) throw std::runtime_error(std::string("CUDA error in ") + what + ": " + cudaGetErrorString(status));
+}
+// After a launch: configuration errors show up here, execution errors at the next synchronising call.
+#define MEDPSIM_CUDA_LAUNCHED(what) ::medpsim::cuda::check(cudaGetLastError(), what)
+
+// Owning device array (cudaMalloc / cudaFree; no managed memory).
+template <typename T>
+class DeviceBuffer {
+ public:
+  DeviceBuffer() = default;
+  explicit DeviceBuffer(size_t n) : n_(n) {
+    if (n > 0) check(cudaMalloc(reinterpret_cast<void**>(&ptr_), n * sizeof(T)), "cudaMalloc");
+  }
+  explicit DeviceBuffer(const std::vector<T>& host) : DeviceBuffer(host.size()) { upload(host.data(), host.size()); }
+  ~DeviceBuffer() {
+    if (ptr_) cudaFree(ptr_);  // errors here cannot be reported from a destructor; a sticky one shows up elsewhere
+  }
+  DeviceBuffer(const DeviceBuffer&) = delete;
+  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+
+  void upload(const T* host, size_t n) {
+    if (n > 0) check(cudaMemcpy(ptr_, host, n * sizeof(T), cudaMemcpyHostToDevice), "cudaMemcpy to device");
+  }
+  T* get() const { return ptr_; }
+  size_t size() const { return n_; }
+
+ private:
+  T* ptr_ = nullptr;
+  size_t n_ = 0;
+};
+
+// One kernel invocation's images, on the device: planar, `channels` planes of w x h.
+struct Job {
+  const float* in;
+  float* out;
+  int w, h, channels;
+  size_t plane() const { return static_cast<size_t>(w) * h; }
+  size_t size() const { return plane() * channels; }
+};
+
+using CudaKernelFn = void (*)(const Job& job, const Params& params, uint64_t seed);
+struct CudaKernel {
+  const char* kind;
+  CudaKernelFn run;
+};
+
+// Per-family tables (pointwise.cu, filters.cu, spatial.cu, fft.cu).
+void register_pointwise(std::vector<CudaKernel>& k);
+void register_filters(std::vector<CudaKernel>& k);
+void register_spatial(std::vector<CudaKernel>& k);
+void register_fft(std::vector<CudaKernel>& k);
+
+// Device-to-device copy: the CPU kernels copy at their identity values, and so do these.
+inline void copy_job(const Job& job) {
+  check(cudaMemcpy(job.out, job.in, job.size() * sizeof(float), cudaMemcpyDeviceToDevice), "cudaMemcpy on device");
+}
+
+constexpr int kBlock = 256;
+// Blocks for n work items at kBlock threads each; kernels loop grid-stride so a cap is harmless.
+inline unsigned blocks_for(size_t n) {
+  const size_t b = (n + kBlock - 1) / kBlock;
+  return static_cast<unsigned>(b < 1 ? 1 : (b > (1u << 30) ? (1u << 30) : b));
+}
+
+#define MEDPSIM_GRID_STRIDE(i, n) \
+  for (size_t i = static_cast<size_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < (n); i += static_cast<size_t>(gridDim.x) * blockDim.x)
+
+// ----- device twins of src/helpers.cpp -----
+
+__host__ __device__ inline float clamp01(double v) { return static_cast<float>(v < 0.0 ? 0.0 : (v > 1.0 ? 1.0 : v)); }
+
+__host__ __device__ inline int reflect101(int64_t i, int n) {
+  if (n == 1) return 0;
+  const int64_t period = 2 * static_cast<int64_t>(n) - 2;
+  i %= period;
+  if (i < 0) i += period;
+  return static_cast<int>(i < n ? i : period - i);
+}
+
+__device__ inline float sample_bilinear(const float* plane, int width, int height, double x, double y) {
+  if (!isfinite(x)) x = 0.0;
+  if (!isfinite(y)) y = 0.0;
+  x = fmax(-1e9, fmin(1e9, x));
+  y = fmax(-1e9, fmin(1e9, y));
+  const double fx0 = floor(x), fy0 = floor(y);
+  const double fx = x - fx0, fy = y - fy0;
+  const int64_t ix = static_cast<int64_t>(fx0), iy = static_cast<int64_t>(fy0);
+  const int x0 = reflect101(ix, width), x1 = reflect101(ix + 1, width);
+  const int y0 = reflect101(iy, height), y1 = reflect101(iy + 1, height);
+  const float* r0 = plane + static_cast<size_t>(y0) * width;
+  const float* r1 = plane + static_cast<size_t>(y1) * width;
+  const double top = r0[x0] * (1.0 - fx) + r0[x1] * fx;
+  const double bottom = r1[x0] * (1.0 - fx) + r1[x1] * fx;
+  return static_cast<float>(top * (1.0 - fy) + bottom * fy);
+}
+
+__device__ inline void catmull_rom_weights(double t, double w[4]) {
+  const double t2 = t * t, t3 = t2 * t;
+  w[0] = 0.5 * (-t3 + 2 * t2 - t);
+  w[1] = 0.5 * (3 * t3 - 5 * t2 + 2);
+  w[2] = 0.5 * (-3 * t3 + 4 * t2 + t);
+  w[3] = 0.5 * (t3 - t2);
+}
+
+}  // namespace cuda
+}  // namespace medpsim
