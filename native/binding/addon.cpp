@@ -1,6 +1,7 @@
 // Node-API binding of the distortion engine (node-addon-api).
 //
-//   backends()                      -> { cpu: true, cuda: boolean, cudaDevices: number, cudaReason: string }
+//   backends()                      -> { cpu: true, cuda: boolean, cudaDevices: number, cudaReason: string,
+//                                        cudaKinds: string[] (kinds with a CUDA kernel in this build) }
 //   kinds()                         -> [{ name, family, random, needsColor, params: [name, ...] }]
 //   distort(items, steps, options)  -> Promise<Float32Array[]>
 //     items:   [{ data: Float32Array (planar, [0, 1]), width, height, channels, seed: bigint }]
@@ -236,6 +237,11 @@ Napi::Value Backends(const Napi::CallbackInfo& info) {
   result.Set("cuda", medpsim::cuda_available());
   result.Set("cudaDevices", medpsim::cuda_device_count());
   result.Set("cudaReason", medpsim::cuda_reason());
+  // The kinds that have a CUDA kernel in this build (the others are refused on the CUDA backend).
+  const std::vector<std::string> cudaKinds = medpsim::cuda_kernel_kinds();
+  Napi::Array kinds = Napi::Array::New(env, cudaKinds.size());
+  for (size_t i = 0; i < cudaKinds.size(); ++i) kinds.Set(static_cast<uint32_t>(i), cudaKinds[i]);
+  result.Set("cudaKinds", kinds);
   return result;
 }
 

@@ -55,8 +55,8 @@ struct Job {
   const float* in;
   float* out;
   int w, h, channels;
-  size_t plane() const { return static_cast<size_t>(w) * h; }
-  size_t size() const { return plane() * channels; }
+  __host__ __device__ size_t plane() const { return static_cast<size_t>(w) * h; }
+  __host__ __device__ size_t size() const { return plane() * channels; }
 };
 
 using CudaKernelFn = void (*)(const Job& job, const Params& params, uint64_t seed);

@@ -56,9 +56,9 @@ void bilateral(const Image& in, Image& out, const Params& p, uint64_t, int threa
 
 }  // namespace
 
-void register_blur(std::vector<KernelInfo>& k) {
-  k.push_back({"gaussian_blur", "blur", {{"sigma", 0, 50, 1.5}}, false, false, gaussian_blur});
-  k.push_back({"bilateral", "blur", {{"sigma_spatial", 0, 20, 3}, {"sigma_range", 0, 1, 0.1}}, false, false, bilateral});
+void register_blur(KernelFunctions& k) {
+  k["gaussian_blur"] = gaussian_blur;
+  k["bilateral"] = bilateral;
 }
 
 }  // namespace detail

@@ -126,8 +126,8 @@ void jpeg(const Image& in, Image& out, const Params& p, uint64_t, int threads) {
 
 }  // namespace
 
-void register_compression(std::vector<KernelInfo>& k) {
-  k.push_back({"jpeg", "compression", {{"quality", 1, 100, 50, true}}, false, false, jpeg});
+void register_compression(KernelFunctions& k) {
+  k["jpeg"] = jpeg;
 }
 
 }  // namespace detail

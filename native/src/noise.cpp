@@ -146,13 +146,13 @@ void checkerboard(const Image& in, Image& out, const Params& p, uint64_t seed, i
 
 }  // namespace
 
-void register_noise(std::vector<KernelInfo>& k) {
-  k.push_back({"uniform_noise", "noise", {{"amplitude", 0, 1, 0.1}}, true, false, uniform_noise});
-  k.push_back({"gaussian_noise", "noise", {{"sigma", 0, 1, 0.05}}, true, false, gaussian_noise});
-  k.push_back({"pink_noise", "noise", {{"sigma", 0, 1, 0.05}}, true, false, pink_noise});
-  k.push_back({"blue_noise", "noise", {{"sigma", 0, 1, 0.05}}, true, false, blue_noise});
-  k.push_back({"colored_noise", "noise", {{"sigma", 0, 1, 0.05}, {"beta", -2, 2, 0}}, true, false, colored_noise});
-  k.push_back({"checkerboard", "noise", {{"amplitude", 0, 0.5, 0.05}, {"period", 2, 32, 2, true}}, true, false, checkerboard});
+void register_noise(KernelFunctions& k) {
+  k["uniform_noise"] = uniform_noise;
+  k["gaussian_noise"] = gaussian_noise;
+  k["pink_noise"] = pink_noise;
+  k["blue_noise"] = blue_noise;
+  k["colored_noise"] = colored_noise;
+  k["checkerboard"] = checkerboard;
 }
 
 }  // namespace detail

@@ -78,12 +78,11 @@ void saturation(const Image& in, Image& out, const Params& p, uint64_t, int thre
 
 }  // namespace
 
-void register_photometric(std::vector<KernelInfo>& k) {
-  k.push_back({"lightness_shift", "photometric", {{"delta", -1, 1, 0.1}}, false, false, lightness_shift});
-  k.push_back({"color_shift", "photometric", {{"red", -1, 1, 0.1}, {"green", -1, 1, 0}, {"blue", -1, 1, -0.1}}, false, true,
-               color_shift});
-  k.push_back({"contrast", "photometric", {{"factor", 0, 4, 0.7}}, false, false, contrast});
-  k.push_back({"saturation", "photometric", {{"factor", 0, 4, 0.5}}, false, true, saturation});
+void register_photometric(KernelFunctions& k) {
+  k["lightness_shift"] = lightness_shift;
+  k["color_shift"] = color_shift;
+  k["contrast"] = contrast;
+  k["saturation"] = saturation;
 }
 
 }  // namespace detail

@@ -3,6 +3,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "medpsim/catalog.generated.hpp"
 #include "medpsim/kernels.hpp"
 
 namespace medpsim {
@@ -49,14 +50,27 @@ void validate(const KernelInfo& info, const Params& params) {
   }
 }
 
+// The catalog's kinds, in its order, each bound to its kernel function. A kind without a function, or a
+// function without a kind, is a build mistake: the C++ tests fail on it before anything ships.
 std::vector<KernelInfo> build_table() {
+  detail::KernelFunctions functions;
+  detail::register_photometric(functions);
+  detail::register_noise(functions);
+  detail::register_blur(functions);
+  detail::register_spatial(functions);
+  detail::register_compression(functions);
+  detail::register_xray(functions);
+
   std::vector<KernelInfo> table;
-  detail::register_photometric(table);
-  detail::register_noise(table);
-  detail::register_blur(table);
-  detail::register_spatial(table);
-  detail::register_compression(table);
-  detail::register_xray(table);
+  for (const catalog::Kind& kind : catalog::kinds()) {
+    const auto found = functions.find(kind.name);
+    if (found == functions.end()) throw std::logic_error(std::string("no CPU kernel for catalog kind ") + kind.name);
+    std::vector<ParamSpec> params;
+    for (const catalog::Param& p : kind.params) params.push_back({p.name, p.min, p.max, p.default_value, p.integer, p.allowed});
+    table.push_back({kind.name, kind.family, params, kind.random, kind.needs_color, found->second});
+    functions.erase(found);
+  }
+  if (!functions.empty()) throw std::logic_error("CPU kernel without a catalog kind: " + functions.begin()->first);
   return table;
 }
 

@@ -177,19 +177,14 @@ void homography_matrix(int width, int height, double jitter, uint64_t seed, doub
   solve_homography(moved, corners, h);
 }
 
-void register_spatial(std::vector<KernelInfo>& k) {
-  k.push_back({"shift", "spatial", {{"dx", -4096, 4096, 4}, {"dy", -4096, 4096, 2}}, false, false, shift});
-  k.push_back({"affine",
-               "spatial",
-               {{"rotation", -180, 180, 5}, {"scale", 0.1, 10, 1.05}, {"shear", -60, 60, 3}, {"tx", -4096, 4096, 0}, {"ty", -4096, 4096, 0}},
-               false,
-               false,
-               affine});
-  k.push_back({"homography", "spatial", {{"jitter", 0, 0.5, 0.03}}, true, false, homography});
-  k.push_back({"linear_warp", "spatial", {{"grid", 2, 32, 4, true}, {"magnitude", 0, 0.25, 0.02}}, true, false, linear_warp});
-  k.push_back({"cubic_warp", "spatial", {{"grid", 2, 32, 4, true}, {"magnitude", 0, 0.25, 0.02}}, true, false, cubic_warp});
-  k.push_back({"ghosting", "spatial", {{"alpha", 0, 1, 0.2}, {"dx", -4096, 4096, 8}, {"dy", -4096, 4096, 0}}, false, false, ghosting});
-  k.push_back({"chromatic_aberration", "spatial", {{"shift", 0, 20, 2}}, false, true, chromatic_aberration});
+void register_spatial(KernelFunctions& k) {
+  k["shift"] = shift;
+  k["affine"] = affine;
+  k["homography"] = homography;
+  k["linear_warp"] = linear_warp;
+  k["cubic_warp"] = cubic_warp;
+  k["ghosting"] = ghosting;
+  k["chromatic_aberration"] = chromatic_aberration;
 }
 
 }  // namespace detail

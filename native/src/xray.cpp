@@ -212,16 +212,15 @@ void scatter(const Image& in, Image& out, const Params& p, uint64_t, int threads
 
 }  // namespace
 
-void register_xray(std::vector<KernelInfo>& k) {
-  k.push_back({"quantum_noise", "xray", {{"photons", 10, 1e6, 1000}, {"electronic_sigma", 0, 0.1, 0.005}}, true, false, quantum_noise});
-  k.push_back({"motion_blur", "xray", {{"length", 0, 200, 7}, {"angle", 0, 180, 0}}, false, false, motion_blur});
-  k.push_back({"grid_lines", "xray", {{"amplitude", 0, 0.5, 0.05}, {"period", 2, 64, 4, true}, {"angle", 0, 90, 90, true, {0, 90}}}, false, false,
-               grid_lines});
-  k.push_back({"dead_pixels", "xray", {{"fraction", 0, 0.1, 0.001}, {"lines", 0, 64, 1, true}}, true, false, dead_pixels});
-  k.push_back({"resolution_loss", "xray", {{"factor", 1, 16, 2}}, false, false, resolution_loss});
-  k.push_back({"exposure", "xray", {{"gain", 0.1, 10, 1.2}, {"gamma", 0.2, 5, 1}}, false, false, exposure});
-  k.push_back({"windowing", "xray", {{"center_shift", -0.5, 0.5, 0.05}, {"width_scale", 0.1, 4, 0.8}}, false, false, windowing});
-  k.push_back({"scatter", "xray", {{"fraction", 0, 1, 0.2}, {"sigma", 0, 500, 40}}, false, false, scatter});
+void register_xray(KernelFunctions& k) {
+  k["quantum_noise"] = quantum_noise;
+  k["motion_blur"] = motion_blur;
+  k["grid_lines"] = grid_lines;
+  k["dead_pixels"] = dead_pixels;
+  k["resolution_loss"] = resolution_loss;
+  k["exposure"] = exposure;
+  k["windowing"] = windowing;
+  k["scatter"] = scatter;
 }
 
 }  // namespace detail

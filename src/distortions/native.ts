@@ -20,6 +20,8 @@ export interface NativeBackends {
   cuda: boolean;
   cudaDevices: number;
   cudaReason: string;
+  /** Kinds with CUDA kernels in this build. */
+  cudaKinds: string[];
 }
 
 export interface NativeEngine {

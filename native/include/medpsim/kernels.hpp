@@ -118,13 +118,15 @@ void homography_matrix(int width, int height, double jitter, uint64_t seed, doub
 
 void copy_image(const Image& in, Image& out);
 
-// Per-family registration, called once in catalog order by the registry.
-void register_photometric(std::vector<KernelInfo>& kernels);
-void register_noise(std::vector<KernelInfo>& kernels);
-void register_blur(std::vector<KernelInfo>& kernels);
-void register_spatial(std::vector<KernelInfo>& kernels);
-void register_compression(std::vector<KernelInfo>& kernels);
-void register_xray(std::vector<KernelInfo>& kernels);
+// Per-family registration of kernel functions by kind name; parameters, ranges and flags come from the
+// catalog (catalog.generated.hpp), so they are described once, in src/distortions/catalog.ts.
+using KernelFunctions = std::map<std::string, KernelFn>;
+void register_photometric(KernelFunctions& kernels);
+void register_noise(KernelFunctions& kernels);
+void register_blur(KernelFunctions& kernels);
+void register_spatial(KernelFunctions& kernels);
+void register_compression(KernelFunctions& kernels);
+void register_xray(KernelFunctions& kernels);
 
 }  // namespace detail
 }  // namespace medpsim

@@ -1,0 +1,157 @@
+// Coloured noise (pink_noise, blue_noise, colored_noise) entirely on the device, following
+// colored_field() in src/noise.cpp step by step: white Gaussian field on the next power-of-two grid,
+// 2-D FFT, f^(-beta/2) filter, inverse FFT, crop, exact re-centring and re-scaling, add.
+//
+// The FFT is the CPU's radix-2 algorithm (src/helpers.cpp fft/fft2) run by one thread per row, then
+// one thread per column: the same bit-reversal, the same butterflies in the same order, the same
+// twiddle table (computed on the host with std::cos/std::sin). Simple rather than fast (no shared-memory
+// tiling), but it makes the CUDA field equal to the CPU one up to the ulps of the Gaussian draws.
+#include <algorithm>
+#include <cmath>
+
+#include "common.cuh"
+
+namespace medpsim {
+namespace cuda {
+namespace {
+
+constexpr uint32_t kColoredStream = 0x0300;  // src/noise.cpp
+
+int next_pow2(int n) {
+  int p = 1;
+  while (p < n) p <<= 1;
+  return p;
+}
+
+// std::complex<double> multiplication as GCC does it for finite values: (ac - bd, ad + bc).
+__device__ inline double2 cmul(double2 a, double2 b) { return make_double2(a.x * b.x - a.y * b.y, a.x * b.y + a.y * b.x); }
+
+// Twiddles exp(-+2 pi i k / n), k < n / 2, exactly as the CPU's fft() computes them.
+std::vector<double2> twiddles(int n, bool inverse) {
+  std::vector<double2> t(n / 2);
+  const double angle = (inverse ? 2.0 : -2.0) * M_PI / static_cast<double>(n);
+  for (int k = 0; k < n / 2; ++k) t[k] = make_double2(std::cos(angle * k), std::sin(angle * k));
+  return t;
+}
+
+__global__ void white_field(double2* field, size_t n, Rng rng) {
+  MEDPSIM_GRID_STRIDE(i, n) field[i] = make_double2(rng.gaussian(i), 0.0);
+}
+
+// In-place FFT of `lines` lines of n (a power of two) complex values; line l starts at l * line_step,
+// elements `stride` apart.
+__global__ void fft_lines(double2* data, int lines, int n, size_t line_step, size_t stride, const double2* twiddle) {
+  MEDPSIM_GRID_STRIDE(l, static_cast<size_t>(lines)) {
+    double2* a = data + l * line_step;
+    for (size_t i = 1, j = 0; i < static_cast<size_t>(n); ++i) {  // bit-reversal permutation
+      size_t bit = static_cast<size_t>(n) >> 1;
+      for (; j & bit; bit >>= 1) j ^= bit;
+      j ^= bit;
+      if (i < j) {
+        const double2 t = a[i * stride];
+        a[i * stride] = a[j * stride];
+        a[j * stride] = t;
+      }
+    }
+    for (size_t len = 2; len <= static_cast<size_t>(n); len <<= 1) {
+      const size_t step = n / len;
+      for (size_t i = 0; i < static_cast<size_t>(n); i += len) {
+        for (size_t k = 0; k < len / 2; ++k) {
+          const double2 u = a[(i + k) * stride], v = cmul(a[(i + k + len / 2) * stride], twiddle[k * step]);
+          a[(i + k) * stride] = make_double2(u.x + v.x, u.y + v.y);
+          a[(i + k + len / 2) * stride] = make_double2(u.x - v.x, u.y - v.y);
+        }
+      }
+    }
+  }
+}
+
+// Multiplies by f^(-beta/2), f the radial frequency in cycles/pixel, DC set to 0.
+__global__ void spectral_filter(double2* field, int pw, int ph, double beta) {
+  MEDPSIM_GRID_STRIDE(i, static_cast<size_t>(pw) * ph) {
+    const int kx = static_cast<int>(i % pw), ky = static_cast<int>(i / pw);
+    const double fy = static_cast<double>(min(ky, ph - ky)) / ph;
+    const double fx = static_cast<double>(min(kx, pw - kx)) / pw;
+    const double f = sqrt(fx * fx + fy * fy);
+    const double gain = f > 0.0 ? pow(f, -0.5 * beta) : 0.0;
+    field[i] = make_double2(field[i].x * gain, field[i].y * gain);
+  }
+}
+
+// Per-row sum and sum of squares of the real part over the w x h crop, left to right (as the CPU).
+__global__ void crop_row_moments(const double2* field, int pw, int w, int h, double* sums, double* squares) {
+  MEDPSIM_GRID_STRIDE(y, static_cast<size_t>(h)) {
+    double s = 0.0, q = 0.0;
+    for (int x = 0; x < w; ++x) {
+      const double v = field[y * pw + x].x;
+      s += v;
+      q += v * v;
+    }
+    sums[y] = s;
+    squares[y] = q;
+  }
+}
+
+__global__ void add_field(const float* src, float* dst, const double2* field, int pw, int w, int h, double mean, double scale) {
+  MEDPSIM_GRID_STRIDE(i, static_cast<size_t>(w) * h) {
+    const size_t x = i % w, y = i / w;
+    const float noise = static_cast<float>((field[y * pw + x].x - mean) * scale);
+    dst[i] = clamp01(static_cast<double>(src[i]) + noise);
+  }
+}
+
+void add_colored(const Job& job, double sigma, double beta, uint64_t seed) {
+  if (sigma == 0.0) return copy_job(job);
+  const int w = job.w, h = job.h, pw = next_pow2(w), ph = next_pow2(h);
+  const size_t cells = static_cast<size_t>(pw) * ph;
+  DeviceBuffer<double2> field(cells);
+  const DeviceBuffer<double2> fwd_w(twiddles(pw, false)), fwd_h(twiddles(ph, false)), inv_w(twiddles(pw, true)),
+      inv_h(twiddles(ph, true));
+  DeviceBuffer<double> d_sums(h), d_squares(h);
+  std::vector<double> sums(h), squares(h);
+  auto fft2 = [&](const DeviceBuffer<double2>& tw, const DeviceBuffer<double2>& th) {
+    fft_lines<<<blocks_for(ph), kBlock>>>(field.get(), ph, pw, pw, 1, tw.get());  // rows
+    MEDPSIM_CUDA_LAUNCHED("fft_lines (rows)");
+    fft_lines<<<blocks_for(pw), kBlock>>>(field.get(), pw, ph, 1, pw, th.get());  // columns
+    MEDPSIM_CUDA_LAUNCHED("fft_lines (columns)");
+  };
+  for (int c = 0; c < job.channels; ++c) {
+    white_field<<<blocks_for(cells), kBlock>>>(field.get(), cells, Rng(seed, kColoredStream + c));
+    MEDPSIM_CUDA_LAUNCHED("white_field");
+    fft2(fwd_w, fwd_h);
+    spectral_filter<<<blocks_for(cells), kBlock>>>(field.get(), pw, ph, beta);
+    MEDPSIM_CUDA_LAUNCHED("spectral_filter");
+    fft2(inv_w, inv_h);
+    crop_row_moments<<<blocks_for(h), kBlock>>>(field.get(), pw, w, h, d_sums.get(), d_squares.get());
+    MEDPSIM_CUDA_LAUNCHED("crop_row_moments");
+    // The last reduction (h values) on the host, in row order, exactly as the CPU.
+    check(cudaMemcpy(sums.data(), d_sums.get(), h * sizeof(double), cudaMemcpyDeviceToHost), "cudaMemcpy to host");
+    check(cudaMemcpy(squares.data(), d_squares.get(), h * sizeof(double), cudaMemcpyDeviceToHost), "cudaMemcpy to host");
+    double sum = 0.0, sq = 0.0;
+    for (int y = 0; y < h; ++y) {
+      sum += sums[y];
+      sq += squares[y];
+    }
+    const double n = static_cast<double>(w) * h;
+    const double mean = sum / n;
+    const double var = std::max(0.0, sq / n - mean * mean);
+    const double scale = var > 0.0 ? sigma / std::sqrt(var) : 0.0;
+    add_field<<<blocks_for(job.plane()), kBlock>>>(job.in + c * job.plane(), job.out + c * job.plane(), field.get(), pw, w, h, mean, scale);
+    MEDPSIM_CUDA_LAUNCHED("add_field");
+  }
+}
+
+void colored_noise(const Job& job, const Params& p, uint64_t seed) { add_colored(job, p.at("sigma"), p.at("beta"), seed); }
+void pink_noise(const Job& job, const Params& p, uint64_t seed) { add_colored(job, p.at("sigma"), 1.0, seed); }
+void blue_noise(const Job& job, const Params& p, uint64_t seed) { add_colored(job, p.at("sigma"), -1.0, seed); }
+
+}  // namespace
+
+void register_fft(std::vector<CudaKernel>& k) {
+  k.push_back({"pink_noise", pink_noise});
+  k.push_back({"blue_noise", blue_noise});
+  k.push_back({"colored_noise", colored_noise});
+}
+
+}  // namespace cuda
+}  // namespace medpsim

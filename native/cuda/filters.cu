@@ -1,0 +1,381 @@
+// Neighbourhood kinds: gaussian_blur, bilateral, motion_blur, scatter, resolution_loss, jpeg. Each follows
+// its CPU kernel (src/helpers.cpp, src/blur.cpp, src/xray.cpp, src/compression.cpp) sum for sum: taps and
+// tables are computed on the host by the same code, and every accumulation runs in the same order and
+// precision, which is what keeps CPU and CUDA within 1e-5.
+#include <algorithm>
+#include <cmath>
+
+#include "common.cuh"
+
+namespace medpsim {
+namespace cuda {
+namespace {
+
+// ----- gaussian_blur: separable convolution, rows into a float buffer, then columns -----
+// As src/helpers.cpp convolve_separable (since its vectorised rewrite): float taps, float accumulators,
+// taps added in order k = 0 .. 2r for each sample.
+
+__global__ void convolve_rows(const float* src, float* tmp, int w, int h, const float* k, int r) {
+  MEDPSIM_GRID_STRIDE(i, static_cast<size_t>(w) * h) {
+    const int x = static_cast<int>(i % w);
+    const float* row = src + (i - x);
+    float acc = 0.0f;
+    for (int t = 0; t <= 2 * r; ++t) acc += k[t] * row[reflect101(x + t - r, w)];
+    tmp[i] = acc;
+  }
+}
+
+__global__ void convolve_columns(const float* tmp, float* dst, int w, int h, const float* k, int r) {
+  MEDPSIM_GRID_STRIDE(i, static_cast<size_t>(w) * h) {
+    const int x = static_cast<int>(i % w), y = static_cast<int>(i / w);
+    float acc = 0.0f;
+    for (int t = 0; t <= 2 * r; ++t) acc += k[t] * tmp[static_cast<size_t>(reflect101(y + t - r, h)) * w + x];
+    dst[i] = clamp01(acc);
+  }
+}
+
+void gaussian_blur(const Job& job, const Params& p, uint64_t) {
+  const double sigma = p.at("sigma");
+  if (sigma == 0.0) return copy_job(job);
+  const std::vector<double> taps = detail::gaussian_kernel(sigma);
+  const int r = static_cast<int>(taps.size() / 2);
+  const DeviceBuffer<float> k(std::vector<float>(taps.begin(), taps.end()));
+  DeviceBuffer<float> tmp(job.plane());
+  for (int c = 0; c < job.channels; ++c) {
+    convolve_rows<<<blocks_for(job.plane()), kBlock>>>(job.in + c * job.plane(), tmp.get(), job.w, job.h, k.get(), r);
+    MEDPSIM_CUDA_LAUNCHED("convolve_rows");
+    convolve_columns<<<blocks_for(job.plane()), kBlock>>>(tmp.get(), job.out + c * job.plane(), job.w, job.h, k.get(), r);
+    MEDPSIM_CUDA_LAUNCHED("convolve_columns");
+  }
+}
+
+// ----- bilateral: brute force over the (2r+1)^2 window, range distance over all channels -----
+
+__global__ void bilateral_kernel(Job job, const double* spatial, int r, double range_coeff) {
+  const size_t plane = job.plane();
+  MEDPSIM_GRID_STRIDE(centre, plane) {
+    const int x = static_cast<int>(centre % job.w), y = static_cast<int>(centre / job.w);
+    double acc[3] = {0, 0, 0}, norm = 0.0;
+    for (int dy = -r; dy <= r; ++dy) {
+      const size_t row = static_cast<size_t>(reflect101(y + dy, job.h)) * job.w;
+      for (int dx = -r; dx <= r; ++dx) {
+        const size_t q = row + reflect101(x + dx, job.w);
+        double d2 = 0.0;
+        for (int c = 0; c < job.channels; ++c) {
+          const double d = job.in[c * plane + q] - job.in[c * plane + centre];
+          d2 += d * d;
+        }
+        const double weight = spatial[(dy + r) * (2 * r + 1) + dx + r] * exp(range_coeff * d2);
+        norm += weight;
+        for (int c = 0; c < job.channels; ++c) acc[c] += weight * job.in[c * plane + q];
+      }
+    }
+    for (int c = 0; c < job.channels; ++c) job.out[c * plane + centre] = clamp01(acc[c] / norm);
+  }
+}
+
+void bilateral(const Job& job, const Params& p, uint64_t) {
+  const double ss = p.at("sigma_spatial"), sr = p.at("sigma_range");
+  if (ss == 0.0 || sr == 0.0) return copy_job(job);
+  const int r = static_cast<int>(std::ceil(2.0 * ss));
+  std::vector<double> spatial(static_cast<size_t>(2 * r + 1) * (2 * r + 1));
+  for (int dy = -r; dy <= r; ++dy) {
+    for (int dx = -r; dx <= r; ++dx) spatial[(dy + r) * (2 * r + 1) + dx + r] = std::exp(-0.5 * (dx * dx + dy * dy) / (ss * ss));
+  }
+  const DeviceBuffer<double> d_spatial(spatial);
+  bilateral_kernel<<<blocks_for(job.plane()), kBlock>>>(job, d_spatial.get(), r, -0.5 / (sr * sr));
+  MEDPSIM_CUDA_LAUNCHED("bilateral");
+}
+
+// ----- motion_blur: mean of n bilinear samples along the segment -----
+
+__global__ void motion_blur_kernel(Job job, double length, int n, double ux, double uy) {
+  const size_t plane = job.plane();
+  MEDPSIM_GRID_STRIDE(i, plane) {
+    const int x = static_cast<int>(i % job.w), y = static_cast<int>(i / job.w);
+    for (int c = 0; c < job.channels; ++c) {
+      double acc = 0.0;
+      for (int k = 0; k < n; ++k) {
+        const double t = length * (static_cast<double>(k) / (n - 1) - 0.5);
+        acc += sample_bilinear(job.in + c * plane, job.w, job.h, x + t * ux, y + t * uy);
+      }
+      job.out[c * plane + i] = clamp01(acc / n);
+    }
+  }
+}
+
+void motion_blur(const Job& job, const Params& p, uint64_t) {
+  const double length = p.at("length"), angle = p.at("angle") * M_PI / 180.0;
+  if (length == 0.0) return copy_job(job);
+  const int n = std::max(2, static_cast<int>(std::ceil(length)) + 1);
+  // cos/sin on the host, as the CPU kernel does, so the sample positions are bit-identical.
+  motion_blur_kernel<<<blocks_for(job.plane()), kBlock>>>(job, length, n, std::cos(angle), -std::sin(angle));
+  MEDPSIM_CUDA_LAUNCHED("motion_blur");
+}
+
+// ----- scatter: three box passes per axis (running sums, one thread per line), then a blend -----
+
+// The CPU's box_radii (src/helpers.cpp): Kovesi's box widths for a 3-pass Gaussian approximation.
+std::vector<int> box_radii(double sigma, int passes) {
+  const double ideal = std::sqrt(12.0 * sigma * sigma / passes + 1.0);
+  int wl = static_cast<int>(std::floor(ideal));
+  if (wl % 2 == 0) --wl;
+  const int wu = wl + 2;
+  const double m_ideal = (12.0 * sigma * sigma - passes * wl * wl - 4.0 * passes * wl - 3.0 * passes) / (-4.0 * wl - 4.0);
+  const int m = static_cast<int>(std::lround(m_ideal));
+  std::vector<int> radii;
+  for (int i = 0; i < passes; ++i) radii.push_back(((i < m ? wl : wu) - 1) / 2);
+  return radii;
+}
+
+// One box pass over `lines` lines of n samples (line l starts at l * line_step, samples `stride` apart),
+// in place; `scratch` holds n doubles per line, the copy the CPU's box_line reads from.
+__global__ void box_lines(float* p, int lines, int n, size_t line_step, size_t stride, int r, double* scratch) {
+  MEDPSIM_GRID_STRIDE(l, static_cast<size_t>(lines)) {
+    float* v = p + l * line_step;
+    double* line = scratch + l * n;
+    for (int i = 0; i < n; ++i) line[i] = v[i * stride];
+    double sum = 0.0;
+    for (int k = -r; k <= r; ++k) sum += line[reflect101(k, n)];
+    const double norm = 1.0 / (2 * r + 1);
+    for (int i = 0; i < n; ++i) {
+      v[i * stride] = static_cast<float>(sum * norm);
+      sum += line[reflect101(static_cast<int64_t>(i) + r + 1, n)] - line[reflect101(static_cast<int64_t>(i) - r, n)];
+    }
+  }
+}
+
+__global__ void blend(const float* in, const float* veil, float* out, size_t n, double fraction) {
+  MEDPSIM_GRID_STRIDE(i, n) out[i] = clamp01((1.0 - fraction) * in[i] + fraction * veil[i]);
+}
+
+void scatter(const Job& job, const Params& p, uint64_t) {
+  const double fraction = p.at("fraction"), sigma = p.at("sigma");
+  if (fraction == 0.0 || sigma == 0.0) return copy_job(job);
+  const std::vector<int> radii = box_radii(sigma, 3);
+  DeviceBuffer<float> veil(job.size());
+  check(cudaMemcpy(veil.get(), job.in, job.size() * sizeof(float), cudaMemcpyDeviceToDevice), "cudaMemcpy on device");
+  DeviceBuffer<double> scratch(job.plane());  // n doubles per line, w x h either way
+  for (int c = 0; c < job.channels; ++c) {
+    float* plane = veil.get() + c * job.plane();
+    for (int r : radii) {
+      box_lines<<<blocks_for(job.h), kBlock>>>(plane, job.h, job.w, job.w, 1, r, scratch.get());
+      MEDPSIM_CUDA_LAUNCHED("box_lines (rows)");
+    }
+    for (int r : radii) {
+      box_lines<<<blocks_for(job.w), kBlock>>>(plane, job.w, job.h, 1, job.w, r, scratch.get());
+      MEDPSIM_CUDA_LAUNCHED("box_lines (columns)");
+    }
+  }
+  blend<<<blocks_for(job.size()), kBlock>>>(job.in, veil.get(), job.out, job.size(), fraction);
+  MEDPSIM_CUDA_LAUNCHED("blend");
+}
+
+// ----- resolution_loss: area downsampling (taps from the host), bilinear upsampling -----
+
+// The CPU's area_taps, flattened: output j uses taps [start[j], start[j + 1]).
+struct AreaTaps {
+  std::vector<int> start, index;
+  std::vector<double> weight;
+};
+AreaTaps area_taps(int n, int m) {
+  AreaTaps taps;
+  const double scale = static_cast<double>(n) / m;
+  for (int j = 0; j < m; ++j) {
+    taps.start.push_back(static_cast<int>(taps.index.size()));
+    const double a = j * scale, b = (j + 1) * scale;
+    for (int k = static_cast<int>(std::floor(a)); k < std::min(n, static_cast<int>(std::ceil(b))); ++k) {
+      const double overlap = std::min(b, k + 1.0) - std::max(a, static_cast<double>(k));
+      if (overlap > 0.0) {
+        taps.index.push_back(k);
+        taps.weight.push_back(overlap / scale);
+      }
+    }
+  }
+  taps.start.push_back(static_cast<int>(taps.index.size()));
+  return taps;
+}
+
+struct DeviceTaps {
+  DeviceBuffer<int> start, index;
+  DeviceBuffer<double> weight;
+  explicit DeviceTaps(const AreaTaps& t) : start(t.start), index(t.index), weight(t.weight) {}
+};
+
+__global__ void area_rows(const float* src, double* tmp, int w, int h, int sw, const int* start, const int* index, const double* weight) {
+  MEDPSIM_GRID_STRIDE(i, static_cast<size_t>(sw) * h) {
+    const int j = static_cast<int>(i % sw), y = static_cast<int>(i / sw);
+    double s = 0.0;
+    for (int t = start[j]; t < start[j + 1]; ++t) s += weight[t] * src[static_cast<size_t>(y) * w + index[t]];
+    tmp[i] = s;
+  }
+}
+
+__global__ void area_columns(const double* tmp, double* small, int sw, int sh, const int* start, const int* index, const double* weight) {
+  MEDPSIM_GRID_STRIDE(o, static_cast<size_t>(sw) * sh) {
+    const int j = static_cast<int>(o % sw), i = static_cast<int>(o / sw);
+    double s = 0.0;
+    for (int t = start[i]; t < start[i + 1]; ++t) s += weight[t] * tmp[static_cast<size_t>(index[t]) * sw + j];
+    small[o] = s;
+  }
+}
+
+// Half-pixel centres, clamped to the small image (the CPU's `coord`).
+__device__ void up_coord(int pos, int n, int m, int& i0, int& i1, double& t) {
+  const double s = fmax(0.0, fmin(m - 1.0, (pos + 0.5) * m / n - 0.5));
+  i0 = static_cast<int>(floor(s));
+  i1 = min(m - 1, i0 + 1);
+  t = s - i0;
+}
+
+__global__ void upsample(const double* small, float* dst, int w, int h, int sw, int sh) {
+  MEDPSIM_GRID_STRIDE(i, static_cast<size_t>(w) * h) {
+    const int x = static_cast<int>(i % w), y = static_cast<int>(i / w);
+    int r0, r1, c0, c1;
+    double ty, tx;
+    up_coord(y, h, sh, r0, r1, ty);
+    up_coord(x, w, sw, c0, c1, tx);
+    const double top = small[static_cast<size_t>(r0) * sw + c0] * (1 - tx) + small[static_cast<size_t>(r0) * sw + c1] * tx;
+    const double bottom = small[static_cast<size_t>(r1) * sw + c0] * (1 - tx) + small[static_cast<size_t>(r1) * sw + c1] * tx;
+    dst[i] = clamp01(top * (1 - ty) + bottom * ty);
+  }
+}
+
+void resolution_loss(const Job& job, const Params& p, uint64_t) {
+  const double factor = p.at("factor");
+  if (factor == 1.0) return copy_job(job);
+  const int w = job.w, h = job.h;
+  const int sw = std::max(1, static_cast<int>(std::lround(w / factor)));
+  const int sh = std::max(1, static_cast<int>(std::lround(h / factor)));
+  const DeviceTaps tx(area_taps(w, sw)), ty(area_taps(h, sh));
+  DeviceBuffer<double> tmp(static_cast<size_t>(sw) * h), small(static_cast<size_t>(sw) * sh);
+  for (int c = 0; c < job.channels; ++c) {
+    area_rows<<<blocks_for(tmp.size()), kBlock>>>(job.in + c * job.plane(), tmp.get(), w, h, sw, tx.start.get(), tx.index.get(),
+                                                  tx.weight.get());
+    MEDPSIM_CUDA_LAUNCHED("area_rows");
+    area_columns<<<blocks_for(small.size()), kBlock>>>(tmp.get(), small.get(), sw, sh, ty.start.get(), ty.index.get(), ty.weight.get());
+    MEDPSIM_CUDA_LAUNCHED("area_columns");
+    upsample<<<blocks_for(job.plane()), kBlock>>>(small.get(), job.out + c * job.plane(), w, h, sw, sh);
+    MEDPSIM_CUDA_LAUNCHED("upsample");
+  }
+}
+
+// ----- jpeg: one 64-thread block per 8x8 block and component -----
+
+// ITU-T T.81 Annex K tables K.1 and K.2 and the IJG quality scaling, as in src/compression.cpp.
+constexpr int kLumaTable[64] = {16, 11, 10, 16, 24,  40,  51,  61,  12, 12, 14, 19, 26,  58,  60,  55,
+                                14, 13, 16, 24, 40,  57,  69,  56,  14, 17, 22, 29, 51,  87,  80,  62,
+                                18, 22, 37, 56, 68,  109, 103, 77,  24, 35, 55, 64, 81,  104, 113, 92,
+                                49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99};
+constexpr int kChromaTable[64] = {17, 18, 24, 47, 99, 99, 99, 99, 18, 21, 26, 66, 99, 99, 99, 99,
+                                  24, 26, 56, 99, 99, 99, 99, 99, 47, 66, 99, 99, 99, 99, 99, 99,
+                                  99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99,
+                                  99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99};
+
+// Passed by value (1.5 KB of kernel parameters): the DCT matrix (computed with the host's std::cos, so
+// identical to the CPU's) and the two quantisation tables.
+struct JpegTables {
+  double t[8][8];
+  double q[2][64];
+};
+
+JpegTables jpeg_tables(int quality) {
+  JpegTables tables;
+  const int scale = quality < 50 ? 5000 / quality : 200 - 2 * quality;
+  for (int i = 0; i < 64; ++i) {
+    tables.q[0][i] = std::max(1, std::min(255, (kLumaTable[i] * scale + 50) / 100));
+    tables.q[1][i] = std::max(1, std::min(255, (kChromaTable[i] * scale + 50) / 100));
+  }
+  for (int u = 0; u < 8; ++u) {
+    for (int x = 0; x < 8; ++x) tables.t[u][x] = (u == 0 ? std::sqrt(0.125) : 0.5) * std::cos((2 * x + 1) * u * M_PI / 16.0);
+  }
+  return tables;
+}
+
+// 8-bit levels (JFIF YCbCr for colour), level-shifted by 128, into `comp` (channels planes of doubles).
+__global__ void jpeg_components(Job job, double* comp) {
+  const size_t plane = job.plane();
+  MEDPSIM_GRID_STRIDE(i, plane) {
+    if (job.channels == 1) {
+      comp[i] = round(255.0 * clamp01(job.in[i])) - 128.0;
+    } else {
+      const double r = round(255.0 * clamp01(job.in[i])), g = round(255.0 * clamp01(job.in[plane + i]));
+      const double b = round(255.0 * clamp01(job.in[2 * plane + i]));
+      comp[i] = 0.299 * r + 0.587 * g + 0.114 * b - 128.0;
+      comp[plane + i] = -0.168736 * r - 0.331264 * g + 0.5 * b;
+      comp[2 * plane + i] = 0.5 * r - 0.418688 * g - 0.081312 * b;
+    }
+  }
+}
+
+// Forward DCT, quantise, dequantise, inverse DCT of block (blockIdx.x, blockIdx.y) of component
+// blockIdx.z, in place. Thread (row, col) computes one entry of each of the four matrix products with
+// the CPU's summation order. Edge blocks read replicated samples from inside their own block, so the
+// in-place update cannot race with a neighbour.
+__global__ void jpeg_blocks(double* comp, int w, int h, JpegTables tables) {
+  __shared__ double block[64], tmp[64], coef[64];
+  const int row = threadIdx.x / 8, col = threadIdx.x % 8;
+  const int bx = blockIdx.x, by = blockIdx.y, c = blockIdx.z;
+  double* plane = comp + static_cast<size_t>(c) * w * h;
+  const double* q = tables.q[c == 0 ? 0 : 1];
+  block[threadIdx.x] = plane[static_cast<size_t>(min(by * 8 + row, h - 1)) * w + min(bx * 8 + col, w - 1)];
+  __syncthreads();
+  double s = 0.0;  // tmp = T * block
+  for (int y = 0; y < 8; ++y) s += tables.t[row][y] * block[y * 8 + col];
+  tmp[threadIdx.x] = s;
+  __syncthreads();
+  s = 0.0;  // coef = tmp * T^T, quantised
+  for (int x = 0; x < 8; ++x) s += tmp[row * 8 + x] * tables.t[col][x];
+  coef[threadIdx.x] = round(s / q[threadIdx.x]) * q[threadIdx.x];
+  __syncthreads();
+  s = 0.0;  // tmp = T^T * coef
+  for (int u = 0; u < 8; ++u) s += tables.t[u][row] * coef[u * 8 + col];
+  tmp[threadIdx.x] = s;
+  __syncthreads();
+  s = 0.0;  // block = tmp * T
+  for (int v = 0; v < 8; ++v) s += tmp[row * 8 + v] * tables.t[v][col];
+  if (by * 8 + row < h && bx * 8 + col < w) plane[static_cast<size_t>(by * 8 + row) * w + bx * 8 + col] = s;
+}
+
+__device__ float to_level(double v) { return static_cast<float>(fmax(0.0, fmin(255.0, round(v))) / 255.0); }
+
+__global__ void jpeg_output(Job job, const double* comp) {
+  const size_t plane = job.plane();
+  MEDPSIM_GRID_STRIDE(i, plane) {
+    const double y = comp[i] + 128.0;
+    if (job.channels == 1) {
+      job.out[i] = to_level(y);
+    } else {
+      const double cb = comp[plane + i], cr = comp[2 * plane + i];
+      job.out[i] = to_level(y + 1.402 * cr);
+      job.out[plane + i] = to_level(y - 0.344136 * cb - 0.714136 * cr);
+      job.out[2 * plane + i] = to_level(y + 1.772 * cb);
+    }
+  }
+}
+
+void jpeg(const Job& job, const Params& p, uint64_t) {
+  const JpegTables tables = jpeg_tables(static_cast<int>(p.at("quality")));
+  DeviceBuffer<double> comp(job.size());
+  jpeg_components<<<blocks_for(job.plane()), kBlock>>>(job, comp.get());
+  MEDPSIM_CUDA_LAUNCHED("jpeg_components");
+  const dim3 grid((job.w + 7) / 8, (job.h + 7) / 8, job.channels);
+  jpeg_blocks<<<grid, 64>>>(comp.get(), job.w, job.h, tables);
+  MEDPSIM_CUDA_LAUNCHED("jpeg_blocks");
+  jpeg_output<<<blocks_for(job.plane()), kBlock>>>(job, comp.get());
+  MEDPSIM_CUDA_LAUNCHED("jpeg_output");
+}
+
+}  // namespace
+
+void register_filters(std::vector<CudaKernel>& k) {
+  k.push_back({"gaussian_blur", gaussian_blur});
+  k.push_back({"bilateral", bilateral});
+  k.push_back({"motion_blur", motion_blur});
+  k.push_back({"scatter", scatter});
+  k.push_back({"resolution_loss", resolution_loss});
+  k.push_back({"jpeg", jpeg});
+}
+
+}  // namespace cuda
+}  // namespace medpsim
