@@ -82,11 +82,13 @@ void grid_lines(const Image& in, Image& out, const Params& p, uint64_t, int thre
   if (amplitude == 0.0) return copy_image(in, out);
   const bool vertical = p.at("angle") == 90.0;
   const int w = in.width();
-  point_op(in, out, threads, [&](int, size_t i, float x) {
-    const double t = vertical ? static_cast<double>(i % w) : static_cast<double>(i / w);
-    const double g = 0.5 * (1.0 + std::cos(2.0 * M_PI * t / period));
-    return x * (1.0 - amplitude * g);
-  });
+  // The profile depends on the column (or row) only: one cosine per line, not per pixel.
+  std::vector<double> attenuation(vertical ? w : in.height());
+  for (size_t t = 0; t < attenuation.size(); ++t) {
+    const double g = 0.5 * (1.0 + std::cos(2.0 * M_PI * static_cast<double>(t) / period));
+    attenuation[t] = 1.0 - amplitude * g;
+  }
+  point_op(in, out, threads, [&](int, size_t i, float x) { return x * attenuation[vertical ? i % w : i / w]; });
 }
 
 // Stuck pixels are decided per pixel position (same in every channel: it is the detector element
