@@ -10,6 +10,7 @@ namespace medpsim {
 namespace detail {
 
 int reflect101(int64_t i, int n) {
+  if (i >= 0 && i < n) return static_cast<int>(i);  // nearly every call: skip the 64-bit modulo
   if (n == 1) return 0;
   const int64_t period = 2 * static_cast<int64_t>(n) - 2;
   i %= period;
@@ -27,8 +28,12 @@ float sample_bilinear(const float* plane, int width, int height, double x, doubl
   const double fx0 = std::floor(x), fy0 = std::floor(y);
   const double fx = x - fx0, fy = y - fy0;
   const int64_t ix = static_cast<int64_t>(fx0), iy = static_cast<int64_t>(fy0);
-  const int x0 = reflect101(ix, width), x1 = reflect101(ix + 1, width);
-  const int y0 = reflect101(iy, height), y1 = reflect101(iy + 1, height);
+  // Inside the image (nearly every tap of a warp) reflect-101 is the identity: one test for all four.
+  const bool inside = ix >= 0 && ix + 1 < width && iy >= 0 && iy + 1 < height;
+  const int x0 = inside ? static_cast<int>(ix) : reflect101(ix, width);
+  const int x1 = inside ? static_cast<int>(ix) + 1 : reflect101(ix + 1, width);
+  const int y0 = inside ? static_cast<int>(iy) : reflect101(iy, height);
+  const int y1 = inside ? static_cast<int>(iy) + 1 : reflect101(iy + 1, height);
   const float* r0 = plane + static_cast<size_t>(y0) * width;
   const float* r1 = plane + static_cast<size_t>(y1) * width;
   // With fx = fy = 0 this is exactly r0[x0], so integer shifts are bit-exact copies.
