@@ -1,9 +1,8 @@
 import { createHmac } from 'node:crypto';
-import sharp from 'sharp';
 import { chooseStoredMapping, decodeDicom } from '../../src/dicom/decode';
 import { DICOM_ATTRIBUTE_ALLOW_LIST, deidentifyDicom, patientPseudonym } from '../../src/dicom/deidentify';
 import { ingestImage } from '../../src/imaging/ingest';
-import { ImageError, type IngestOptions } from '../../src/imaging/types';
+import type { IngestOptions } from '../../src/imaging/types';
 import { fixturePixels, makeDicom, type TransferSyntaxName } from '../helpers/dicom-fixtures';
 import { expectImageError } from '../helpers/errors';
 import { pngSamples } from '../helpers/files';

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import sharp from 'sharp';
 import { ingestImage } from '../../src/imaging/ingest';
 import { collapseGreyRgb } from '../../src/imaging/pixels';
-import { ImageError, type IngestOptions } from '../../src/imaging/types';
+import type { IngestOptions } from '../../src/imaging/types';
 import { expectImageError } from '../helpers/errors';
 import { pngBombHeader, pngSamples } from '../helpers/files';
 

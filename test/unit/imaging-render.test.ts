@@ -1,4 +1,3 @@
-import sharp from 'sharp';
 import { encodePng, readPngHeader } from '../../src/imaging/png';
 import { fullRangeWindow, renderPng, windowedTo8bit, windowValue } from '../../src/imaging/render';
 import { ImageError } from '../../src/imaging/types';
