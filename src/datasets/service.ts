@@ -82,7 +82,7 @@ export async function startFolderImport(
   return queueImport(app, { datasetId: dataset.id, root, split, label: input.label ?? null });
 }
 
-function filteredImages(app: App, datasetId: string, filter: ImageFilter): SelectQueryBuilder<Image> {
+export function filteredImages(app: App, datasetId: string, filter: ImageFilter): SelectQueryBuilder<Image> {
   const query = app.db.dataSource
     .getRepository(Image)
     .createQueryBuilder('image')

@@ -4,8 +4,8 @@
  */
 import type { App } from '../app';
 import { DistortedImage, Image, ItemOutcome, JobKind } from '../entities';
-import { assertUuid, getImage } from '../datasets/service';
-import { notFound } from '../schema/errors';
+import { assertUuid, filteredImages, getDataset, getImage, type ImageFilter } from '../datasets/service';
+import { notFound, requireIntInRange } from '../schema/errors';
 import { floatToPng, pngToFloat } from '../imaging/float';
 import { queueItemJob, registerItemJob, type ItemJob, PlanError } from '../jobs/items';
 import * as jobs from '../jobs/store';
@@ -84,6 +84,14 @@ export async function startDistortJob(
   const { backend, note } = chooseBackend(input.backend);
   const params: DistortParams = { imageIds: input.imageIds, specs: input.specs, seed: input.seed, backend, backendNote: note };
   return queueItemJob(app, JobKind.DISTORT, params);
+}
+
+/** The ids of a dataset's images (filtered, in source-path order), at most `limit`. */
+export async function datasetImageIds(app: App, datasetId: string, filter: ImageFilter, limit: number | null): Promise<string[]> {
+  await getDataset(app, datasetId);
+  const take = limit === null ? MAX_DISTORT_ITEMS : requireIntInRange('limit', limit, 1, MAX_DISTORT_ITEMS);
+  const images = await filteredImages(app, datasetId, filter).select('image.id').orderBy('image.sourcePath', 'ASC').take(take).getMany();
+  return images.map((image) => image.id);
 }
 
 /** A sweep: one kind at several severities, as specs. */

@@ -1,6 +1,5 @@
 import { Arg, Ctx, FieldResolver, Float, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { DistortedImage, Image, Job } from '../entities';
-import * as datasets from '../datasets/service';
 import * as distortions from '../distortions/service';
 import { asUserInputErrors, badUserInput } from '../schema/errors';
 import {
@@ -38,21 +37,14 @@ export class DistortionResolver {
   @Mutation(() => Job, { description: 'Distorts images with specs (or a severity sweep) as a job; each result is stored.' })
   distortImages(@Arg('input') input: DistortImagesInput, @Ctx() { app }: Context): Promise<Job> {
     return asUserInputErrors(async () => {
-      const imageIds = await imagesOf(app, input);
+      if ((input.imageIds ? 1 : 0) + (input.datasetId ? 1 : 0) !== 1) throw badUserInput('imageIds', 'give imageIds or datasetId (one of them)');
       if ((input.specs ? 1 : 0) + (input.sweep ? 1 : 0) !== 1) throw badUserInput('specs', 'give specs or sweep (one of them)');
+      const imageIds = input.imageIds ?? (await distortions.datasetImageIds(app, input.datasetId!, input.filter ?? {}, input.limit ?? null));
       const specs = input.sweep ? distortions.severitySweep(input.sweep.kind, input.sweep.severities) : input.specs!;
       const jobId = await distortions.startDistortJob(app, { imageIds, specs, seed: input.seed, backend: input.backend });
       return app.db.dataSource.getRepository(Job).findOneByOrFail({ id: jobId });
     });
   }
-}
-
-async function imagesOf(app: Context['app'], input: DistortImagesInput): Promise<string[]> {
-  if ((input.imageIds ? 1 : 0) + (input.datasetId ? 1 : 0) !== 1) throw badUserInput('imageIds', 'give imageIds or datasetId (one of them)');
-  if (input.imageIds) return input.imageIds;
-  const limit = input.limit ?? datasets.MAX_PAGE_SIZE;
-  const page = await datasets.listImages(app, input.datasetId!, input.filter ?? {}, { first: Math.min(limit, datasets.MAX_PAGE_SIZE) });
-  return page.images.map((image) => image.id);
 }
 
 @Resolver(() => Image)

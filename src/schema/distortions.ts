@@ -143,7 +143,7 @@ export class DistortImagesInput {
   @Field(() => ImageFilter, { nullable: true })
   filter?: ImageFilter | null;
 
-  @Field(() => Int, { nullable: true, description: 'At most this many images of the dataset (source-path order).' })
+  @Field(() => Int, { nullable: true, description: 'At most this many images of the dataset (source-path order); default all.' })
   limit?: number | null;
 
   @Field(() => [[DistortionStepInput]], { nullable: true, description: 'Specs: each a chain of steps.' })

@@ -97,6 +97,10 @@ it('checks a job request before queuing it', async () => {
   const cuda = await graphql(t.server!, DISTORT, { input: { imageIds: [imageId], specs: [[{ kind: 'contrast' }]], backend: 'CUDA' } });
   expect(cuda.errors![0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'backend' });
   expect(cuda.errors![0].message).toContain('CUDA is not available');
+  const badLimit = await graphql(t.server!, DISTORT, { input: { datasetId, limit: 0, specs: [[{ kind: 'contrast' }]] } });
+  expect(badLimit.errors![0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'limit', min: 1 });
+  const both = await graphql(t.server!, DISTORT, { input: { datasetId, imageIds: [imageId], specs: [[{ kind: 'contrast' }]] } });
+  expect(both.errors![0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'imageIds' });
   const badSpec = await graphql(t.server!, DISTORT, { input: { imageIds: [imageId], specs: [[{ kind: 'shift', params: { dx: 1e6 } }]] } });
   expect(badSpec.errors![0].extensions).toMatchObject({ field: 'specs[0][0].params.dx' });
 });
