@@ -8,6 +8,7 @@
 // tiling), but it makes the CUDA field equal to the CPU one up to the ulps of the Gaussian draws.
 #include <algorithm>
 #include <cmath>
+#include <complex>
 
 #include "common.cuh"
 
@@ -17,20 +18,14 @@ namespace {
 
 constexpr uint32_t kColoredStream = 0x0300;  // src/noise.cpp
 
-int next_pow2(int n) {
-  int p = 1;
-  while (p < n) p <<= 1;
-  return p;
-}
-
 // std::complex<double> multiplication as GCC does it for finite values: (ac - bd, ad + bc).
 __device__ inline double2 cmul(double2 a, double2 b) { return make_double2(a.x * b.x - a.y * b.y, a.x * b.y + a.y * b.x); }
 
-// Twiddles exp(-+2 pi i k / n), k < n / 2, exactly as the CPU's fft() computes them.
+// Twiddles exp(-+2 pi i k / n), k < n / 2: the CPU fft()'s own table (src/helpers.cpp), as double2.
 std::vector<double2> twiddles(int n, bool inverse) {
-  std::vector<double2> t(n / 2);
-  const double angle = (inverse ? 2.0 : -2.0) * M_PI / static_cast<double>(n);
-  for (int k = 0; k < n / 2; ++k) t[k] = make_double2(std::cos(angle * k), std::sin(angle * k));
+  const std::vector<std::complex<double>> host = detail::fft_twiddles(static_cast<size_t>(n), inverse);
+  std::vector<double2> t(host.size());
+  for (size_t k = 0; k < host.size(); ++k) t[k] = make_double2(host[k].real(), host[k].imag());
   return t;
 }
 
@@ -102,7 +97,7 @@ __global__ void add_field(const float* src, float* dst, const double2* field, in
 
 void add_colored(const Job& job, double sigma, double beta, uint64_t seed) {
   if (sigma == 0.0) return copy_job(job);
-  const int w = job.w, h = job.h, pw = next_pow2(w), ph = next_pow2(h);
+  const int w = job.w, h = job.h, pw = detail::next_pow2(w), ph = detail::next_pow2(h);
   const size_t cells = static_cast<size_t>(pw) * ph;
   DeviceBuffer<double2> field(cells);
   const DeviceBuffer<double2> fwd_w(twiddles(pw, false)), fwd_h(twiddles(ph, false)), inv_w(twiddles(pw, true)),
@@ -124,18 +119,11 @@ void add_colored(const Job& job, double sigma, double beta, uint64_t seed) {
     fft2(inv_w, inv_h);
     crop_row_moments<<<blocks_for(h), kBlock>>>(field.get(), pw, w, h, d_sums.get(), d_squares.get());
     MEDPSIM_CUDA_LAUNCHED("crop_row_moments");
-    // The last reduction (h values) on the host, in row order, exactly as the CPU.
+    // The last reduction (h values) on the host, by the CPU's own code (src/noise.cpp).
     check(cudaMemcpy(sums.data(), d_sums.get(), h * sizeof(double), cudaMemcpyDeviceToHost), "cudaMemcpy to host");
     check(cudaMemcpy(squares.data(), d_squares.get(), h * sizeof(double), cudaMemcpyDeviceToHost), "cudaMemcpy to host");
-    double sum = 0.0, sq = 0.0;
-    for (int y = 0; y < h; ++y) {
-      sum += sums[y];
-      sq += squares[y];
-    }
-    const double n = static_cast<double>(w) * h;
-    const double mean = sum / n;
-    const double var = std::max(0.0, sq / n - mean * mean);
-    const double scale = var > 0.0 ? sigma / std::sqrt(var) : 0.0;
+    double mean, scale;
+    detail::colored_field_normalisation(sums.data(), squares.data(), w, h, sigma, mean, scale);
     add_field<<<blocks_for(job.plane()), kBlock>>>(job.in + c * job.plane(), job.out + c * job.plane(), field.get(), pw, w, h, mean, scale);
     MEDPSIM_CUDA_LAUNCHED("add_field");
   }

@@ -115,19 +115,6 @@ void motion_blur(const Job& job, const Params& p, uint64_t) {
 
 // ----- scatter: three box passes per axis (running sums, one thread per line), then a blend -----
 
-// The CPU's box_radii (src/helpers.cpp): Kovesi's box widths for a 3-pass Gaussian approximation.
-std::vector<int> box_radii(double sigma, int passes) {
-  const double ideal = std::sqrt(12.0 * sigma * sigma / passes + 1.0);
-  int wl = static_cast<int>(std::floor(ideal));
-  if (wl % 2 == 0) --wl;
-  const int wu = wl + 2;
-  const double m_ideal = (12.0 * sigma * sigma - passes * wl * wl - 4.0 * passes * wl - 3.0 * passes) / (-4.0 * wl - 4.0);
-  const int m = static_cast<int>(std::lround(m_ideal));
-  std::vector<int> radii;
-  for (int i = 0; i < passes; ++i) radii.push_back(((i < m ? wl : wu) - 1) / 2);
-  return radii;
-}
-
 // One box pass over `lines` lines of n samples (line l starts at l * line_step, samples `stride` apart),
 // in place; `scratch` holds n doubles per line, the copy the CPU's box_line reads from.
 __global__ void box_lines(float* p, int lines, int n, size_t line_step, size_t stride, int r, double* scratch) {
@@ -152,7 +139,7 @@ __global__ void blend(const float* in, const float* veil, float* out, size_t n, 
 void scatter(const Job& job, const Params& p, uint64_t) {
   const double fraction = p.at("fraction"), sigma = p.at("sigma");
   if (fraction == 0.0 || sigma == 0.0) return copy_job(job);
-  const std::vector<int> radii = box_radii(sigma, 3);
+  const std::vector<int> radii = detail::box_radii(sigma, 3);  // the CPU's box widths (src/helpers.cpp)
   DeviceBuffer<float> veil(job.size());
   check(cudaMemcpy(veil.get(), job.in, job.size() * sizeof(float), cudaMemcpyDeviceToDevice), "cudaMemcpy on device");
   DeviceBuffer<double> scratch(job.plane());  // n doubles per line, w x h either way
@@ -262,16 +249,6 @@ void resolution_loss(const Job& job, const Params& p, uint64_t) {
 
 // ----- jpeg: one 64-thread block per 8x8 block and component -----
 
-// ITU-T T.81 Annex K tables K.1 and K.2 and the IJG quality scaling, as in src/compression.cpp.
-constexpr int kLumaTable[64] = {16, 11, 10, 16, 24,  40,  51,  61,  12, 12, 14, 19, 26,  58,  60,  55,
-                                14, 13, 16, 24, 40,  57,  69,  56,  14, 17, 22, 29, 51,  87,  80,  62,
-                                18, 22, 37, 56, 68,  109, 103, 77,  24, 35, 55, 64, 81,  104, 113, 92,
-                                49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99};
-constexpr int kChromaTable[64] = {17, 18, 24, 47, 99, 99, 99, 99, 18, 21, 26, 66, 99, 99, 99, 99,
-                                  24, 26, 56, 99, 99, 99, 99, 99, 47, 66, 99, 99, 99, 99, 99, 99,
-                                  99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99,
-                                  99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99};
-
 // Passed by value (1.5 KB of kernel parameters): the DCT matrix (computed with the host's std::cos, so
 // identical to the CPU's) and the two quantisation tables.
 struct JpegTables {
@@ -279,16 +256,11 @@ struct JpegTables {
   double q[2][64];
 };
 
+// Both made by the CPU kernel's code (src/compression.cpp).
 JpegTables jpeg_tables(int quality) {
   JpegTables tables;
-  const int scale = quality < 50 ? 5000 / quality : 200 - 2 * quality;
-  for (int i = 0; i < 64; ++i) {
-    tables.q[0][i] = std::max(1, std::min(255, (kLumaTable[i] * scale + 50) / 100));
-    tables.q[1][i] = std::max(1, std::min(255, (kChromaTable[i] * scale + 50) / 100));
-  }
-  for (int u = 0; u < 8; ++u) {
-    for (int x = 0; x < 8; ++x) tables.t[u][x] = (u == 0 ? std::sqrt(0.125) : 0.5) * std::cos((2 * x + 1) * u * M_PI / 16.0);
-  }
+  detail::jpeg_quant_tables(quality, tables.q[0], tables.q[1]);
+  detail::dct8_matrix(tables.t);
   return tables;
 }
 

@@ -10,8 +10,8 @@ namespace cuda {
 namespace {
 
 // Stream ids of the CPU kernels (src/noise.cpp, src/xray.cpp): the same Philox counters give the same noise.
-constexpr uint32_t kUniformStream = 0x0100, kGaussianStream = 0x0200, kCheckerboardStream = 0x0400;
-constexpr uint32_t kQuantumStream = 0x2100, kDeadPixelStream = 0x2200, kDeadLineStream = 0x2300;
+constexpr uint32_t kUniformStream = 0x0100, kGaussianStream = 0x0200;
+constexpr uint32_t kQuantumStream = 0x2100, kDeadPixelStream = 0x2200;
 
 // out(c, i) = clamp01(op(c, i, in(c, i))) for pixel index i in the plane.
 template <typename Op>
@@ -139,44 +139,18 @@ void checkerboard(const Job& job, const Params& p, uint64_t seed) {
   if (a == 0.0) return copy_job(job);
   const int period = static_cast<int>(p.at("period"));
   // The tile is period^2 <= 1024 values: made on the host by the CPU kernel's code.
-  std::vector<double> tile(static_cast<size_t>(period) * period);
-  const Rng rng(seed, kCheckerboardStream);
-  double mean = 0.0;
-  for (size_t i = 0; i < tile.size(); ++i) mean += tile[i] = rng.gaussian(i);
-  mean /= static_cast<double>(tile.size());
-  double peak = 0.0;
-  for (double& v : tile) peak = std::max(peak, std::fabs(v -= mean));
-  if (peak > 0.0) {
-    for (double& v : tile) v /= peak;
-  }
-  const DeviceBuffer<double> d_tile(tile);
+  const DeviceBuffer<double> d_tile(detail::checkerboard_tile(period, seed));
   point_op(job, Checkerboard{d_tile.get(), period, job.w, a});
 }
 
 // ----- x-ray -----
-
-// The CPU's poisson(): inversion below lambda 30, rounded normal approximation above.
-__device__ double poisson(const Rng& rng, size_t i, double lambda) {
-  if (lambda < 30.0) {
-    const double u = rng.uniform(i, 0);
-    double pk = exp(-lambda), cdf = pk;
-    int k = 0;
-    while (u > cdf && k < 200) {
-      ++k;
-      pk *= lambda / k;
-      cdf += pk;
-    }
-    return k;
-  }
-  return fmax(0.0, round(lambda + sqrt(lambda) * rng.gaussian(i, 1)));
-}
 
 struct QuantumNoise {
   uint64_t seed;
   double photons, electronic;
   __device__ double operator()(int c, size_t i, float x) const {
     const Rng rng(seed, kQuantumStream + c);
-    const double counts = poisson(rng, i, fmaxf(0.0f, x) * photons);
+    const double counts = detail::poisson(rng, i, fmaxf(0.0f, x) * photons);  // the CPU's (medpsim/random.hpp)
     return counts / photons + (electronic > 0.0 ? electronic * rng.gaussian(i, 2) : 0.0);
   }
 };
@@ -220,16 +194,9 @@ void dead_pixels(const Job& job, const Params& p, uint64_t seed) {
   const double fraction = p.at("fraction");
   const int lines = static_cast<int>(p.at("lines"));
   if (fraction == 0.0 && lines == 0) return copy_job(job);
-  // At most 64 lines: drawn on the host exactly as the CPU kernel does.
-  std::vector<char> dead_row(job.h, 0), dead_col(job.w, 0);
-  const Rng line_rng(seed, kDeadLineStream);
-  for (int l = 0; l < lines; ++l) {
-    if (line_rng.uniform(l, 0) < 0.5f) {
-      dead_row[std::min(job.h - 1, static_cast<int>(line_rng.uniform(l, 1) * job.h))] = 1;
-    } else {
-      dead_col[std::min(job.w - 1, static_cast<int>(line_rng.uniform(l, 1) * job.w))] = 1;
-    }
-  }
+  // At most 64 lines: drawn on the host by the CPU kernel's code.
+  std::vector<char> dead_row, dead_col;
+  detail::dead_lines(job.w, job.h, lines, seed, dead_row, dead_col);
   const DeviceBuffer<char> d_row(dead_row), d_col(dead_col);
   point_op(job, DeadPixels{d_row.get(), d_col.get(), seed, fraction, job.w});
 }

@@ -10,7 +10,6 @@ namespace medpsim {
 namespace cuda {
 namespace {
 
-constexpr uint32_t kWarpStream = 0x1200;  // src/spatial.cpp
 constexpr double kDeg = M_PI / 180.0;
 
 // out(c, y, x) = clamp01(in(c, source(x, y))) for every channel.
@@ -124,13 +123,8 @@ void warp(const Job& job, const Params& p, uint64_t seed, bool cubic) {
   const double magnitude = p.at("magnitude");
   if (magnitude == 0.0) return copy_job(job);
   const int grid = static_cast<int>(p.at("grid"));
-  const double amplitude = magnitude * std::min(job.w, job.h);
-  const Rng rng(seed, kWarpStream);
-  std::vector<double> fx(static_cast<size_t>(grid) * grid), fy(fx.size());
-  for (size_t i = 0; i < fx.size(); ++i) {
-    fx[i] = amplitude * (2.0 * rng.uniform(i, 0) - 1.0);
-    fy[i] = amplitude * (2.0 * rng.uniform(i, 1) - 1.0);
-  }
+  std::vector<double> fx, fy;
+  detail::warp_lattice(job.w, job.h, grid, magnitude, seed, fx, fy);  // the CPU kernel's lattice
   const DeviceBuffer<double> d_fx(fx), d_fy(fy);
   remap(job, Warp{d_fx.get(), d_fy.get(), grid, job.w, job.h, cubic});
 }

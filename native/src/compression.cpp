@@ -24,14 +24,9 @@ void scaled_table(const int* base, int quality, double* out) {
   for (int i = 0; i < 64; ++i) out[i] = std::max(1, std::min(255, (base[i] * scale + 50) / 100));
 }
 
-// Orthonormal 8-point DCT-II matrix: T[u][x] = C(u)/2 cos((2x + 1) u pi / 16).
 struct DctMatrix {
   double t[8][8];
-  DctMatrix() {
-    for (int u = 0; u < 8; ++u) {
-      for (int x = 0; x < 8; ++x) t[u][x] = (u == 0 ? std::sqrt(0.125) : 0.5) * std::cos((2 * x + 1) * u * M_PI / 16.0);
-    }
-  }
+  DctMatrix() { dct8_matrix(t); }
 };
 
 // Forward DCT, quantise, dequantise, inverse DCT of one 8x8 block in place (level-shifted samples).
@@ -71,8 +66,7 @@ void jpeg(const Image& in, Image& out, const Params& p, uint64_t, int threads) {
   const int quality = static_cast<int>(p.at("quality"));
   const int w = in.width(), h = in.height(), channels = in.channels();
   double tables[2][64];
-  scaled_table(kLumaTable, quality, tables[0]);
-  scaled_table(kChromaTable, quality, tables[1]);
+  jpeg_quant_tables(quality, tables[0], tables[1]);
   static const DctMatrix dct;
   // Samples are first rounded to 8-bit levels, as an encoder receives them; components on
   // 0..255 (JFIF YCbCr for colour), level-shifted by 128.
@@ -125,6 +119,18 @@ void jpeg(const Image& in, Image& out, const Params& p, uint64_t, int threads) {
 }
 
 }  // namespace
+
+void jpeg_quant_tables(int quality, double luma[64], double chroma[64]) {
+  scaled_table(kLumaTable, quality, luma);
+  scaled_table(kChromaTable, quality, chroma);
+}
+
+// Orthonormal 8-point DCT-II matrix: T[u][x] = C(u)/2 cos((2x + 1) u pi / 16).
+void dct8_matrix(double t[8][8]) {
+  for (int u = 0; u < 8; ++u) {
+    for (int x = 0; x < 8; ++x) t[u][x] = (u == 0 ? std::sqrt(0.125) : 0.5) * std::cos((2 * x + 1) * u * M_PI / 16.0);
+  }
+}
 
 void register_compression(KernelFunctions& k) {
   k["jpeg"] = jpeg;

@@ -99,10 +99,6 @@ void convolve_separable(const Image& in, Image& out, const std::vector<double>& 
   }
 }
 
-namespace {
-
-// Box widths of the n-pass approximation of a Gaussian (Kovesi 2010): n boxes of odd widths wl or
-// wl + 2 whose summed variances equal sigma^2 as closely as integers allow.
 std::vector<int> box_radii(double sigma, int passes) {
   const double ideal = std::sqrt(12.0 * sigma * sigma / passes + 1.0);
   int wl = static_cast<int>(std::floor(ideal));
@@ -114,6 +110,8 @@ std::vector<int> box_radii(double sigma, int passes) {
   for (int i = 0; i < passes; ++i) radii.push_back(((i < m ? wl : wu) - 1) / 2);
   return radii;
 }
+
+namespace {
 
 // One box pass along a line of n samples read/written with a stride; window sums slide in O(1).
 void box_line(const float* src, float* dst, int n, size_t stride, int r, std::vector<double>& line) {
@@ -151,6 +149,19 @@ void box_blur3(const Image& in, Image& out, double sigma, int threads) {
   }
 }
 
+int next_pow2(int n) {
+  int p = 1;
+  while (p < n) p <<= 1;
+  return p;
+}
+
+std::vector<std::complex<double>> fft_twiddles(size_t n, bool inverse) {
+  std::vector<std::complex<double>> twiddle(n / 2);
+  const double angle = (inverse ? 2.0 : -2.0) * M_PI / static_cast<double>(n);
+  for (size_t k = 0; k < n / 2; ++k) twiddle[k] = {std::cos(angle * k), std::sin(angle * k)};
+  return twiddle;
+}
+
 void fft(std::vector<std::complex<double>>& a, bool inverse) {
   const size_t n = a.size();
   if (n & (n - 1)) throw std::invalid_argument("fft: size must be a power of two");
@@ -162,9 +173,7 @@ void fft(std::vector<std::complex<double>>& a, bool inverse) {
   }
   // Twiddles exp(-+2 pi i k / n), each computed directly (not by recurrence) to keep rounding small;
   // the stage of length len uses every (n / len)-th one.
-  std::vector<std::complex<double>> twiddle(n / 2);
-  const double angle = (inverse ? 2.0 : -2.0) * M_PI / static_cast<double>(n);
-  for (size_t k = 0; k < n / 2; ++k) twiddle[k] = {std::cos(angle * k), std::sin(angle * k)};
+  const std::vector<std::complex<double>> twiddle = fft_twiddles(n, inverse);
   for (size_t len = 2; len <= n; len <<= 1) {
     const size_t step = n / len;
     for (size_t i = 0; i < n; i += len) {

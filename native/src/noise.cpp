@@ -36,12 +36,6 @@ void gaussian_noise(const Image& in, Image& out, const Params& p, uint64_t seed,
   add_noise(in, out, threads, [&](int c, size_t i) { return sigma * Rng(seed, kGaussianStream + c).gaussian(i); });
 }
 
-int next_pow2(int n) {
-  int p = 1;
-  while (p < n) p <<= 1;
-  return p;
-}
-
 // A w x h Gaussian field with power spectrum ~ f^-beta (f in cycles/pixel, isotropic), zero mean
 // and standard deviation exactly sigma. White noise on the next power-of-two grid is filtered by
 // f^(-beta/2) in the frequency domain (DC set to 0), then cropped; the crop is re-centred and
@@ -79,15 +73,8 @@ std::vector<float> colored_field(int w, int h, double sigma, double beta, uint64
       row_sq[y] = q;
     }
   });
-  double sum = 0.0, sq = 0.0;
-  for (int y = 0; y < h; ++y) {
-    sum += row_sum[y];
-    sq += row_sq[y];
-  }
-  const double n = static_cast<double>(w) * h;
-  const double mean = sum / n;
-  const double var = std::max(0.0, sq / n - mean * mean);
-  const double scale = var > 0.0 ? sigma / std::sqrt(var) : 0.0;  // a 1x1 image has no zero-mean noise
+  double mean, scale;
+  colored_field_normalisation(row_sum.data(), row_sq.data(), w, h, sigma, mean, scale);
   std::vector<float> out(static_cast<size_t>(w) * h);
   for (int y = 0; y < h; ++y) {
     for (int x = 0; x < w; ++x) {
@@ -127,6 +114,31 @@ void checkerboard(const Image& in, Image& out, const Params& p, uint64_t seed, i
   const double a = p.at("amplitude");
   if (a == 0.0) return copy_image(in, out);
   const int period = static_cast<int>(p.at("period"));
+  const std::vector<double> tile = checkerboard_tile(period, seed);
+  const int w = in.width();
+  add_noise(in, out, threads, [&](int, size_t i) {
+    const int x = static_cast<int>(i % w), y = static_cast<int>(i / w);
+    return a * tile[static_cast<size_t>(y % period) * period + x % period];
+  });
+}
+
+}  // namespace
+
+void colored_field_normalisation(const double* row_sum, const double* row_sq, int w, int h, double sigma, double& mean,
+                                 double& scale) {
+  double sum = 0.0, sq = 0.0;
+  for (int y = 0; y < h; ++y) {
+    sum += row_sum[y];
+    sq += row_sq[y];
+  }
+  const double n = static_cast<double>(w) * h;
+  mean = sum / n;
+  const double var = std::max(0.0, sq / n - mean * mean);
+  scale = var > 0.0 ? sigma / std::sqrt(var) : 0.0;  // a 1x1 image has no zero-mean noise
+}
+
+// The stride artefact's tile: Gaussian draws from the seed, made zero-mean and scaled to a peak of 1.
+std::vector<double> checkerboard_tile(int period, uint64_t seed) {
   std::vector<double> tile(static_cast<size_t>(period) * period);
   const Rng rng(seed, kCheckerboardStream);
   double mean = 0.0;
@@ -137,14 +149,8 @@ void checkerboard(const Image& in, Image& out, const Params& p, uint64_t seed, i
   if (peak > 0.0) {
     for (double& v : tile) v /= peak;
   }
-  const int w = in.width();
-  add_noise(in, out, threads, [&](int, size_t i) {
-    const int x = static_cast<int>(i % w), y = static_cast<int>(i / w);
-    return a * tile[static_cast<size_t>(y % period) * period + x % period];
-  });
+  return tile;
 }
-
-}  // namespace
 
 void register_noise(KernelFunctions& k) {
   k["uniform_noise"] = uniform_noise;

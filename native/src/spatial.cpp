@@ -76,13 +76,8 @@ void warp(const Image& in, Image& out, const Params& p, uint64_t seed, int threa
   if (magnitude == 0.0) return copy_image(in, out);
   const int grid = static_cast<int>(p.at("grid"));
   const int w = in.width(), h = in.height();
-  const double amplitude = magnitude * std::min(w, h);
-  const Rng rng(seed, kWarpStream);
-  std::vector<double> fx(static_cast<size_t>(grid) * grid), fy(fx.size());
-  for (size_t i = 0; i < fx.size(); ++i) {
-    fx[i] = amplitude * (2.0 * rng.uniform(i, 0) - 1.0);
-    fy[i] = amplitude * (2.0 * rng.uniform(i, 1) - 1.0);
-  }
+  std::vector<double> fx, fy;
+  warp_lattice(w, h, grid, magnitude, seed, fx, fy);
   // Per axis: first lattice tap and the 4 weights (linear uses the middle two).
   auto taps = [&](int pos, int size, int& first, double wt[4]) {
     const double g = size > 1 ? static_cast<double>(pos) * (grid - 1) / (size - 1) : 0.0;
@@ -175,6 +170,18 @@ void homography_matrix(int width, int height, double jitter, uint64_t seed, doub
     moved[i][1] = corners[i][1] + jitter * height * (2.0 * rng.uniform(i, 1) - 1.0);
   }
   solve_homography(moved, corners, h);
+}
+
+// Each lattice point moved by U(-1, 1) * magnitude * shorter side in x and in y.
+void warp_lattice(int w, int h, int grid, double magnitude, uint64_t seed, std::vector<double>& fx, std::vector<double>& fy) {
+  const double amplitude = magnitude * std::min(w, h);
+  const Rng rng(seed, kWarpStream);
+  fx.assign(static_cast<size_t>(grid) * grid, 0.0);
+  fy.assign(fx.size(), 0.0);
+  for (size_t i = 0; i < fx.size(); ++i) {
+    fx[i] = amplitude * (2.0 * rng.uniform(i, 0) - 1.0);
+    fy[i] = amplitude * (2.0 * rng.uniform(i, 1) - 1.0);
+  }
 }
 
 void register_spatial(KernelFunctions& k) {

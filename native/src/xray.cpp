@@ -23,24 +23,6 @@ void point_op(const Image& in, Image& out, int threads, F f) {
   }
 }
 
-// Poisson(lambda) from the element's own counters: inversion (one uniform, sequential search of
-// the CDF) for lambda < 30; above, the normal approximation round(lambda + sqrt(lambda) N),
-// whose error is small next to the noise itself at those counts.
-double poisson(const Rng& rng, size_t i, double lambda) {
-  if (lambda < 30.0) {
-    const double u = rng.uniform(i, 0);
-    double pk = std::exp(-lambda), cdf = pk;
-    int k = 0;
-    while (u > cdf && k < 200) {
-      ++k;
-      pk *= lambda / k;
-      cdf += pk;
-    }
-    return k;
-  }
-  return std::max(0.0, std::round(lambda + std::sqrt(lambda) * rng.gaussian(i, 1)));
-}
-
 // No identity value: the caller copies at severity 0 instead of calling it.
 void quantum_noise(const Image& in, Image& out, const Params& p, uint64_t seed, int threads) {
   const double photons = p.at("photons"), electronic = p.at("electronic_sigma");
@@ -99,15 +81,8 @@ void dead_pixels(const Image& in, Image& out, const Params& p, uint64_t seed, in
   const int lines = static_cast<int>(p.at("lines"));
   if (fraction == 0.0 && lines == 0) return copy_image(in, out);
   const int w = in.width(), h = in.height();
-  std::vector<char> dead_row(h, 0), dead_col(w, 0);
-  const Rng line_rng(seed, kDeadLineStream);
-  for (int l = 0; l < lines; ++l) {
-    if (line_rng.uniform(l, 0) < 0.5f) {
-      dead_row[std::min(h - 1, static_cast<int>(line_rng.uniform(l, 1) * h))] = 1;
-    } else {
-      dead_col[std::min(w - 1, static_cast<int>(line_rng.uniform(l, 1) * w))] = 1;
-    }
-  }
+  std::vector<char> dead_row, dead_col;
+  dead_lines(w, h, lines, seed, dead_row, dead_col);
   const Rng rng(seed, kDeadPixelStream);
   point_op(in, out, threads, [&](int, size_t i, float x) {
     if (dead_row[i / w] || dead_col[i % w]) return 0.0;
@@ -213,6 +188,20 @@ void scatter(const Image& in, Image& out, const Params& p, uint64_t, int threads
 }
 
 }  // namespace
+
+// Line l is a row or a column by one draw, its position by another.
+void dead_lines(int w, int h, int lines, uint64_t seed, std::vector<char>& dead_row, std::vector<char>& dead_col) {
+  dead_row.assign(h, 0);
+  dead_col.assign(w, 0);
+  const Rng line_rng(seed, kDeadLineStream);
+  for (int l = 0; l < lines; ++l) {
+    if (line_rng.uniform(l, 0) < 0.5f) {
+      dead_row[std::min(h - 1, static_cast<int>(line_rng.uniform(l, 1) * h))] = 1;
+    } else {
+      dead_col[std::min(w - 1, static_cast<int>(line_rng.uniform(l, 1) * w))] = 1;
+    }
+  }
+}
 
 void register_xray(KernelFunctions& k) {
   k["quantum_noise"] = quantum_noise;

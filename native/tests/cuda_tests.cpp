@@ -12,46 +12,17 @@
 #include "medpsim/backends.hpp"
 #include "medpsim/kernels.hpp"
 #include "medpsim/random.hpp"
+#include "harness.hpp"
 
 using namespace medpsim;
 
-static int g_failures = 0;
-static int g_checks = 0;
-
-#define CHECK(cond, ...)                                         \
-  do {                                                           \
-    ++g_checks;                                                  \
-    if (!(cond)) {                                               \
-      ++g_failures;                                              \
-      std::printf("FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
-      std::printf(__VA_ARGS__);                                  \
-      std::printf("\n");                                         \
-    }                                                            \
-  } while (0)
+using harness::throws_with;
 
 constexpr double kTolerance = 1e-5;
 
-// Gradients, a disk, stripes and texture (as in kernel_tests.cpp), in [0.05, 0.95], plus a few exact 0s
-// and 1s so that the clamps and the poisson(0) path are exercised.
-static Image test_image(int w, int h, int channels) {
-  Image img = Image::allocate(w, h, channels);
-  for (int c = 0; c < channels; ++c) {
-    for (int y = 0; y < h; ++y) {
-      for (int x = 0; x < w; ++x) {
-        const double u = static_cast<double>(x) / w, v = static_cast<double>(y) / h;
-        double s = 0.3 + 0.25 * u + 0.15 * v * (c + 1) / 3.0;
-        if ((u - 0.5) * (u - 0.5) + (v - 0.45) * (v - 0.45) < 0.06) s += 0.2 - 0.1 * c;
-        s += 0.06 * std::sin(x * 1.3 + c) * std::cos(y * 0.7);
-        s += 0.04 * (Rng(99, 7 + c).uniform(static_cast<uint64_t>(y) * w + x) - 0.5);
-        s = std::min(0.95, std::max(0.05, s));
-        if ((x * 7 + y * 3 + c) % 97 == 0) s = 0.0;
-        if ((x * 5 + y * 11 + c) % 89 == 0) s = 1.0;
-        img.at(c, y, x) = static_cast<float>(s);
-      }
-    }
-  }
-  return img;
-}
+// The harness's textured image (as in kernel_tests.cpp) in [0.05, 0.95], plus a few exact 0s and 1s so that
+// the clamps and the poisson(0) path are exercised.
+static Image test_image(int w, int h, int channels) { return harness::textured_image(w, h, channels, 0.05, 0.95, true); }
 
 // Per kind: parameter sets from identity to strong (the strong ones reach the clamps and edge paths).
 static std::vector<std::pair<std::string, std::vector<Params>>> cases() {
@@ -87,17 +58,6 @@ static std::vector<std::pair<std::string, std::vector<Params>>> cases() {
       {"windowing", {{{"center_shift", 0}, {"width_scale", 1}}, {{"center_shift", 0.05}, {"width_scale", 0.8}}, {{"center_shift", -0.4}, {"width_scale", 0.1}}}},
       {"scatter", {{{"fraction", 0}, {"sigma", 40}}, {{"fraction", 0.2}, {"sigma", 3}}, {{"fraction", 0.6}, {"sigma", 60}}}},
   };
-}
-
-static bool throws_with(const std::function<void()>& f, const std::string& needle) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    const bool ok = std::string(e.what()).find(needle) != std::string::npos;
-    if (!ok) std::printf("  message was: %s\n", e.what());
-    return ok;
-  }
-  return false;
 }
 
 static std::string params_text(const Params& p) {
@@ -218,23 +178,12 @@ static void test_large_image() {
 }
 
 int main() {
-  const std::pair<const char*, void (*)()> tests[] = {
+  const std::vector<harness::Test> tests = {
       {"kind list and errors", test_kind_list_and_errors},
       {"CPU vs CUDA agreement", test_cpu_cuda_agreement},
       {"CPU vs CUDA, large image", test_large_image},
   };
   std::printf("CUDA: %s (%d device(s))%s%s\n", cuda_available() ? "available" : "not available", cuda_device_count(),
               cuda_reason().empty() ? "" : ": ", cuda_reason().c_str());
-  for (const auto& test : tests) {
-    const int before = g_failures;
-    try {
-      test.second();
-    } catch (const std::exception& e) {
-      ++g_failures;
-      std::printf("FAIL %s: unexpected exception: %s\n", test.first, e.what());
-    }
-    std::printf("%s %s\n", g_failures == before ? "ok  " : "FAIL", test.first);
-  }
-  std::printf("%d checks, %d failures\n", g_checks, g_failures);
-  return g_failures == 0 ? 0 : 1;
+  return harness::run_tests(tests);
 }

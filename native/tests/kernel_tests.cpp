@@ -11,48 +11,15 @@
 
 #include "medpsim/kernels.hpp"
 #include "medpsim/random.hpp"
+#include "harness.hpp"
 
 using namespace medpsim;
-
-static int g_failures = 0;
-static int g_checks = 0;
-
-#define CHECK(cond, ...)                                         \
-  do {                                                           \
-    ++g_checks;                                                  \
-    if (!(cond)) {                                               \
-      ++g_failures;                                              \
-      std::printf("FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
-      std::printf(__VA_ARGS__);                                  \
-      std::printf("\n");                                         \
-    }                                                            \
-  } while (0)
-#define CHECK_NEAR(a, b, tol, what)                                                                       \
-  do {                                                                                                    \
-    const double va_ = (a), vb_ = (b);                                                                    \
-    CHECK(std::fabs(va_ - vb_) <= (tol), "%s: %.9g vs %.9g (tolerance %.3g)", what, va_, vb_, (double)(tol)); \
-  } while (0)
 
 // ---------------------------------------------------------------------------------------------
 // Fixtures
 
-// Smooth gradients, a disk, fine stripes and a little texture, channels differing, in [0.1, 0.9].
-static Image test_image(int w, int h, int channels) {
-  Image img = Image::allocate(w, h, channels);
-  for (int c = 0; c < channels; ++c) {
-    for (int y = 0; y < h; ++y) {
-      for (int x = 0; x < w; ++x) {
-        const double u = static_cast<double>(x) / w, v = static_cast<double>(y) / h;
-        double s = 0.3 + 0.25 * u + 0.15 * v * (c + 1) / 3.0;
-        if ((u - 0.5) * (u - 0.5) + (v - 0.45) * (v - 0.45) < 0.06) s += 0.2 - 0.1 * c;
-        s += 0.06 * std::sin(x * 1.3 + c) * std::cos(y * 0.7);
-        s += 0.04 * (Rng(99, 7 + c).uniform(static_cast<uint64_t>(y) * w + x) - 0.5);
-        img.at(c, y, x) = static_cast<float>(std::min(0.9, std::max(0.1, s)));
-      }
-    }
-  }
-  return img;
-}
+// The harness's textured image in [0.1, 0.9].
+static Image test_image(int w, int h, int channels) { return harness::textured_image(w, h, channels, 0.1, 0.9, false); }
 
 static Image constant_image(int w, int h, int channels, float value) {
   Image img = Image::allocate(w, h, channels);
@@ -214,16 +181,7 @@ static void test_determinism() {
 
 static void test_validation() {
   const Image rgb = test_image(16, 16, 3), grey = test_image(16, 16, 1);
-  auto throws_with = [](const std::function<void()>& f, const std::string& needle) {
-    try {
-      f();
-    } catch (const std::invalid_argument& e) {
-      const bool ok = std::string(e.what()).find(needle) != std::string::npos;
-      if (!ok) std::printf("  message was: %s\n", e.what());
-      return ok;
-    }
-    return false;
-  };
+  const auto throws_with = harness::throws_with<std::invalid_argument>;
   for (const Case& c : cases()) {
     const KernelInfo* info = find_kernel(c.kind);
     for (const ParamSpec& spec : info->params) {
@@ -525,7 +483,7 @@ static void test_small_images() {
 }
 
 int main() {
-  const std::pair<const char*, void (*)()> tests[] = {
+  return harness::run_tests({
       {"philox known answers", test_philox_known_answers},
       {"registry", test_registry},
       {"identity", test_identity},
@@ -540,21 +498,5 @@ int main() {
       {"white noise statistics", test_white_noise_statistics},
       {"noise spectra", test_noise_spectra},
       {"jpeg", test_jpeg},
-  };
-  const auto start = std::chrono::steady_clock::now();
-  for (const auto& test : tests) {
-    const int before = g_failures;
-    const auto t0 = std::chrono::steady_clock::now();
-    try {
-      test.second();
-    } catch (const std::exception& e) {
-      ++g_failures;
-      std::printf("FAIL %s: unexpected exception: %s\n", test.first, e.what());
-    }
-    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-    std::printf("%s %-28s %8.1f ms\n", g_failures == before ? "ok  " : "FAIL", test.first, ms);
-  }
-  const double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::printf("%d checks, %d failures, %.2f s\n", g_checks, g_failures, total);
-  return g_failures == 0 ? 0 : 1;
+  });
 }

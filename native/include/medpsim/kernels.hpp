@@ -118,6 +118,35 @@ void homography_matrix(int width, int height, double jitter, uint64_t seed, doub
 
 void copy_image(const Image& in, Image& out);
 
+// ----- Host-side set-up shared by the CPU kernels and the CUDA backend (native/cuda/), so that both
+// start from the very same tables, lattices and constants. -----
+
+// Box radii of the n-pass box approximation of a Gaussian of standard deviation sigma (Kovesi 2010):
+// n boxes of odd widths wl or wl + 2 whose summed variances equal sigma^2 as closely as integers allow.
+std::vector<int> box_radii(double sigma, int passes);
+
+// Smallest power of two >= n (n >= 1).
+int next_pow2(int n);
+// The twiddles exp(-+2 pi i k / n), k < n / 2, that fft() uses (each computed directly).
+std::vector<std::complex<double>> fft_twiddles(size_t n, bool inverse);
+// Coloured noise: from the per-row sums and sums of squares of the w x h crop (added in row order), the
+// mean to subtract and the factor that scales the crop to standard deviation sigma (0 without variance).
+void colored_field_normalisation(const double* row_sum, const double* row_sq, int w, int h, double sigma, double& mean,
+                                 double& scale);
+// The checkerboard kind's period x period tile for this seed: zero mean, peak |value| 1.
+std::vector<double> checkerboard_tile(int period, uint64_t seed);
+
+// The jpeg kind's quantisation tables (ITU-T T.81 K.1 luminance, K.2 chrominance, natural order) at
+// this IJG quality, and the orthonormal 8-point DCT-II matrix T[u][x] = C(u)/2 cos((2x + 1) u pi / 16).
+void jpeg_quant_tables(int quality, double luma[64], double chroma[64]);
+void dct8_matrix(double t[8][8]);
+
+// The warp kinds' grid x grid lattice of random displacements (row-major), for a w x h image.
+void warp_lattice(int w, int h, int grid, double magnitude, uint64_t seed, std::vector<double>& fx, std::vector<double>& fy);
+
+// The dead_pixels kind's dead lines: dead_row (h entries) and dead_col (w entries) set to 1 where dead.
+void dead_lines(int w, int h, int lines, uint64_t seed, std::vector<char>& dead_row, std::vector<char>& dead_col);
+
 // Per-family registration of kernel functions by kind name; parameters, ranges and flags come from the
 // catalog (catalog.generated.hpp), so they are described once, in src/distortions/catalog.ts.
 using KernelFunctions = std::map<std::string, KernelFn>;
