@@ -1,5 +1,5 @@
 // Shared by the CUDA kernel files: error handling, device buffers, launch helpers, and device twins of
-// the CPU helpers in src/helpers.cpp (reflect101, sample_bilinear, catmull_rom_weights, clamp01) written
+// the CPU helpers in src/helpers.cpp (reflect101, sample_bilinear, clamp01; the warp field is shared in warp_field.hpp) written
 // with the same operations in the same order, so that both sides round alike.
 #pragma once
 
@@ -113,14 +113,6 @@ __device__ inline float sample_bilinear(const float* plane, int width, int heigh
   const double top = r0[x0] * (1.0 - fx) + r0[x1] * fx;
   const double bottom = r1[x0] * (1.0 - fx) + r1[x1] * fx;
   return static_cast<float>(top * (1.0 - fy) + bottom * fy);
-}
-
-__device__ inline void catmull_rom_weights(double t, double w[4]) {
-  const double t2 = t * t, t3 = t2 * t;
-  w[0] = 0.5 * (-t3 + 2 * t2 - t);
-  w[1] = 0.5 * (3 * t3 - 5 * t2 + 2);
-  w[2] = 0.5 * (-3 * t3 + 4 * t2 + t);
-  w[3] = 0.5 * (t3 - t2);
 }
 
 }  // namespace cuda

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "common.cuh"
+#include "medpsim/warp_field.hpp"
 
 namespace medpsim {
 namespace cuda {
@@ -80,45 +81,6 @@ void homography(const Job& job, const Params& p, uint64_t seed) {
   remap(job, source);
 }
 
-// The CPU's warp: a grid x grid lattice of random displacements, interpolated bilinearly or with
-// Catmull-Rom (end taps clamped).
-struct Warp {
-  const double* fx;
-  const double* fy;
-  int grid, w, h;
-  bool cubic;
-  __device__ void taps(int pos, int size, int& first, double wt[4]) const {
-    const double g = size > 1 ? static_cast<double>(pos) * (grid - 1) / (size - 1) : 0.0;
-    first = min(static_cast<int>(floor(g)), grid - 2);
-    const double t = g - first;
-    if (cubic) {
-      catmull_rom_weights(t, wt);
-    } else {
-      wt[0] = wt[3] = 0.0;
-      wt[1] = 1.0 - t;
-      wt[2] = t;
-    }
-  }
-  __device__ void operator()(int x, int y, double& sx, double& sy) const {
-    int ix, iy;
-    double wx[4], wy[4];
-    taps(x, w, ix, wx);
-    taps(y, h, iy, wy);
-    double dx = 0.0, dy = 0.0;
-    for (int j = 0; j < 4; ++j) {
-      const int gy = max(0, min(grid - 1, iy - 1 + j));
-      for (int i = 0; i < 4; ++i) {
-        const int gx = max(0, min(grid - 1, ix - 1 + i));
-        const double weight = wx[i] * wy[j];
-        dx += weight * fx[static_cast<size_t>(gy) * grid + gx];
-        dy += weight * fy[static_cast<size_t>(gy) * grid + gx];
-      }
-    }
-    sx = x + dx;
-    sy = y + dy;
-  }
-};
-
 void warp(const Job& job, const Params& p, uint64_t seed, bool cubic) {
   const double magnitude = p.at("magnitude");
   if (magnitude == 0.0) return copy_job(job);
@@ -126,7 +88,7 @@ void warp(const Job& job, const Params& p, uint64_t seed, bool cubic) {
   std::vector<double> fx, fy;
   detail::warp_lattice(job.w, job.h, grid, magnitude, seed, fx, fy);  // the CPU kernel's lattice
   const DeviceBuffer<double> d_fx(fx), d_fy(fy);
-  remap(job, Warp{d_fx.get(), d_fy.get(), grid, job.w, job.h, cubic});
+  remap(job, detail::WarpField{d_fx.get(), d_fy.get(), grid, job.w, job.h, cubic});  // the CPU's field
 }
 
 void linear_warp(const Job& job, const Params& p, uint64_t seed) { warp(job, p, seed, false); }

@@ -42,14 +42,6 @@ float sample_bilinear(const float* plane, int width, int height, double x, doubl
   return static_cast<float>(top * (1.0 - fy) + bottom * fy);
 }
 
-void catmull_rom_weights(double t, double w[4]) {
-  const double t2 = t * t, t3 = t2 * t;
-  w[0] = 0.5 * (-t3 + 2 * t2 - t);
-  w[1] = 0.5 * (3 * t3 - 5 * t2 + 2);
-  w[2] = 0.5 * (-3 * t3 + 4 * t2 + t);
-  w[3] = 0.5 * (t3 - t2);
-}
-
 std::vector<double> gaussian_kernel(double sigma) {
   const int radius = static_cast<int>(std::ceil(3.0 * sigma));
   std::vector<double> taps(2 * radius + 1);

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "medpsim/kernels.hpp"
+#include "medpsim/warp_field.hpp"
 #include "medpsim/random.hpp"
 
 namespace medpsim {
@@ -78,37 +79,7 @@ void warp(const Image& in, Image& out, const Params& p, uint64_t seed, int threa
   const int w = in.width(), h = in.height();
   std::vector<double> fx, fy;
   warp_lattice(w, h, grid, magnitude, seed, fx, fy);
-  // Per axis: first lattice tap and the 4 weights (linear uses the middle two).
-  auto taps = [&](int pos, int size, int& first, double wt[4]) {
-    const double g = size > 1 ? static_cast<double>(pos) * (grid - 1) / (size - 1) : 0.0;
-    first = std::min(static_cast<int>(std::floor(g)), grid - 2);
-    const double t = g - first;
-    if (cubic) {
-      catmull_rom_weights(t, wt);
-    } else {
-      wt[0] = wt[3] = 0.0;
-      wt[1] = 1.0 - t;
-      wt[2] = t;
-    }
-  };
-  remap(in, out, threads, [&](int x, int y, double& sx, double& sy) {
-    int ix, iy;
-    double wx[4], wy[4];
-    taps(x, w, ix, wx);
-    taps(y, h, iy, wy);
-    double dx = 0.0, dy = 0.0;
-    for (int j = 0; j < 4; ++j) {
-      const int gy = std::max(0, std::min(grid - 1, iy - 1 + j));
-      for (int i = 0; i < 4; ++i) {
-        const int gx = std::max(0, std::min(grid - 1, ix - 1 + i));
-        const double weight = wx[i] * wy[j];
-        dx += weight * fx[static_cast<size_t>(gy) * grid + gx];
-        dy += weight * fy[static_cast<size_t>(gy) * grid + gx];
-      }
-    }
-    sx = x + dx;
-    sy = y + dy;
-  });
+  remap(in, out, threads, WarpField{fx.data(), fy.data(), grid, w, h, cubic});
 }
 
 void linear_warp(const Image& in, Image& out, const Params& p, uint64_t seed, int threads) {

@@ -92,8 +92,6 @@ int reflect101(int64_t i, int n);
 // Bilinear sample of one plane at (x, y) (pixel centres at integers), out-of-image taps reflect-101.
 float sample_bilinear(const float* plane, int width, int height, double x, double y);
 
-// Catmull-Rom weights for fractional offset t in [0, 1) of the taps at -1, 0, 1, 2.
-void catmull_rom_weights(double t, double w[4]);
 
 // Normalised Gaussian taps for offsets -radius..radius, radius = ceil(3 sigma).
 std::vector<double> gaussian_kernel(double sigma);

@@ -1,0 +1,68 @@
+// The displacement field of linear_warp and cubic_warp: one implementation, compiled for the CPU
+// kernel and (under nvcc) for the CUDA one, so both sample the same positions.
+#pragma once
+
+#include <cmath>
+#include <cstddef>
+
+#include "medpsim/random.hpp"  // MEDPSIM_HD
+
+namespace medpsim {
+namespace detail {
+
+// Catmull-Rom weights for fractional offset t in [0, 1) of the taps at -1, 0, 1, 2.
+MEDPSIM_HD inline void catmull_rom_weights(double t, double w[4]) {
+  const double t2 = t * t, t3 = t2 * t;
+  w[0] = 0.5 * (-t3 + 2 * t2 - t);
+  w[1] = 0.5 * (3 * t3 - 5 * t2 + 2);
+  w[2] = 0.5 * (-3 * t3 + 4 * t2 + t);
+  w[3] = 0.5 * (t3 - t2);
+}
+
+// A grid x grid lattice of displacements (warp_lattice) interpolated bilinearly or with Catmull-Rom
+// (end taps clamped): output (x, y) samples the input at (x, y) + field(x, y).
+struct WarpField {
+  const double* fx;
+  const double* fy;
+  int grid, w, h;
+  bool cubic;
+
+  // Per axis: first lattice tap and the 4 weights (linear uses the middle two).
+  MEDPSIM_HD void taps(int pos, int size, int& first, double wt[4]) const {
+    const double g = size > 1 ? static_cast<double>(pos) * (grid - 1) / (size - 1) : 0.0;
+    const int below = static_cast<int>(floor(g));
+    first = below < grid - 2 ? below : grid - 2;
+    const double t = g - first;
+    if (cubic) {
+      catmull_rom_weights(t, wt);
+    } else {
+      wt[0] = wt[3] = 0.0;
+      wt[1] = 1.0 - t;
+      wt[2] = t;
+    }
+  }
+
+  MEDPSIM_HD static int clamp_index(int i, int n) { return i < 0 ? 0 : (i > n - 1 ? n - 1 : i); }
+
+  MEDPSIM_HD void operator()(int x, int y, double& sx, double& sy) const {
+    int ix, iy;
+    double wx[4], wy[4];
+    taps(x, w, ix, wx);
+    taps(y, h, iy, wy);
+    double dx = 0.0, dy = 0.0;
+    for (int j = 0; j < 4; ++j) {
+      const int gy = clamp_index(iy - 1 + j, grid);
+      for (int i = 0; i < 4; ++i) {
+        const int gx = clamp_index(ix - 1 + i, grid);
+        const double weight = wx[i] * wy[j];
+        dx += weight * fx[static_cast<size_t>(gy) * grid + gx];
+        dy += weight * fy[static_cast<size_t>(gy) * grid + gx];
+      }
+    }
+    sx = x + dx;
+    sy = y + dy;
+  }
+};
+
+}  // namespace detail
+}  // namespace medpsim
