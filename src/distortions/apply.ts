@@ -6,7 +6,8 @@ import { createHash } from 'node:crypto';
 import type { FloatImage } from '../imaging/float';
 import { findKind } from './catalog';
 import { nativeEngine } from './native';
-import { resolveChain, SpecError, type ResolvedStep, type StepInput } from './spec';
+import { badUserInput } from '../schema/errors';
+import { resolveChain, type ResolvedStep, type StepInput } from './spec';
 
 export type BackendChoice = 'AUTO' | 'CPU' | 'CUDA';
 export type Backend = 'CPU' | 'CUDA';
@@ -15,7 +16,7 @@ export const MAX_SEED = Number.MAX_SAFE_INTEGER;
 
 export function checkSeed(seed: number, field = 'seed'): number {
   if (!Number.isInteger(seed) || seed < 0 || seed > MAX_SEED) {
-    throw new SpecError(field, `must be an integer in [0, ${MAX_SEED}], got ${seed}`, { min: 0, max: MAX_SEED });
+    throw badUserInput(field, `must be an integer in [0, ${MAX_SEED}], got ${seed}`, { min: 0, max: MAX_SEED });
   }
   return seed;
 }
@@ -25,7 +26,7 @@ export function chooseBackend(choice: BackendChoice): { backend: Backend; note: 
   const available = nativeEngine().backends();
   if (choice === 'CPU') return { backend: 'CPU', note: null };
   if (available.cuda) return { backend: 'CUDA', note: null };
-  if (choice === 'CUDA') throw new SpecError('backend', `CUDA is not available: ${available.cudaReason}`);
+  if (choice === 'CUDA') throw badUserInput('backend', `CUDA is not available: ${available.cudaReason}`);
   return { backend: 'CPU', note: `AUTO fell back to CPU: ${available.cudaReason}` };
 }
 
@@ -53,7 +54,7 @@ export async function applyDistortion(
   const steps = resolveChain(stepInputs, source);
   steps.forEach((step, index) => {
     if (findKind(step.kind)!.needsColor && source.channels !== 3) {
-      throw new SpecError(`steps[${index}].kind`, `${step.kind} acts on colour; this image is greyscale (1 channel)`);
+      throw badUserInput(`steps[${index}].kind`, `${step.kind} acts on colour; this image is greyscale (1 channel)`);
     }
   });
   const active = steps.filter((step) => !step.identity);

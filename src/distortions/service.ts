@@ -5,14 +5,14 @@
 import type { App } from '../app';
 import { DistortedImage, Image, ItemOutcome, JobKind } from '../entities';
 import { assertUuid, filteredImages, getDataset, getImage, type ImageFilter } from '../datasets/service';
-import { notFound, requireIntInRange } from '../schema/errors';
+import { badUserInput, notFound, requireIntInRange, UserInputError } from '../schema/errors';
 import { floatToPng, pngToFloat } from '../imaging/float';
 import { queueItemJob, registerItemJob, type ItemJob, PlanError } from '../jobs/items';
 import * as jobs from '../jobs/store';
 import { sha256 } from '../storage/blobs';
 import { applyDistortion, checkSeed, chooseBackend, specKey, type Backend, type BackendChoice } from './apply';
 import { findKind } from './catalog';
-import { resolveChain, SpecError, type StepInput } from './spec';
+import { resolveChain, type StepInput } from './spec';
 
 export const MAX_DISTORT_ITEMS = 100_000;
 
@@ -67,23 +67,46 @@ interface DistortItem {
   spec: number;
 }
 
-/** Checks everything a client sent before the job exists: kinds, parameters, seed, backend, image ids. */
-export async function startDistortJob(
-  app: App,
-  input: { imageIds: string[]; specs: StepInput[][]; seed: number; backend: BackendChoice },
-): Promise<string> {
+export interface DistortJobInput {
+  /** The images: these ids, or a dataset's images (filtered, at most `limit`). */
+  imageIds?: string[] | null;
+  datasetId?: string | null;
+  filter?: ImageFilter | null;
+  limit?: number | null;
+  /** The specs: these chains, or one kind at several severities. */
+  specs?: StepInput[][] | null;
+  sweep?: { kind: string; severities: number[] } | null;
+  seed: number;
+  backend: BackendChoice;
+}
+
+/** Checks everything a client sent before the job exists: images, kinds, parameters, seed, backend. */
+export async function startDistortJob(app: App, input: DistortJobInput): Promise<string> {
+  if (!input.imageIds === !input.datasetId) throw badUserInput('imageIds', 'give imageIds or datasetId (one of them)');
+  if (!input.specs === !input.sweep) throw badUserInput('specs', 'give specs or sweep (one of them)');
   checkSeed(input.seed);
-  if (input.specs.length < 1) throw new SpecError('specs', 'give at least one spec');
-  input.specs.forEach((steps, index) => resolveChain(steps, { width: 256, height: 256 }, `specs[${index}]`));
-  if (input.imageIds.length < 1) throw new SpecError('imageIds', 'give at least one image');
-  const total = input.imageIds.length * input.specs.length;
+  const specs = input.sweep ? severitySweep(input.sweep.kind, input.sweep.severities) : input.specs!;
+  if (specs.length < 1) throw badUserInput('specs', 'give at least one spec');
+  specs.forEach((steps, index) => resolveChain(steps, { width: 256, height: 256 }, `specs[${index}]`));
+  const imageIds = input.imageIds ?? (await datasetImageIds(app, input.datasetId!, input.filter ?? {}, input.limit ?? null));
+  if (imageIds.length < 1) throw badUserInput('imageIds', 'give at least one image');
+  const total = imageIds.length * specs.length;
   if (total > MAX_DISTORT_ITEMS) {
-    throw new SpecError('specs', `images x specs is ${total}; at most ${MAX_DISTORT_ITEMS} per job`, { max: MAX_DISTORT_ITEMS });
+    throw badUserInput('specs', `images x specs is ${total}; at most ${MAX_DISTORT_ITEMS} per job`, { max: MAX_DISTORT_ITEMS });
   }
-  for (const id of new Set(input.imageIds)) await getImage(app, id); // NOT_FOUND / BAD_USER_INPUT before queuing
+  if (input.imageIds) await requireImages(app, input.imageIds);
   const { backend, note } = chooseBackend(input.backend);
-  const params: DistortParams = { imageIds: input.imageIds, specs: input.specs, seed: input.seed, backend, backendNote: note };
+  const params: DistortParams = { imageIds, specs, seed: input.seed, backend, backendNote: note };
   return queueItemJob(app, JobKind.DISTORT, params);
+}
+
+/** Every id must name an image: one query, NOT_FOUND for the first that does not. */
+async function requireImages(app: App, ids: string[]): Promise<void> {
+  ids.forEach((id, index) => assertUuid(`imageIds[${index}]`, id));
+  const { rows } = await app.pool.query<{ id: string }>(`SELECT id FROM images WHERE id = ANY($1::uuid[])`, [ids]);
+  const found = new Set(rows.map((row) => row.id));
+  const missing = ids.find((id) => !found.has(id.toLowerCase()));
+  if (missing) throw notFound('image', missing);
 }
 
 /** The ids of a dataset's images (filtered, in source-path order), at most `limit`. */
@@ -96,8 +119,8 @@ export async function datasetImageIds(app: App, datasetId: string, filter: Image
 
 /** A sweep: one kind at several severities, as specs. */
 export function severitySweep(kind: string, severities: number[]): StepInput[][] {
-  if (!findKind(kind)) throw new SpecError('sweep.kind', `unknown distortion kind "${kind}"`);
-  if (severities.length < 1 || severities.length > 64) throw new SpecError('sweep.severities', 'give 1 to 64 severities');
+  if (!findKind(kind)) throw badUserInput('sweep.kind', `unknown distortion kind "${kind}"`);
+  if (severities.length < 1 || severities.length > 64) throw badUserInput('sweep.severities', 'give 1 to 64 severities');
   return severities.map((severity) => [{ kind, severity }]);
 }
 
@@ -112,7 +135,7 @@ async function storeDistortion(app: App, jobId: string, params: DistortParams, i
   try {
     stored = await distortStored(app, image, params.specs[item.spec], params.seed, params.backend);
   } catch (error) {
-    const code = error instanceof SpecError ? 'BAD_SPEC' : 'ENGINE_ERROR';
+    const code = error instanceof UserInputError ? 'BAD_SPEC' : 'ENGINE_ERROR';
     await jobs.recordOutcome(app.pool, jobId, key, ItemOutcome.FAILED, { code, message: (error as Error).message });
     return;
   }

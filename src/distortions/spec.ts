@@ -3,6 +3,7 @@
  * A spec is one kind or a chain of kinds (applied in order, as BAPPS composes pairs); each step gives
  * either explicit parameters or a severity in [0, 1], never both.
  */
+import { badUserInput } from '../schema/errors';
 import { CATALOG, findKind, type KindSpec, type ParamSpec, type SeverityMapping } from './catalog';
 
 export interface StepInput {
@@ -21,43 +22,31 @@ export interface ResolvedStep {
 
 export const MAX_CHAIN_LENGTH = 8;
 
-/** Bad input, with the field (e.g. "steps[1].params.sigma") and what is allowed. */
-export class SpecError extends Error {
-  constructor(
-    readonly field: string,
-    message: string,
-    readonly details: Record<string, unknown> = {},
-  ) {
-    super(`${field}: ${message}`);
-    this.name = 'SpecError';
-  }
-}
-
 function requireKind(field: string, name: string): KindSpec {
   const kind = findKind(name);
   if (!kind) {
-    throw new SpecError(field, `unknown distortion kind "${name}"`, { allowed: CATALOG.map((k) => k.name) });
+    throw badUserInput(field, `unknown distortion kind "${name}"`, { allowed: CATALOG.map((k) => k.name) });
   }
   return kind;
 }
 
 function checkValue(field: string, param: ParamSpec, value: unknown): number {
   if (typeof value !== 'number' || !Number.isFinite(value)) {
-    throw new SpecError(field, `must be a finite number in [${param.min}, ${param.max}] ${param.unit}, got ${String(value)}`, {
+    throw badUserInput(field, `must be a finite number in [${param.min}, ${param.max}] ${param.unit}, got ${String(value)}`, {
       min: param.min,
       max: param.max,
     });
   }
   if (value < param.min || value > param.max) {
-    throw new SpecError(field, `must be in [${param.min}, ${param.max}] ${param.unit}, got ${value}`, {
+    throw badUserInput(field, `must be in [${param.min}, ${param.max}] ${param.unit}, got ${value}`, {
       min: param.min,
       max: param.max,
       value,
     });
   }
-  if (param.integer && !Number.isInteger(value)) throw new SpecError(field, `must be an integer, got ${value}`);
+  if (param.integer && !Number.isInteger(value)) throw badUserInput(field, `must be an integer, got ${value}`);
   if (param.allowed && !param.allowed.includes(value)) {
-    throw new SpecError(field, `must be one of ${param.allowed.join(', ')}, got ${value}`, { allowed: param.allowed });
+    throw badUserInput(field, `must be one of ${param.allowed.join(', ')}, got ${value}`, { allowed: param.allowed });
   }
   return value;
 }
@@ -67,7 +56,7 @@ export function resolveParams(kind: KindSpec, given: Record<string, unknown>, fi
   const known = new Set(kind.params.map((param) => param.name));
   for (const name of Object.keys(given)) {
     if (!known.has(name)) {
-      throw new SpecError(`${field}.${name}`, `not a parameter of ${kind.name}`, { allowed: [...known] });
+      throw badUserInput(`${field}.${name}`, `not a parameter of ${kind.name}`, { allowed: [...known] });
     }
   }
   const resolved: Record<string, number> = {};
@@ -102,11 +91,11 @@ export function resolveStep(step: StepInput, size: { width: number; height: numb
   const kind = requireKind(`${field}.kind`, step.kind);
   const hasParams = step.params !== undefined && step.params !== null;
   const hasSeverity = step.severity !== undefined && step.severity !== null;
-  if (hasParams && hasSeverity) throw new SpecError(field, 'give either params or severity, not both');
+  if (hasParams && hasSeverity) throw badUserInput(field, 'give either params or severity, not both');
   if (hasSeverity) {
     const severity = step.severity!;
     if (typeof severity !== 'number' || !Number.isFinite(severity) || severity < 0 || severity > 1) {
-      throw new SpecError(`${field}.severity`, `must be a number in [0, 1], got ${String(severity)}`, { min: 0, max: 1 });
+      throw badUserInput(`${field}.severity`, `must be a number in [0, 1], got ${String(severity)}`, { min: 0, max: 1 });
     }
     return { kind: kind.name, params: paramsForSeverity(kind, severity, size), severity, identity: severity === 0 };
   }
@@ -116,7 +105,7 @@ export function resolveStep(step: StepInput, size: { width: number; height: numb
 /** A chain of 1..MAX_CHAIN_LENGTH steps, resolved for an image of this size. */
 export function resolveChain(steps: StepInput[], size: { width: number; height: number }, field = 'steps'): ResolvedStep[] {
   if (!Array.isArray(steps) || steps.length < 1 || steps.length > MAX_CHAIN_LENGTH) {
-    throw new SpecError(field, `must hold 1 to ${MAX_CHAIN_LENGTH} steps, got ${Array.isArray(steps) ? steps.length : 'none'}`, {
+    throw badUserInput(field, `must hold 1 to ${MAX_CHAIN_LENGTH} steps, got ${Array.isArray(steps) ? steps.length : 'none'}`, {
       min: 1,
       max: MAX_CHAIN_LENGTH,
     });

@@ -1,7 +1,6 @@
 import { Arg, Ctx, FieldResolver, Float, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { DistortedImage, Image, Job } from '../entities';
 import * as distortions from '../distortions/service';
-import { asUserInputErrors, badUserInput } from '../schema/errors';
 import {
   BackendChoiceEnum,
   catalogView,
@@ -21,30 +20,23 @@ export class DistortionResolver {
   }
 
   @Mutation(() => DistortionPreview, { description: 'Distorts one image without storing it.' })
-  previewDistortion(
+  async previewDistortion(
     @Arg('imageId', () => ID) imageId: string,
     @Arg('steps', () => [DistortionStepInput]) steps: DistortionStepInput[],
     @Arg('seed', () => Float, { defaultValue: 0 }) seed: number,
     @Arg('backend', () => BackendChoiceEnum, { defaultValue: BackendChoiceEnum.AUTO }) backend: BackendChoiceEnum,
     @Ctx() { app }: Context,
   ): Promise<DistortionPreview> {
-    return asUserInputErrors(async () => {
-      const preview = await distortions.previewDistortion(app, { imageId, steps, seed, backend });
-      return { ...preview, dataUrl: `data:image/png;base64,${preview.png.toString('base64')}` };
-    });
+    const preview = await distortions.previewDistortion(app, { imageId, steps, seed, backend });
+    return { ...preview, dataUrl: `data:image/png;base64,${preview.png.toString('base64')}` };
   }
 
   @Mutation(() => Job, { description: 'Distorts images with specs (or a severity sweep) as a job; each result is stored.' })
-  distortImages(@Arg('input') input: DistortImagesInput, @Ctx() { app }: Context): Promise<Job> {
-    return asUserInputErrors(async () => {
-      if ((input.imageIds ? 1 : 0) + (input.datasetId ? 1 : 0) !== 1) throw badUserInput('imageIds', 'give imageIds or datasetId (one of them)');
-      if ((input.specs ? 1 : 0) + (input.sweep ? 1 : 0) !== 1) throw badUserInput('specs', 'give specs or sweep (one of them)');
-      const imageIds = input.imageIds ?? (await distortions.datasetImageIds(app, input.datasetId!, input.filter ?? {}, input.limit ?? null));
-      const specs = input.sweep ? distortions.severitySweep(input.sweep.kind, input.sweep.severities) : input.specs!;
-      const jobId = await distortions.startDistortJob(app, { imageIds, specs, seed: input.seed, backend: input.backend });
-      return app.db.dataSource.getRepository(Job).findOneByOrFail({ id: jobId });
-    });
+  async distortImages(@Arg('input') input: DistortImagesInput, @Ctx() { app }: Context): Promise<Job> {
+    const jobId = await distortions.startDistortJob(app, input);
+    return app.db.dataSource.getRepository(Job).findOneByOrFail({ id: jobId });
   }
+
 }
 
 @Resolver(() => Image)

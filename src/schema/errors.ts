@@ -1,10 +1,23 @@
 /** Typed GraphQL errors: clients switch on extensions.code; messages name the field and what is allowed. */
 import { GraphQLError } from 'graphql';
 
-export function badUserInput(field: string, message: string, extra: Record<string, unknown> = {}): GraphQLError {
-  return new GraphQLError(`${field}: ${message}`, {
-    extensions: { code: 'BAD_USER_INPUT', field, ...extra },
-  });
+/**
+ * Input the client must change: a GraphQL error with code BAD_USER_INPUT that names the field (e.g.
+ * "steps[1].params.sigma") and what is allowed. Domain modules throw it; the CLI prints its message.
+ */
+export class UserInputError extends GraphQLError {
+  constructor(
+    readonly field: string,
+    message: string,
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(`${field}: ${message}`, { extensions: { code: 'BAD_USER_INPUT', field, ...details } });
+    this.name = 'UserInputError';
+  }
+}
+
+export function badUserInput(field: string, message: string, details: Record<string, unknown> = {}): UserInputError {
+  return new UserInputError(field, message, details);
 }
 
 export function outOfRange(field: string, value: number, min: number, max: number): GraphQLError {
@@ -20,15 +33,3 @@ export function requireIntInRange(field: string, value: number, min: number, max
   return value;
 }
 
-/** Domain errors that name a field (distortion specs) become BAD_USER_INPUT with that field. */
-export async function asUserInputErrors<T>(run: () => Promise<T>): Promise<T> {
-  try {
-    return await run();
-  } catch (error) {
-    const named = error as { field?: unknown; details?: Record<string, unknown> };
-    if (error instanceof Error && error.name === 'SpecError' && typeof named.field === 'string') {
-      throw new GraphQLError(error.message, { extensions: { code: 'BAD_USER_INPUT', field: named.field, ...named.details } });
-    }
-    throw error;
-  }
-}

@@ -53,10 +53,6 @@ export function hashU32(seed: number, stream: number, index: number): number {
   return hashAt(streamKey(seed, stream), index);
 }
 
-/** Uniform in (0, 1) at (seed, stream, index). */
-export function uniformAt(seed: number, stream: number, index: number): number {
-  return wordToUnit(hashU32(seed, stream, index));
-}
 
 /** A cursor over one stream: convenient sequential draws for scene parameters. */
 export class RandomStream {

@@ -1,16 +1,17 @@
 import { CATALOG, FAMILIES, findKind } from '../../src/distortions/catalog';
-import { paramsForSeverity, resolveChain, resolveParams, resolveStep, SpecError } from '../../src/distortions/spec';
+import { paramsForSeverity, resolveChain, resolveParams, resolveStep } from '../../src/distortions/spec';
+import { UserInputError } from '../../src/schema/errors';
 
 const SIZE = { width: 512, height: 256 };
 
-function specError(run: () => unknown): SpecError {
+function specError(run: () => unknown): UserInputError {
   try {
     run();
   } catch (error) {
-    expect(error).toBeInstanceOf(SpecError);
-    return error as SpecError;
+    expect(error).toBeInstanceOf(UserInputError);
+    return error as UserInputError;
   }
-  throw new Error('expected a SpecError');
+  throw new Error('expected a UserInputError');
 }
 
 describe('the catalog', () => {
