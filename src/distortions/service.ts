@@ -6,7 +6,7 @@ import type { App } from '../app';
 import { DistortedImage, Image, ItemOutcome, JobKind } from '../entities';
 import { assertUuid, filteredImages, getDataset, getImage, type ImageFilter } from '../datasets/service';
 import { badUserInput, notFound, requireIntInRange, UserInputError } from '../schema/errors';
-import { floatToPng, pngToFloat } from '../imaging/float';
+import { floatToPng, pngToFloat, type FloatImage } from '../imaging/float';
 import { queueItemJob, registerItemJob, type ItemJob, PlanError } from '../jobs/items';
 import * as jobs from '../jobs/store';
 import { sha256 } from '../storage/blobs';
@@ -27,8 +27,26 @@ export interface Preview {
   steps: ReturnType<typeof resolveChain>;
 }
 
+/**
+ * Decoded sources of the last few images: a job runs every spec of an image in a row (items are
+ * image-major), so each source is read and decoded once, not once per spec. Kernels never write their input.
+ */
+const recentSources = new Map<string, Promise<FloatImage>>();
+const RECENT_SOURCES = 4;
+
+function decodedSource(app: App, contentHash: string): Promise<FloatImage> {
+  let source = recentSources.get(contentHash);
+  if (!source) {
+    source = app.blobs.read(contentHash).then(pngToFloat);
+    source.catch(() => recentSources.delete(contentHash));
+    recentSources.set(contentHash, source);
+    if (recentSources.size > RECENT_SOURCES) recentSources.delete(recentSources.keys().next().value!);
+  }
+  return source;
+}
+
 async function distortStored(app: App, image: Image, steps: StepInput[], seed: number, backend: Backend) {
-  const source = await pngToFloat(await app.blobs.read(image.contentHash));
+  const source = await decodedSource(app, image.contentHash);
   const applied = await applyDistortion(source, steps, seed, backend);
   const bitDepth = image.bitDepth === 16 ? 16 : 8;
   return { applied, png: await floatToPng(applied.image, bitDepth), bitDepth };

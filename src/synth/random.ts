@@ -53,7 +53,6 @@ export function hashU32(seed: number, stream: number, index: number): number {
   return hashAt(streamKey(seed, stream), index);
 }
 
-
 /** A cursor over one stream: convenient sequential draws for scene parameters. */
 export class RandomStream {
   private readonly key: number;
