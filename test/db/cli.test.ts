@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startTestApp, type TestApp } from '../helpers/app';
-import { CLI, startProcess } from '../helpers/processes';
+import { CLI, startProcess, stopProcesses } from '../helpers/processes';
 
 let t: TestApp;
 
@@ -12,6 +12,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await stopProcesses();
   await t?.close();
 });
 

@@ -2,7 +2,9 @@
 import { chmodSync, existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { MAIN, startProcess } from '../helpers/processes';
+import { MAIN, startProcess, stopProcesses } from '../helpers/processes';
+
+afterAll(stopProcesses);
 
 it('starts on an embedded PostgreSQL, serves GraphQL, keeps data across restarts and stops cleanly', async () => {
   // A fresh folder inside a temporary one, as ./data is on a first start.

@@ -8,18 +8,17 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { synthesizeDataset } from '../../src/synth/dataset';
 import { startTestApp, waitForJob, type TestApp } from '../helpers/app';
-import { MAIN, startProcess, type Child } from '../helpers/processes';
+import { MAIN, startProcess, stopProcesses } from '../helpers/processes';
 import { startFolderImport } from '../../src/datasets/service';
 
 let t: TestApp;
-const workers: Child[] = [];
 
 beforeAll(async () => {
   t = await startTestApp({ work: false });
 });
 
 afterAll(async () => {
-  for (const worker of workers) worker.process.kill('SIGKILL');
+  await stopProcesses();
   await t?.close();
 });
 
@@ -47,7 +46,6 @@ it('survives a crashed and a restarted worker without importing anything twice',
   };
   const startWorker = async () => {
     const worker = startProcess(MAIN, [], env);
-    workers.push(worker);
     await worker.waitFor(/worker ready/);
     return worker;
   };

@@ -14,6 +14,23 @@ export interface Child {
   exited: Promise<number | null>;
 }
 
+const running = new Set<Child>();
+
+/**
+ * Stops every child still running (a test that failed half-way): SIGINT first, so a server stops its
+ * embedded PostgreSQL, then SIGKILL after 10 s. Call it from afterAll.
+ */
+export async function stopProcesses(): Promise<void> {
+  await Promise.all(
+    [...running].map(async (child) => {
+      child.process.kill('SIGINT');
+      const timer = setTimeout(() => child.process.kill('SIGKILL'), 10_000);
+      await child.exited;
+      clearTimeout(timer);
+    }),
+  );
+}
+
 export function startProcess(script: string, args: string[], env: Record<string, string | undefined>): Child {
   // Without jest's NODE_ENV=test, which changes how libraries behave (Apollo's signal handling, say).
   const merged: NodeJS.ProcessEnv = { ...process.env };
@@ -35,7 +52,7 @@ export function startProcess(script: string, args: string[], env: Record<string,
   child.stdout!.on('data', onData);
   child.stderr!.on('data', onData);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return {
+  const handle: Child = {
     process: child,
     output: () => output,
     exited,
@@ -53,4 +70,7 @@ export function startProcess(script: string, args: string[], env: Record<string,
       }
     },
   };
+  running.add(handle);
+  void exited.then(() => running.delete(handle));
+  return handle;
 }

@@ -3,7 +3,9 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { grey16Png, pngSamples } from '../helpers/files';
-import { CLI, startProcess } from '../helpers/processes';
+import { CLI, startProcess, stopProcesses } from '../helpers/processes';
+
+afterAll(stopProcesses);
 
 async function cli(args: string[]): Promise<{ code: number | null; output: string }> {
   const child = startProcess(CLI, args, {});
