@@ -28,6 +28,30 @@ static void check(cudaError_t status, const char* what) {
   }
 }
 
+// The card's practical memory bandwidth, the ceiling for the GB/s columns.
+static double copy_bandwidth() {
+  const size_t bytes = size_t{1} << 30;
+  void *a = nullptr, *b = nullptr;
+  check(cudaMalloc(&a, bytes), "cudaMalloc");
+  check(cudaMalloc(&b, bytes), "cudaMalloc");
+  check(cudaMemcpy(b, a, bytes, cudaMemcpyDeviceToDevice), "cudaMemcpy");  // warm-up
+  cudaEvent_t start, stop;
+  check(cudaEventCreate(&start), "cudaEventCreate");
+  check(cudaEventCreate(&stop), "cudaEventCreate");
+  const int reps = 10;
+  check(cudaEventRecord(start), "cudaEventRecord");
+  for (int i = 0; i < reps; ++i) check(cudaMemcpy(b, a, bytes, cudaMemcpyDeviceToDevice), "cudaMemcpy");
+  check(cudaEventRecord(stop), "cudaEventRecord");
+  check(cudaEventSynchronize(stop), "cudaEventSynchronize");
+  float ms = 0.0f;
+  check(cudaEventElapsedTime(&ms, start, stop), "cudaEventElapsedTime");
+  cudaEventDestroy(start);
+  cudaEventDestroy(stop);
+  check(cudaFree(a), "cudaFree");
+  check(cudaFree(b), "cudaFree");
+  return 2.0 * bytes * reps / (ms * 1e-3) / 1e9;
+}
+
 static int bench(int argc, char** argv) {
   const int batch = argc > 1 ? std::atoi(argv[1]) : 32;
   std::string reason;
@@ -39,6 +63,7 @@ static int bench(int argc, char** argv) {
   cudaDeviceProp prop{};
   check(cudaGetDeviceProperties(&prop, 0), "cudaGetDeviceProperties");
   std::printf("device: %s, batch %d\n", prop.name, batch);
+  std::printf("copy ceiling: %.0f GB/s (device-to-device cudaMemcpy of 1 GiB, bytes read + written)\n", copy_bandwidth());
   std::printf("%-22s %5s %12s %10s %12s %10s %10s\n", "kind", "side", "device im/s", "GB/s", "e2e im/s", "GB/s", "vs 1 CPU");
 
   for (int side : {1024, 256}) {

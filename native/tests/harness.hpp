@@ -80,6 +80,7 @@ using Test = std::pair<const char*, void (*)()>;
 // Runs each test (an escaping exception is a failure), prints its outcome and time and the totals;
 // returns the process exit status.
 inline int run_tests(const std::vector<Test>& tests) {
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // line by line, so a crash still shows how far the tests got
   const auto start = std::chrono::steady_clock::now();
   for (const Test& test : tests) {
     const int before = g_failures;
