@@ -116,8 +116,8 @@ class DistortWorker : public Napi::AsyncWorker {
     try {
       outputs_.reserve(items_.size());
       for (const Item& item : items_) {
-        medpsim::Image current = medpsim::Image::allocate(item.width, item.height, item.channels);
-        std::copy(item.data, item.data + current.size(), current.data());
+        // The first step reads the caller's buffer in place (kept alive by keepAlive_, never written).
+        medpsim::Image current = medpsim::Image::view(const_cast<float*>(item.data), item.width, item.height, item.channels);
         for (const Step& step : steps_) {
           medpsim::Image next;
           medpsim::run_step(backend_, *step.kernel, current, next, step.params, item.seed, threads_);
@@ -135,16 +135,31 @@ class DistortWorker : public Napi::AsyncWorker {
   void OnOK() override {
     Napi::Env env = Env();
     Napi::Array results = Napi::Array::New(env, outputs_.size());
-    for (size_t i = 0; i < outputs_.size(); ++i) {
-      const medpsim::Image& image = outputs_[i];
-      Napi::Float32Array array = Napi::Float32Array::New(env, image.size());
-      std::copy(image.data(), image.data() + image.size(), array.Data());
-      results.Set(static_cast<uint32_t>(i), array);
-    }
+    for (size_t i = 0; i < outputs_.size(); ++i) results.Set(static_cast<uint32_t>(i), toFloat32Array(env, std::move(outputs_[i])));
     deferred_.Resolve(results);
   }
 
   void OnError(const Napi::Error& error) override { deferred_.Reject(error.Value()); }
+
+  // Hands the result's samples to JavaScript without a copy (an external ArrayBuffer that frees the
+  // image when collected); copies where the runtime refuses external buffers (a V8 sandbox).
+  static Napi::Float32Array toFloat32Array(Napi::Env env, medpsim::Image&& image) {
+    const size_t count = image.size();
+    if (image.owns()) {
+      auto* owner = new medpsim::Image(std::move(image));
+      try {
+        Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(env, owner->data(), count * sizeof(float),
+                                                          [](Napi::Env, void*, medpsim::Image* held) { delete held; }, owner);
+        return Napi::Float32Array::New(env, count, buffer, 0);
+      } catch (const Napi::Error&) {
+        image = std::move(*owner);
+        delete owner;
+      }
+    }
+    Napi::Float32Array array = Napi::Float32Array::New(env, count);
+    std::copy(image.data(), image.data() + count, array.Data());
+    return array;
+  }
 
  private:
   Napi::Promise::Deferred deferred_;

@@ -1,6 +1,5 @@
-// Shared by the CUDA kernel files: error handling, device buffers, launch helpers, and device twins of
-// the CPU helpers in src/helpers.cpp (reflect101, sample_bilinear, clamp01; the warp field is shared in warp_field.hpp) written
-// with the same operations in the same order, so that both sides round alike.
+// Shared by the CUDA kernel files: error handling, device buffers and launch helpers. The per-sample
+// helpers (medpsim/pixel_ops.hpp) and the warp field (medpsim/warp_field.hpp) are the CPU kernels' own.
 #pragma once
 
 #include <cuda_runtime.h>
@@ -12,6 +11,7 @@
 #include <vector>
 
 #include "medpsim/kernels.hpp"
+#include "medpsim/pixel_ops.hpp"
 #include "medpsim/random.hpp"
 
 namespace medpsim {
@@ -86,34 +86,10 @@ inline unsigned blocks_for(size_t n) {
 #define MEDPSIM_GRID_STRIDE(i, n) \
   for (size_t i = static_cast<size_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < (n); i += static_cast<size_t>(gridDim.x) * blockDim.x)
 
-// ----- device twins of src/helpers.cpp -----
-
-__host__ __device__ inline float clamp01(double v) { return static_cast<float>(v < 0.0 ? 0.0 : (v > 1.0 ? 1.0 : v)); }
-
-__host__ __device__ inline int reflect101(int64_t i, int n) {
-  if (n == 1) return 0;
-  const int64_t period = 2 * static_cast<int64_t>(n) - 2;
-  i %= period;
-  if (i < 0) i += period;
-  return static_cast<int>(i < n ? i : period - i);
-}
-
-__device__ inline float sample_bilinear(const float* plane, int width, int height, double x, double y) {
-  if (!isfinite(x)) x = 0.0;
-  if (!isfinite(y)) y = 0.0;
-  x = fmax(-1e9, fmin(1e9, x));
-  y = fmax(-1e9, fmin(1e9, y));
-  const double fx0 = floor(x), fy0 = floor(y);
-  const double fx = x - fx0, fy = y - fy0;
-  const int64_t ix = static_cast<int64_t>(fx0), iy = static_cast<int64_t>(fy0);
-  const int x0 = reflect101(ix, width), x1 = reflect101(ix + 1, width);
-  const int y0 = reflect101(iy, height), y1 = reflect101(iy + 1, height);
-  const float* r0 = plane + static_cast<size_t>(y0) * width;
-  const float* r1 = plane + static_cast<size_t>(y1) * width;
-  const double top = r0[x0] * (1.0 - fx) + r0[x1] * fx;
-  const double bottom = r1[x0] * (1.0 - fx) + r1[x1] * fx;
-  return static_cast<float>(top * (1.0 - fy) + bottom * fy);
-}
+// The per-sample helpers of the CPU kernels, compiled for the device too.
+using detail::clamp01;
+using detail::reflect101;
+using detail::sample_bilinear;
 
 }  // namespace cuda
 }  // namespace medpsim

@@ -202,14 +202,15 @@ void dead_pixels(const Job& job, const Params& p, uint64_t seed) {
 }
 
 struct Exposure {
-  double gain, gamma;
-  __device__ double operator()(int, size_t, float x) const { return pow(static_cast<double>(clamp01(gain * x)), gamma); }
+  double gain;
+  float gamma;
+  __device__ double operator()(int, size_t, float x) const { return detail::exposure_curve(clamp01(gain * x), gamma); }
 };
 
 void exposure(const Job& job, const Params& p, uint64_t) {
   const double gain = p.at("gain"), gamma = p.at("gamma");
   if (gain == 1.0 && gamma == 1.0) return copy_job(job);
-  point_op(job, Exposure{gain, gamma});
+  point_op(job, Exposure{gain, static_cast<float>(gamma)});
 }
 
 struct Windowing {

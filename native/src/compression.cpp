@@ -71,7 +71,7 @@ void jpeg(const Image& in, Image& out, const Params& p, uint64_t, int threads) {
   // Samples are first rounded to 8-bit levels, as an encoder receives them; components on
   // 0..255 (JFIF YCbCr for colour), level-shifted by 128.
   auto level = [&](int c, size_t i) { return std::round(255.0 * clamp01(in.plane(c)[i])); };
-  std::vector<std::vector<double>> comp(channels, std::vector<double>(in.plane_size()));
+  std::vector<Buffer<double>> comp(channels, Buffer<double>(in.plane_size()));
   parallel_for(h, threads, [&](int y0, int y1) {
     for (size_t i = static_cast<size_t>(y0) * w; i < static_cast<size_t>(y1) * w; ++i) {
       if (channels == 1) {

@@ -1,4 +1,4 @@
-// Shared building blocks: border handling, sampling, separable and box convolution, FFT, homography.
+// Shared building blocks (border handling and sampling: medpsim/pixel_ops.hpp): separable and box convolution, FFT, homography.
 #include <cmath>
 #include <cstring>
 #include <stdexcept>
@@ -8,39 +8,6 @@
 
 namespace medpsim {
 namespace detail {
-
-int reflect101(int64_t i, int n) {
-  if (i >= 0 && i < n) return static_cast<int>(i);  // nearly every call: skip the 64-bit modulo
-  if (n == 1) return 0;
-  const int64_t period = 2 * static_cast<int64_t>(n) - 2;
-  i %= period;
-  if (i < 0) i += period;
-  return static_cast<int>(i < n ? i : period - i);
-}
-
-float sample_bilinear(const float* plane, int width, int height, double x, double y) {
-  // Far-out or non-finite coordinates (degenerate homographies) are pinned so the integer maths
-  // below cannot overflow; reflect-101 makes any finite position valid.
-  if (!std::isfinite(x)) x = 0.0;
-  if (!std::isfinite(y)) y = 0.0;
-  x = std::max(-1e9, std::min(1e9, x));
-  y = std::max(-1e9, std::min(1e9, y));
-  const double fx0 = std::floor(x), fy0 = std::floor(y);
-  const double fx = x - fx0, fy = y - fy0;
-  const int64_t ix = static_cast<int64_t>(fx0), iy = static_cast<int64_t>(fy0);
-  // Inside the image (nearly every tap of a warp) reflect-101 is the identity: one test for all four.
-  const bool inside = ix >= 0 && ix + 1 < width && iy >= 0 && iy + 1 < height;
-  const int x0 = inside ? static_cast<int>(ix) : reflect101(ix, width);
-  const int x1 = inside ? static_cast<int>(ix) + 1 : reflect101(ix + 1, width);
-  const int y0 = inside ? static_cast<int>(iy) : reflect101(iy, height);
-  const int y1 = inside ? static_cast<int>(iy) + 1 : reflect101(iy + 1, height);
-  const float* r0 = plane + static_cast<size_t>(y0) * width;
-  const float* r1 = plane + static_cast<size_t>(y1) * width;
-  // With fx = fy = 0 this is exactly r0[x0], so integer shifts are bit-exact copies.
-  const double top = r0[x0] * (1.0 - fx) + r0[x1] * fx;
-  const double bottom = r1[x0] * (1.0 - fx) + r1[x1] * fx;
-  return static_cast<float>(top * (1.0 - fy) + bottom * fy);
-}
 
 std::vector<double> gaussian_kernel(double sigma) {
   const int radius = static_cast<int>(std::ceil(3.0 * sigma));
@@ -58,7 +25,7 @@ void convolve_separable(const Image& in, Image& out, const std::vector<double>& 
   // Float taps and accumulators, tap-outer / pixel-inner loops over contiguous rows: the compiler
   // vectorises the inner loops (float rounding stays far below the 1e-5 the tests allow).
   const std::vector<float> fx(kx.begin(), kx.end()), fy(ky.begin(), ky.end());
-  std::vector<float> tmp(in.plane_size());
+  Buffer<float> tmp(in.plane_size());
   for (int c = 0; c < in.channels(); ++c) {
     const float* src = in.plane(c);
     float* dst = out.plane(c);
@@ -178,13 +145,13 @@ void fft(std::vector<std::complex<double>>& a, bool inverse) {
   }
 }
 
-void fft2(std::vector<std::complex<double>>& a, int rows, int cols, bool inverse, int threads) {
+void fft2(std::complex<double>* a, int rows, int cols, bool inverse, int threads) {
   parallel_for(rows, threads, [&](int r0, int r1) {
     std::vector<std::complex<double>> line(cols);
     for (int r = r0; r < r1; ++r) {
-      std::copy(a.begin() + static_cast<size_t>(r) * cols, a.begin() + static_cast<size_t>(r + 1) * cols, line.begin());
+      std::copy(a + static_cast<size_t>(r) * cols, a + static_cast<size_t>(r + 1) * cols, line.begin());
       fft(line, inverse);
-      std::copy(line.begin(), line.end(), a.begin() + static_cast<size_t>(r) * cols);
+      std::copy(line.begin(), line.end(), a + static_cast<size_t>(r) * cols);
     }
   });
   parallel_for(cols, threads, [&](int c0, int c1) {

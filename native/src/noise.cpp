@@ -12,14 +12,27 @@ namespace {
 constexpr uint32_t kUniformStream = 0x0100, kGaussianStream = 0x0200, kColoredStream = 0x0300,
                    kCheckerboardStream = 0x0400;
 
-template <typename Noise>
-void add_noise(const Image& in, Image& out, int threads, Noise noise) {
+// dst = clamp01(src + scale * draw(i)) over each plane, where drawN(rng, first group, out) gives the
+// draws of the 4 Rng::kLanes elements from 4 first on (Rng::uniforms / gaussians) and draw1(rng, i) the
+// same value for one element.
+template <typename DrawN, typename Draw1>
+void add_noise(const Image& in, Image& out, int threads, uint64_t seed, uint32_t stream, double scale, DrawN drawN, Draw1 draw1) {
+  constexpr size_t kRun = 4 * Rng::kLanes;
   const int w = in.width();
   for (int c = 0; c < in.channels(); ++c) {
     const float* src = in.plane(c);
     float* dst = out.plane(c);
+    const Rng rng(seed, stream + c);
+    auto add = [&](size_t i, float noise) { dst[i] = clamp01(src[i] + scale * noise); };
     parallel_for(in.height(), threads, [&](int y0, int y1) {
-      for (size_t i = static_cast<size_t>(y0) * w; i < static_cast<size_t>(y1) * w; ++i) dst[i] = clamp01(src[i] + noise(c, i));
+      size_t i = static_cast<size_t>(y0) * w;
+      const size_t end = static_cast<size_t>(y1) * w;
+      for (; i < end && (i & 3) != 0; ++i) add(i, draw1(rng, i));  // up to the first whole group
+      for (float noise[kRun]; i + kRun <= end; i += kRun) {
+        drawN(rng, i >> 2, noise);
+        for (size_t k = 0; k < kRun; ++k) add(i + k, noise[k]);
+      }
+      for (; i < end; ++i) add(i, draw1(rng, i));
     });
   }
 }
@@ -27,27 +40,36 @@ void add_noise(const Image& in, Image& out, int threads, Noise noise) {
 void uniform_noise(const Image& in, Image& out, const Params& p, uint64_t seed, int threads) {
   const double a = p.at("amplitude");
   if (a == 0.0) return copy_image(in, out);
-  add_noise(in, out, threads, [&](int c, size_t i) { return a * (2.0 * Rng(seed, kUniformStream + c).uniform(i) - 1.0); });
+  // 2u - 1 is exact in float (u has 24 significant bits), so this equals the CUDA kernel's double expression.
+  add_noise(
+      in, out, threads, seed, kUniformStream, a,
+      [](const Rng& rng, uint64_t first, float* noise) {
+        rng.uniforms(first, 0, noise);
+        for (int k = 0; k < 4 * Rng::kLanes; ++k) noise[k] = 2.0f * noise[k] - 1.0f;
+      },
+      [](const Rng& rng, size_t i) { return 2.0f * rng.uniform(i) - 1.0f; });
 }
 
 void gaussian_noise(const Image& in, Image& out, const Params& p, uint64_t seed, int threads) {
   const double sigma = p.at("sigma");
   if (sigma == 0.0) return copy_image(in, out);
-  add_noise(in, out, threads, [&](int c, size_t i) { return sigma * Rng(seed, kGaussianStream + c).gaussian(i); });
+  add_noise(
+      in, out, threads, seed, kGaussianStream, sigma, [](const Rng& rng, uint64_t first, float* noise) { rng.gaussians(first, 0, noise); },
+      [](const Rng& rng, size_t i) { return rng.gaussian(i); });
 }
 
 // A w x h Gaussian field with power spectrum ~ f^-beta (f in cycles/pixel, isotropic), zero mean
 // and standard deviation exactly sigma. White noise on the next power-of-two grid is filtered by
 // f^(-beta/2) in the frequency domain (DC set to 0), then cropped; the crop is re-centred and
 // re-scaled so mean and std are exact.
-std::vector<float> colored_field(int w, int h, double sigma, double beta, uint64_t seed, uint32_t stream, int threads) {
+Buffer<float> colored_field(int w, int h, double sigma, double beta, uint64_t seed, uint32_t stream, int threads) {
   const int pw = next_pow2(w), ph = next_pow2(h);
-  std::vector<std::complex<double>> field(static_cast<size_t>(pw) * ph);
+  Buffer<std::complex<double>> field(static_cast<size_t>(pw) * ph);
   const Rng rng(seed, stream);
   parallel_for(ph, threads, [&](int y0, int y1) {
     for (size_t i = static_cast<size_t>(y0) * pw; i < static_cast<size_t>(y1) * pw; ++i) field[i] = rng.gaussian(i);
   });
-  fft2(field, ph, pw, false, threads);
+  fft2(field.data(), ph, pw, false, threads);
   parallel_for(ph, threads, [&](int y0, int y1) {
     for (int ky = y0; ky < y1; ++ky) {
       const double fy = static_cast<double>(std::min(ky, ph - ky)) / ph;
@@ -58,7 +80,7 @@ std::vector<float> colored_field(int w, int h, double sigma, double beta, uint64
       }
     }
   });
-  fft2(field, ph, pw, true, threads);
+  fft2(field.data(), ph, pw, true, threads);
   // Mean and variance of the crop, in a fixed order.
   std::vector<double> row_sum(h), row_sq(h);
   parallel_for(h, threads, [&](int y0, int y1) {
@@ -75,7 +97,7 @@ std::vector<float> colored_field(int w, int h, double sigma, double beta, uint64
   });
   double mean, scale;
   colored_field_normalisation(row_sum.data(), row_sq.data(), w, h, sigma, mean, scale);
-  std::vector<float> out(static_cast<size_t>(w) * h);
+  Buffer<float> out(static_cast<size_t>(w) * h);
   for (int y = 0; y < h; ++y) {
     for (int x = 0; x < w; ++x) {
       out[static_cast<size_t>(y) * w + x] = static_cast<float>((field[static_cast<size_t>(y) * pw + x].real() - mean) * scale);
@@ -88,7 +110,7 @@ void add_colored(const Image& in, Image& out, double sigma, double beta, uint64_
   if (sigma == 0.0) return copy_image(in, out);
   const int w = in.width();
   for (int c = 0; c < in.channels(); ++c) {
-    const std::vector<float> noise = colored_field(w, in.height(), sigma, beta, seed, kColoredStream + c, threads);
+    const Buffer<float> noise = colored_field(w, in.height(), sigma, beta, seed, kColoredStream + c, threads);
     const float* src = in.plane(c);
     float* dst = out.plane(c);
     parallel_for(in.height(), threads, [&](int y0, int y1) {
@@ -116,10 +138,19 @@ void checkerboard(const Image& in, Image& out, const Params& p, uint64_t seed, i
   const int period = static_cast<int>(p.at("period"));
   const std::vector<double> tile = checkerboard_tile(period, seed);
   const int w = in.width();
-  add_noise(in, out, threads, [&](int, size_t i) {
-    const int x = static_cast<int>(i % w), y = static_cast<int>(i / w);
-    return a * tile[static_cast<size_t>(y % period) * period + x % period];
-  });
+  for (int c = 0; c < in.channels(); ++c) {
+    const float* src = in.plane(c);
+    float* dst = out.plane(c);
+    parallel_for(in.height(), threads, [&](int y0, int y1) {
+      for (int y = y0; y < y1; ++y) {
+        const double* tile_row = &tile[static_cast<size_t>(y % period) * period];
+        for (int x = 0; x < w; ++x) {
+          const size_t i = static_cast<size_t>(y) * w + x;
+          dst[i] = clamp01(src[i] + a * tile_row[x % period]);
+        }
+      }
+    });
+  }
 }
 
 }  // namespace

@@ -117,7 +117,7 @@ void resolution_loss(const Image& in, Image& out, const Params& p, uint64_t, int
   const int sw = std::max(1, static_cast<int>(std::lround(w / factor)));
   const int sh = std::max(1, static_cast<int>(std::lround(h / factor)));
   const auto tx = area_taps(w, sw), ty = area_taps(h, sh);
-  std::vector<double> small(static_cast<size_t>(sw) * sh), tmp(static_cast<size_t>(sw) * h);
+  Buffer<double> small(static_cast<size_t>(sw) * sh), tmp(static_cast<size_t>(sw) * h);
   for (int c = 0; c < in.channels(); ++c) {
     const float* src = in.plane(c);
     parallel_for(h, threads, [&](int y0, int y1) {  // rows: w -> sw
@@ -168,7 +168,8 @@ void resolution_loss(const Image& in, Image& out, const Params& p, uint64_t, int
 void exposure(const Image& in, Image& out, const Params& p, uint64_t, int threads) {
   const double gain = p.at("gain"), gamma = p.at("gamma");
   if (gain == 1.0 && gamma == 1.0) return copy_image(in, out);
-  point_op(in, out, threads, [&](int, size_t, float x) { return std::pow(clamp01(gain * x), gamma); });
+  const float g = static_cast<float>(gamma);
+  point_op(in, out, threads, [&](int, size_t, float x) { return exposure_curve(clamp01(gain * x), g); });
 }
 
 void windowing(const Image& in, Image& out, const Params& p, uint64_t, int threads) {

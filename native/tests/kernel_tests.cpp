@@ -2,6 +2,7 @@
 // and the exit status is the number of failures.
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <complex>
 #include <cstdio>
 #include <functional>
@@ -467,6 +468,71 @@ static void test_philox_known_answers() {
   CHECK(c.v[0] == 0xd16cfe09u && c.v[1] == 0x94fdccebu && c.v[2] == 0x5001e420u && c.v[3] == 0x24126ea1u, "philox pi vector");
 }
 
+// Draws come in groups of four (one Philox block): the bulk calls equal the per-element ones bit for bit,
+// and the cosine and sine normals of a Box-Muller pair are uncorrelated standard normals.
+static void test_grouped_draws() {
+  const Rng rng(0x0123456789abcdefULL, 0x0200);
+  bool same = true;
+  for (uint64_t group = 0; group < 4096; ++group) {
+    float u[4], g[4];
+    rng.uniform4(group, 3, u);
+    rng.gaussian4(group, 3, g);
+    for (int k = 0; k < 4; ++k) same = same && u[k] == rng.uniform(4 * group + k, 3) && g[k] == rng.gaussian(4 * group + k, 3);
+  }
+  CHECK(same, "uniform4/gaussian4 differ from uniform/gaussian");
+  // The arithmetic-only log and sincos against the library functions, over every 24-bit uniform step.
+  double log_error = 0, trig_error = 0;
+  for (uint32_t k = 0; k < (1u << 24); k += 7) {
+    const float u = bits_to_open_unit(k << 8);
+    log_error = std::max(log_error, std::fabs(log_unit(u) - std::log(static_cast<double>(u))) / std::max(1e-3, -std::log(static_cast<double>(u))));
+    float sine, cosine;
+    sincos_turns(u, sine, cosine);
+    const double angle = 2 * M_PI * static_cast<double>(u);
+    trig_error = std::max({trig_error, std::fabs(sine - std::sin(angle)), std::fabs(cosine - std::cos(angle))});
+  }
+  std::printf("  log_unit: max relative error %.2g; sincos_turns: max error %.2g\n", log_error, trig_error);
+  CHECK(log_error < 5e-7, "log_unit error %.3g", log_error);
+  CHECK(trig_error < 5e-7, "sincos_turns error %.3g", trig_error);
+  const int n = 1 << 18;
+  double sum = 0, squares = 0, twin_product = 0, next_product = 0, fourth = 0;
+  for (int i = 0; i < n; i += 2) {
+    const double a = rng.gaussian(i), b = rng.gaussian(i + 1), c = rng.gaussian(i + 2);
+    sum += a + b;
+    squares += a * a + b * b;
+    fourth += a * a * a * a + b * b * b * b;
+    twin_product += a * b;  // the two normals of one pair
+    next_product += b * c;  // across pairs
+  }
+  CHECK_NEAR(sum / n, 0.0, 0.01, "gaussian mean");
+  CHECK_NEAR(squares / n, 1.0, 0.01, "gaussian variance");
+  CHECK_NEAR(fourth / n, 3.0, 0.05, "gaussian fourth moment");
+  CHECK_NEAR(twin_product / (n / 2), 0.0, 0.01, "correlation of a Box-Muller pair");
+  CHECK_NEAR(next_product / (n / 2), 0.0, 0.01, "correlation across pairs");
+}
+
+// Large buffers are recycled (same block for the same rounded size), small ones are not pooled, and the
+// pool never holds more than its bound.
+static void test_buffer_pool() {
+  const size_t before = detail::pool_cached_bytes();
+  void* block = detail::pool_acquire(3 << 20);
+  std::memset(block, 1, 3 << 20);
+  detail::pool_release(block, 3 << 20);
+  CHECK(detail::pool_cached_bytes() == before + (3 << 20), "released block not cached");
+  void* again = detail::pool_acquire((3 << 20) - 100);  // rounds to the same size
+  CHECK(again == block, "block of the same rounded size not reused");
+  detail::pool_release(again, (3 << 20) - 100);
+  {
+    detail::Buffer<double> small(16);  // below the pooled size
+    CHECK(small.size() == 16 && small[15] == 0.0, "small buffer");
+  }
+  std::vector<void*> blocks;
+  for (int i = 0; i < 40; ++i) blocks.push_back(detail::pool_acquire(size_t{8} << 20));
+  for (void* b : blocks) detail::pool_release(b, size_t{8} << 20);
+  CHECK(detail::pool_cached_bytes() <= detail::kPoolCapacityBytes, "pool holds %zu bytes", detail::pool_cached_bytes());
+  Image image = Image::allocate(1024, 1024, 3);  // image storage comes from the pool too
+  CHECK(image.size() == 3u << 20 && image.data()[image.size() - 1] == 0.0f, "pooled image not zeroed");
+}
+
 static void test_small_images() {
   // 1x1, 1xN and tiny images must not crash and stay in range for every kind.
   for (const Case& c : cases()) {
@@ -485,6 +551,8 @@ static void test_small_images() {
 int main() {
   return harness::run_tests({
       {"philox known answers", test_philox_known_answers},
+      {"grouped draws", test_grouped_draws},
+      {"buffer pool", test_buffer_pool},
       {"registry", test_registry},
       {"identity", test_identity},
       {"strength, range, threads", test_strength_range_threads},

@@ -7,6 +7,8 @@
 #include <stdexcept>
 #include <vector>
 
+#include "medpsim/buffer_pool.hpp"
+
 namespace medpsim {
 
 class Image {
@@ -89,7 +91,7 @@ class Image {
   int width_ = 0;
   int height_ = 0;
   int channels_ = 0;
-  std::vector<float> storage_;
+  std::vector<float, detail::PoolAllocator<float>> storage_;  // recycled: see buffer_pool.hpp
   float* data_ = nullptr;
 };
 

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "medpsim/image.hpp"
+#include "medpsim/pixel_ops.hpp"
 
 namespace medpsim {
 
@@ -84,15 +85,6 @@ void parallel_for(int n, int threads, Body body) {
   for (auto& worker : pool) worker.join();
 }
 
-inline float clamp01(double v) { return static_cast<float>(v < 0.0 ? 0.0 : (v > 1.0 ? 1.0 : v)); }
-
-// OpenCV BORDER_REFLECT_101: ... 2 1 | 0 1 2 ... n-1 | n-2 n-3 ..., for any integer i.
-int reflect101(int64_t i, int n);
-
-// Bilinear sample of one plane at (x, y) (pixel centres at integers), out-of-image taps reflect-101.
-float sample_bilinear(const float* plane, int width, int height, double x, double y);
-
-
 // Normalised Gaussian taps for offsets -radius..radius, radius = ceil(3 sigma).
 std::vector<double> gaussian_kernel(double sigma);
 
@@ -107,7 +99,7 @@ void box_blur3(const Image& in, Image& out, double sigma, int threads);
 // In-place radix-2 FFT (n a power of two); inverse is unnormalised.
 void fft(std::vector<std::complex<double>>& a, bool inverse);
 // 2-D FFT of a row-major rows x cols array (both powers of two).
-void fft2(std::vector<std::complex<double>>& a, int rows, int cols, bool inverse, int threads);
+void fft2(std::complex<double>* a, int rows, int cols, bool inverse, int threads);
 
 // Homography (row-major 3x3, h[8] = 1) mapping each from[i] to to[i], solved as an 8x8 system.
 void solve_homography(const double from[4][2], const double to[4][2], double h[9]);

@@ -1,19 +1,18 @@
-// Counter-based random numbers (Philox4x32-10, Salmon et al. 2011), shared by the CPU kernels and,
-// later, the CUDA ones. There is no state: a number is a pure function of
+// Counter-based random numbers (Philox4x32-10, Salmon et al. 2011), shared by the CPU and CUDA kernels
+// (and re-implemented by training/medpsim_training/noise.py). There is no state: a number is a pure
+// function of
 //   key     = the 64-bit seed (low word, high word)
-//   counter = (element index low word, element index high word, stream id, draw index)
+//   counter = (group low word, group high word, stream id, draw index), group = element index / 4,
+//   word    = element index % 4
 // so the same (seed, index, stream, draw) gives the same bits on any thread count and on the GPU.
 // Each kernel uses its own stream ids so that kinds sharing a seed are independent.
 #pragma once
 
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 
-#if defined(__CUDACC__)
-#define MEDPSIM_HD __host__ __device__
-#else
-#define MEDPSIM_HD
-#endif
+#include "medpsim/pixel_ops.hpp"  // MEDPSIM_HD
 
 namespace medpsim {
 
@@ -46,26 +45,157 @@ MEDPSIM_HD inline float bits_to_open_unit(uint32_t bits) {
   return (static_cast<float>(bits >> 8) + 0.5f) * (1.0f / 16777216.0f);
 }
 
+// Float bit patterns (frexp without a library call, identical on host and device).
+MEDPSIM_HD inline uint32_t float_bits(float f) {
+#if defined(__CUDA_ARCH__)
+  return __float_as_uint(f);
+#else
+  uint32_t b;
+  std::memcpy(&b, &f, sizeof b);
+  return b;
+#endif
+}
+MEDPSIM_HD inline float bits_float(uint32_t b) {
+#if defined(__CUDA_ARCH__)
+  return __uint_as_float(b);
+#else
+  float f;
+  std::memcpy(&f, &b, sizeof f);
+  return f;
+#endif
+}
+
+// The transcendental functions of Box-Muller, written with + - * / and sqrt alone (each correctly
+// rounded in IEEE float on the CPU, on the GPU with --fmad=false, and in numpy float32), so that every
+// implementation of the engine draws bit-identical normals; a few ns each, within ~2e-7 of the exact
+// functions. The series and reduction constants are plain Taylor / atanh coefficients.
+
+// ln u for u in (0, 1]: u = m 2^e with m in [sqrt(1/2), sqrt(2)), ln m = 2 atanh(s), s = (m - 1) / (m + 1).
+MEDPSIM_HD inline float log_unit(float u) {
+  const uint32_t bits = float_bits(u);
+  int e = static_cast<int>(bits >> 23) - 127;
+  const uint32_t mantissa = (bits & 0x7fffffu) | 0x3f800000u;  // m in [1, 2)
+  const uint32_t halve = mantissa > 0x3fb504f3u ? 1u : 0u;      // m > sqrt(2); arithmetic, not a branch
+  e += static_cast<int>(halve);
+  const float m = bits_float(mantissa - (halve << 23));
+  const float s = (m - 1.0f) / (m + 1.0f), z = s * s;  // |s| <= 0.172
+  const float series = 1.0f + z * (0.333333343f + z * (0.2f + z * (0.142857149f + z * 0.111111112f)));
+  return static_cast<float>(e) * 0.693147182f + 2.0f * s * series;
+}
+
+// sin and cos of 2 pi t for t in [0, 1]: the nearest quarter turn q is exact in binary, the remainder
+// a in [-pi/4, pi/4] goes through the series.
+MEDPSIM_HD inline void sincos_turns(float t, float& sine, float& cosine) {
+  const float quarters = 4.0f * t;
+  const int q = static_cast<int>(quarters + 0.5f);
+  const float a = (quarters - static_cast<float>(q)) * 1.57079637f, z = a * a;
+  const float sa = a + a * z * (-0.166666672f + z * (0.00833333377f + z * (-0.000198412701f + z * 2.75573188e-06f)));
+  const float ca = 1.0f + z * (-0.5f + z * (0.0416666679f + z * (-0.00138888892f + z * (2.48015876e-05f + z * -2.75573188e-07f))));
+  // Quarter turn q: (sin, cos) = (sa, ca), (ca, -sa), (-sa, -ca), (-ca, sa), selected with bit masks (the
+  // quadrant is random, so branches would mispredict half the time).
+  const uint32_t sb = float_bits(sa), cb = float_bits(ca), odd = 0u - static_cast<uint32_t>(q & 1);
+  sine = bits_float(((sb & ~odd) | (cb & odd)) ^ (static_cast<uint32_t>(q & 2) << 30));
+  cosine = bits_float(((cb & ~odd) | (sb & odd)) ^ (static_cast<uint32_t>((q + 1) & 2) << 30));
+}
+
+// Box-Muller on two words: radius sqrt(-2 ln u1) and the two independent normals r cos, r sin of 2 pi u2.
+MEDPSIM_HD inline void box_muller(uint32_t a, uint32_t b, float& first, float& second) {
+  const float r = sqrtf(-2.0f * log_unit(bits_to_open_unit(a)));
+  float sine, cosine;
+  sincos_turns(bits_to_open_unit(b), sine, cosine);
+  first = r * cosine;
+  second = r * sine;
+}
+
+// Elements are drawn in groups of four: element i uses word i % 4 of the block of group i / 4, so a
+// loop over consecutive elements runs one Philox block per four elements, and each element can still be
+// computed on its own (one GPU thread per pixel) with the very same result.
 class Rng {
  public:
   MEDPSIM_HD Rng(uint64_t seed, uint32_t stream) : key0_(static_cast<uint32_t>(seed)),
                                                    key1_(static_cast<uint32_t>(seed >> 32)), stream_(stream) {}
 
-  MEDPSIM_HD Philox4 block(uint64_t index, uint32_t draw) const {
-    const Philox4 ctr{{static_cast<uint32_t>(index), static_cast<uint32_t>(index >> 32), stream_, draw}};
+  MEDPSIM_HD Philox4 block(uint64_t group, uint32_t draw) const {
+    const Philox4 ctr{{static_cast<uint32_t>(group), static_cast<uint32_t>(group >> 32), stream_, draw}};
     return philox4x32_10(ctr, key0_, key1_);
   }
 
   // Uniform in (0, 1).
-  MEDPSIM_HD float uniform(uint64_t index, uint32_t draw = 0) const { return bits_to_open_unit(block(index, draw).v[0]); }
+  MEDPSIM_HD float uniform(uint64_t index, uint32_t draw = 0) const { return bits_to_open_unit(block(index >> 2, draw).v[index & 3]); }
 
-  // Standard normal, Box-Muller on the first two words of the block (the sine twin is discarded so
-  // that every (index, draw) is independent of every other).
+  // Standard normal: words (0, 1) of the block give elements 0 (cosine) and 1 (sine), words (2, 3)
+  // elements 2 and 3.
   MEDPSIM_HD float gaussian(uint64_t index, uint32_t draw = 0) const {
-    const Philox4 b = block(index, draw);
-    const double u1 = bits_to_open_unit(b.v[0]);
-    const double u2 = bits_to_open_unit(b.v[1]);
-    return static_cast<float>(std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2));
+    const Philox4 b = block(index >> 2, draw);
+    const unsigned pair = static_cast<unsigned>(index & 2);
+    float first, second;
+    box_muller(b.v[pair], b.v[pair + 1], first, second);
+    return (index & 1) ? second : first;
+  }
+
+  // kLanes consecutive groups at once, word-major (words[k][j] = word k of group first + j): written as
+  // plain loops over the lanes so that the compiler runs the lanes in SIMD registers.
+  static constexpr int kLanes = 8;
+  MEDPSIM_HD void blocks(uint64_t first, uint32_t draw, uint32_t words[4][kLanes]) const {
+    uint32_t c0[kLanes], c1[kLanes], c2[kLanes], c3[kLanes];
+    for (int j = 0; j < kLanes; ++j) {
+      const uint64_t group = first + j;
+      c0[j] = static_cast<uint32_t>(group);
+      c1[j] = static_cast<uint32_t>(group >> 32);
+      c2[j] = stream_;
+      c3[j] = draw;
+    }
+    uint32_t k0 = key0_, k1 = key1_;
+    for (int round = 0; round < 10; ++round) {
+      for (int j = 0; j < kLanes; ++j) {
+        const uint64_t p0 = static_cast<uint64_t>(0xD2511F53u) * c0[j], p1 = static_cast<uint64_t>(0xCD9E8D57u) * c2[j];
+        const uint32_t n0 = static_cast<uint32_t>(p1 >> 32) ^ c1[j] ^ k0, n2 = static_cast<uint32_t>(p0 >> 32) ^ c3[j] ^ k1;
+        c1[j] = static_cast<uint32_t>(p1);
+        c3[j] = static_cast<uint32_t>(p0);
+        c0[j] = n0;
+        c2[j] = n2;
+      }
+      k0 += 0x9E3779B9u;
+      k1 += 0xBB67AE85u;
+    }
+    for (int j = 0; j < kLanes; ++j) {
+      words[0][j] = c0[j];
+      words[1][j] = c1[j];
+      words[2][j] = c2[j];
+      words[3][j] = c3[j];
+    }
+  }
+
+  // Elements 4 first .. 4 (first + kLanes) - 1, equal to uniform() / gaussian() of each.
+  MEDPSIM_HD void uniforms(uint64_t first, uint32_t draw, float out[4 * kLanes]) const {
+    uint32_t words[4][kLanes];
+    blocks(first, draw, words);
+    for (int k = 0; k < 4; ++k) {
+      for (int j = 0; j < kLanes; ++j) out[4 * j + k] = bits_to_open_unit(words[k][j]);
+    }
+  }
+  MEDPSIM_HD void gaussians(uint64_t first, uint32_t draw, float out[4 * kLanes]) const {
+    uint32_t words[4][kLanes];
+    blocks(first, draw, words);
+    for (int pair = 0; pair < 4; pair += 2) {
+      float first[kLanes], second[kLanes];
+      for (int j = 0; j < kLanes; ++j) box_muller(words[pair][j], words[pair + 1][j], first[j], second[j]);
+      for (int j = 0; j < kLanes; ++j) {
+        out[4 * j + pair] = first[j];
+        out[4 * j + pair + 1] = second[j];
+      }
+    }
+  }
+
+  // Elements 4 group .. 4 group + 3 at once, equal to uniform() / gaussian() of each.
+  MEDPSIM_HD void uniform4(uint64_t group, uint32_t draw, float out[4]) const {
+    const Philox4 b = block(group, draw);
+    for (int k = 0; k < 4; ++k) out[k] = bits_to_open_unit(b.v[k]);
+  }
+  MEDPSIM_HD void gaussian4(uint64_t group, uint32_t draw, float out[4]) const {
+    const Philox4 b = block(group, draw);
+    box_muller(b.v[0], b.v[1], out[0], out[1]);
+    box_muller(b.v[2], b.v[3], out[2], out[3]);
   }
 
  private:

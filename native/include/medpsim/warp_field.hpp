@@ -5,7 +5,7 @@
 #include <cmath>
 #include <cstddef>
 
-#include "medpsim/random.hpp"  // MEDPSIM_HD
+#include "medpsim/pixel_ops.hpp"  // MEDPSIM_HD
 
 namespace medpsim {
 namespace detail {
