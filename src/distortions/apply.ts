@@ -1,12 +1,14 @@
 /**
  * Applying a distortion spec to an image: resolve the steps for the image's size, refuse colour kinds on
- * greyscale images, and run the native kernels (identity steps are skipped: severity 0 is an exact copy).
+ * greyscale images, and run the native kernels and the CNN-based steps (identity steps are skipped:
+ * severity 0 is an exact copy).
  */
 import { createHash } from 'node:crypto';
 import type { FloatImage } from '../imaging/float';
 import { findKind } from './catalog';
 import { nativeEngine } from './native';
 import { badUserInput } from '../schema/errors';
+import { applyCnnStep, type ModelRunner } from './cnn';
 import { resolveChain, type ResolvedStep, type StepInput } from './spec';
 
 export type BackendChoice = 'AUTO' | 'CPU' | 'CUDA';
@@ -35,6 +37,8 @@ export function specKey(steps: ResolvedStep[], seed: number): string {
   const canonical = steps.map((step) => ({
     kind: step.kind,
     params: Object.fromEntries(Object.entries(step.params).sort(([a], [b]) => a.localeCompare(b))),
+    // A retrained model under the same name is another distortion.
+    ...(step.model ? { model: step.model, modelSha256: step.modelSha256 } : {}),
   }));
   return createHash('sha256').update(JSON.stringify({ steps: canonical, seed })).digest('hex');
 }
@@ -44,11 +48,16 @@ export interface AppliedDistortion {
   steps: ResolvedStep[];
 }
 
+/**
+ * Runs a chain: consecutive native steps in one call to the engine, CNN-based steps through `models`
+ * (required when the chain has one). The steps come back with the SHA-256 of each model that ran.
+ */
 export async function applyDistortion(
   source: FloatImage,
   stepInputs: StepInput[],
   seed: number,
   backend: Backend,
+  models?: ModelRunner,
 ): Promise<AppliedDistortion> {
   checkSeed(seed);
   const steps = resolveChain(stepInputs, source);
@@ -57,12 +66,32 @@ export async function applyDistortion(
       throw badUserInput(`steps[${index}].kind`, `${step.kind} acts on colour; this image is greyscale (1 channel)`);
     }
   });
-  const active = steps.filter((step) => !step.identity);
-  if (active.length === 0) return { image: { ...source, data: new Float32Array(source.data) }, steps }; // exact copy
-  const [data] = await nativeEngine().distort(
-    [{ ...source, seed: BigInt(seed) }],
-    active.map((step) => ({ kind: step.kind, params: step.params })),
-    { backend: backend === 'CUDA' ? 'cuda' : 'cpu' },
-  );
-  return { image: { ...source, data }, steps };
+  let image: FloatImage = { ...source, data: new Float32Array(source.data) }; // identity steps: an exact copy
+  let pending: ResolvedStep[] = [];
+  const runPending = async () => {
+    if (pending.length === 0) return;
+    const [data] = await nativeEngine().distort(
+      [{ ...image, seed: BigInt(seed) }],
+      pending.map((step) => ({ kind: step.kind, params: step.params })),
+      { backend: backend === 'CUDA' ? 'cuda' : 'cpu' },
+    );
+    image = { ...image, data };
+    pending = [];
+  };
+  for (const [index, step] of steps.entries()) {
+    if (step.identity) continue;
+    const task = findKind(step.kind)!.model;
+    if (!task) {
+      pending.push(step);
+      continue;
+    }
+    await runPending();
+    const field = `steps[${index}]`;
+    if (!models) throw badUserInput(`${field}.kind`, `${step.kind} runs a registered model, which is not available here`);
+    const model = await models.resolve(step.model!, task, `${field}.model`);
+    step.modelSha256 = model.sha256;
+    image = await applyCnnStep(image, step, model, seed, models, field);
+  }
+  await runPending();
+  return { image, steps };
 }

@@ -15,7 +15,7 @@
  * and give greyscale studies colour they never had.
  */
 
-export const FAMILIES = ['photometric', 'noise', 'blur', 'spatial', 'compression', 'xray'] as const;
+export const FAMILIES = ['photometric', 'noise', 'blur', 'spatial', 'compression', 'xray', 'cnn'] as const;
 export type Family = (typeof FAMILIES)[number];
 
 export interface ParamSpec {
@@ -46,7 +46,20 @@ export interface KindSpec {
   /** Uses the seed (noise, random fields); the others are deterministic functions of the image. */
   random: boolean;
   needsColor: boolean;
+  /**
+   * CNN-based kinds run a registered ONNX model of this task (each step names the model) through
+   * onnxruntime instead of a native kernel.
+   */
+  model?: ModelTask;
 }
+
+/** The tasks of trained models (a manifest's `task`, see training/README.md). */
+export const MODEL_TASKS = ['classifier', 'dae', 'gan-generator'] as const;
+export type ModelTask = (typeof MODEL_TASKS)[number];
+
+/** Input corruptions of the CNN-based kinds, by their code in the `corruption` parameter. */
+export const CORRUPTIONS = ['none', 'pink_noise', 'white_noise', 'colour_removal', 'downsampling'] as const;
+export type Corruption = (typeof CORRUPTIONS)[number];
 
 type ParamTuple = [name: string, unit: string, min: number, max: number, defaultValue: number, description: string];
 
@@ -67,6 +80,33 @@ function integer(spec: ParamSpec[], ...names: string[]): ParamSpec[] {
 
 const lin = (from: number, to: number, per?: 'min_side'): SeverityMapping => ({ from, to, per });
 const log = (from: number, to: number): SeverityMapping => ({ from, to, curve: 'log' });
+
+// The CNN-based kinds: the image, corrupted first (seeded), goes through the model, and the result is
+// mixed with the image; mix 0 is the identity.
+const CNN_PARAMS: ParamSpec[] = [
+  ...integer(
+    params([
+      'corruption',
+      'code',
+      0,
+      CORRUPTIONS.length - 1,
+      0,
+      `input corruption before the model: ${CORRUPTIONS.map((name, code) => `${code} ${name}`).join(', ')}`,
+    ]),
+    'corruption',
+  ),
+  ...params(
+    [
+      'level',
+      'fraction of full range',
+      0,
+      1,
+      0.1,
+      'corruption strength: noise standard deviation; downsampling by 1 + 7 level; ignored by none and colour_removal',
+    ],
+    ['mix', 'fraction', 0, 1, 1, 'weight of the model output: y = (1 - mix) x + mix model(corrupt(x))'],
+  ),
+];
 
 const WARP_PARAMS = integer(
   params(
@@ -384,7 +424,31 @@ export const CATALOG: readonly KindSpec[] = [
     random: false,
     needsColor: false,
   },
+  // CNN-based (registered ONNX models; each step names one)
+  {
+    name: 'gan_generator',
+    family: 'cnn',
+    description: 'A registered GAN generator (task gan-generator) applied to the image after an input corruption.',
+    params: CNN_PARAMS,
+    severity: { mix: lin(0, 1) },
+    random: true,
+    needsColor: false,
+    model: 'gan-generator',
+  },
+  {
+    name: 'dae_reconstruction',
+    family: 'cnn',
+    description: 'A registered denoising autoencoder (task dae) reconstructing the image after an input corruption.',
+    params: CNN_PARAMS,
+    severity: { mix: lin(0, 1) },
+    random: true,
+    needsColor: false,
+    model: 'dae',
+  },
 ];
+
+/** The kinds the native engine runs (every kind but the CNN-based ones). */
+export const NATIVE_KINDS: readonly KindSpec[] = CATALOG.filter((kind) => !kind.model);
 
 const BY_NAME = new Map(CATALOG.map((kind) => [kind.name, kind]));
 

@@ -3,7 +3,7 @@
  * (kernels are bound to these names in native/src; ranges and defaults come only from here).
  * `npm run gen:catalog` writes it; test/unit/native-catalog.test.ts fails when the committed copy is stale.
  */
-import { CATALOG, describeMapping } from './catalog';
+import { CATALOG, NATIVE_KINDS, describeMapping } from './catalog';
 
 export const NATIVE_CATALOG_HEADER = 'native/include/medpsim/catalog.generated.hpp';
 
@@ -12,7 +12,7 @@ function number(value: number): string {
 }
 
 export function renderNativeCatalogHeader(): string {
-  const kinds = CATALOG.map((kind) => {
+  const kinds = NATIVE_KINDS.map((kind) => {
     const params = kind.params
       .map((param) => {
         const allowed = `{${(param.allowed ?? []).map(number).join(', ')}}`;
@@ -72,7 +72,13 @@ export function renderCatalogMarkdown(): string {
   for (const family of new Set(CATALOG.map((kind) => kind.family))) {
     lines.push(`## ${family}`, '');
     for (const kind of CATALOG.filter((k) => k.family === family)) {
-      const flags = [kind.random ? 'seeded' : '', kind.needsColor ? 'colour images only' : ''].filter(Boolean).join(', ');
+      const flags = [
+        kind.random ? 'seeded' : '',
+        kind.needsColor ? 'colour images only' : '',
+        kind.model ? `runs a registered \`${kind.model}\` model named in the step's \`model\`` : '',
+      ]
+        .filter(Boolean)
+        .join(', ');
       lines.push(`### \`${kind.name}\`${flags ? ` (${flags})` : ''}`, '', kind.description, '');
       lines.push('| parameter | unit | range | default | severity 0 -> 1 | meaning |', '|---|---|---|---|---|---|');
       for (const param of kind.params) {

@@ -93,7 +93,7 @@ export interface DistortJobInput {
   limit?: number | null;
   /** The specs: these chains, or one kind at several severities. */
   specs?: StepInput[][] | null;
-  sweep?: { kind: string; severities: number[] } | null;
+  sweep?: { kind: string; severities: number[]; model?: string | null } | null;
   seed: number;
   backend: BackendChoice;
 }
@@ -103,7 +103,7 @@ export async function startDistortJob(app: App, input: DistortJobInput): Promise
   if (!input.imageIds === !input.datasetId) throw badUserInput('imageIds', 'give imageIds or datasetId (one of them)');
   if (!input.specs === !input.sweep) throw badUserInput('specs', 'give specs or sweep (one of them)');
   checkSeed(input.seed);
-  const specs = input.sweep ? severitySweep(input.sweep.kind, input.sweep.severities) : input.specs!;
+  const specs = input.sweep ? severitySweep(input.sweep.kind, input.sweep.severities, input.sweep.model ?? null) : input.specs!;
   if (specs.length < 1) throw badUserInput('specs', 'give at least one spec');
   specs.forEach((steps, index) => resolveChain(steps, { width: 256, height: 256 }, `specs[${index}]`));
   const imageIds = input.imageIds ?? (await datasetImageIds(app, input.datasetId!, input.filter ?? {}, input.limit ?? null));
@@ -136,10 +136,10 @@ export async function datasetImageIds(app: App, datasetId: string, filter: Image
 }
 
 /** A sweep: one kind at several severities, as specs. */
-export function severitySweep(kind: string, severities: number[]): StepInput[][] {
+export function severitySweep(kind: string, severities: number[], model: string | null = null): StepInput[][] {
   if (!findKind(kind)) throw badUserInput('sweep.kind', `unknown distortion kind "${kind}"`);
   if (severities.length < 1 || severities.length > 64) throw badUserInput('sweep.severities', 'give 1 to 64 severities');
-  return severities.map((severity) => [{ kind, severity }]);
+  return severities.map((severity) => [{ kind, severity, model }]);
 }
 
 async function storeDistortion(app: App, jobId: string, params: DistortParams, item: DistortItem): Promise<void> {
@@ -163,7 +163,14 @@ async function storeDistortion(app: App, jobId: string, params: DistortParams, i
   const values = [
     item.imageId,
     image.datasetId,
-    JSON.stringify(applied.steps.map(({ kind, params: stepParams, severity }) => ({ kind, params: stepParams, severity }))),
+    JSON.stringify(
+      applied.steps.map(({ kind, params: stepParams, severity, model, modelSha256 }) => ({
+        kind,
+        params: stepParams,
+        severity,
+        ...(model ? { model, modelSha256 } : {}),
+      })),
+    ),
     params.seed,
     params.backend,
     applied.image.width,

@@ -10,14 +10,22 @@ export interface StepInput {
   kind: string;
   params?: Record<string, number> | null;
   severity?: number | null;
+  /** The registered model a CNN-based kind runs (required there, refused elsewhere). */
+  model?: string | null;
 }
 
-/** A step with every parameter resolved; `identity` steps (severity 0) are copies, not kernel runs. */
+/**
+ * A step with every parameter resolved; `identity` steps (severity 0, or mix 0 for the CNN-based kinds)
+ * are copies, not kernel runs.
+ */
 export interface ResolvedStep {
   kind: string;
   params: Record<string, number>;
   severity: number | null;
   identity: boolean;
+  model: string | null;
+  /** The SHA-256 of the model's .onnx, set when the step has run. */
+  modelSha256?: string;
 }
 
 export const MAX_CHAIN_LENGTH = 8;
@@ -87,8 +95,21 @@ export function paramsForSeverity(kind: KindSpec, severity: number, size: { widt
   return resolved;
 }
 
+function resolveModel(kind: KindSpec, model: unknown, field: string): string | null {
+  const given = model !== undefined && model !== null;
+  if (!kind.model) {
+    if (given) throw badUserInput(field, `${kind.name} runs no model; only the cnn family takes one`);
+    return null;
+  }
+  if (typeof model !== 'string' || model.length === 0) {
+    throw badUserInput(field, `${kind.name} needs the name of a registered ${kind.model} model`, { task: kind.model });
+  }
+  return model;
+}
+
 export function resolveStep(step: StepInput, size: { width: number; height: number }, field = 'step'): ResolvedStep {
   const kind = requireKind(`${field}.kind`, step.kind);
+  const model = resolveModel(kind, step.model, `${field}.model`);
   const hasParams = step.params !== undefined && step.params !== null;
   const hasSeverity = step.severity !== undefined && step.severity !== null;
   if (hasParams && hasSeverity) throw badUserInput(field, 'give either params or severity, not both');
@@ -97,9 +118,10 @@ export function resolveStep(step: StepInput, size: { width: number; height: numb
     if (typeof severity !== 'number' || !Number.isFinite(severity) || severity < 0 || severity > 1) {
       throw badUserInput(`${field}.severity`, `must be a number in [0, 1], got ${String(severity)}`, { min: 0, max: 1 });
     }
-    return { kind: kind.name, params: paramsForSeverity(kind, severity, size), severity, identity: severity === 0 };
+    return { kind: kind.name, params: paramsForSeverity(kind, severity, size), severity, identity: severity === 0, model };
   }
-  return { kind: kind.name, params: resolveParams(kind, step.params ?? {}, `${field}.params`), severity: null, identity: false };
+  const params = resolveParams(kind, step.params ?? {}, `${field}.params`);
+  return { kind: kind.name, params, severity: null, identity: kind.model !== undefined && params.mix === 0, model };
 }
 
 /** A chain of 1..MAX_CHAIN_LENGTH steps, resolved for an image of this size. */

@@ -78,6 +78,9 @@ export class DistortionKindView {
 
   @Field(() => [DistortionParamView])
   params!: DistortionParamView[];
+
+  @Field(() => String, { nullable: true, description: 'cnn family: the task of the registered model each step names.' })
+  modelTask!: string | null;
 }
 
 @InputType({ description: 'One step of a distortion spec: explicit params, or a severity in [0, 1] (not both).' })
@@ -90,6 +93,9 @@ export class DistortionStepInput {
 
   @Field(() => Float, { nullable: true })
   severity?: number | null;
+
+  @Field(() => String, { nullable: true, description: 'cnn family only: the registered model to run (of the kind\'s modelTask).' })
+  model?: string | null;
 }
 
 export function catalogView(): DistortionKindView[] {
@@ -99,6 +105,7 @@ export function catalogView(): DistortionKindView[] {
     description: kind.description,
     random: kind.random,
     needsColor: kind.needsColor,
+    modelTask: kind.model ?? null,
     params: kind.params.map((param) => {
       const mapping = kind.severity[param.name];
       return {
@@ -130,6 +137,9 @@ export class SeveritySweepInput {
 
   @Field(() => [Float])
   severities!: number[];
+
+  @Field(() => String, { nullable: true, description: 'cnn family only: the registered model to run.' })
+  model?: string | null;
 }
 
 @InputType()

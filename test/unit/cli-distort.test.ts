@@ -2,6 +2,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { CATALOG } from '../../src/distortions/catalog';
 import { grey16Png, pngSamples } from '../helpers/files';
 import { CLI, startProcess, stopProcesses } from '../helpers/processes';
 
@@ -48,5 +49,5 @@ it('explains bad arguments and exits 1', async () => {
 it('prints the catalog as JSON', async () => {
   const { code, output } = await cli(['distortions', '--json']);
   expect(code).toBe(0);
-  expect(JSON.parse(output)).toHaveLength(28);
+  expect(JSON.parse(output)).toHaveLength(CATALOG.length);
 });

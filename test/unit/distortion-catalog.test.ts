@@ -76,9 +76,29 @@ describe('resolving specs', () => {
       params: { sigma: 0.05, beta: 1.5 },
       severity: null,
       identity: false,
+      model: null,
     });
     expect(resolveStep({ kind: 'gaussian_blur', severity: 0 }, SIZE)).toMatchObject({ identity: true, params: { sigma: 0 } });
     expect(resolveStep({ kind: 'jpeg', severity: 0 }, SIZE).identity).toBe(true);
+  });
+
+  it('CNN-based kinds name their model; mix 0 (or severity 0) is the identity; other kinds take none', () => {
+    expect(resolveStep({ kind: 'gan_generator', severity: 0.5, model: 'g1' }, SIZE)).toMatchObject({
+      model: 'g1',
+      identity: false,
+      params: { corruption: 0, level: 0.1, mix: 0.5 },
+    });
+    expect(resolveStep({ kind: 'dae_reconstruction', params: { mix: 0 }, model: 'd1' }, SIZE).identity).toBe(true);
+    expect(resolveStep({ kind: 'gan_generator', severity: 0, model: 'g1' }, SIZE).identity).toBe(true);
+    expect(specError(() => resolveStep({ kind: 'gan_generator', severity: 0.5 }, SIZE))).toMatchObject({
+      field: 'step.model',
+      details: { task: 'gan-generator' },
+    });
+    expect(specError(() => resolveStep({ kind: 'gaussian_blur', severity: 0.5, model: 'g1' }, SIZE)).field).toBe('step.model');
+    expect(specError(() => resolveStep({ kind: 'gan_generator', params: { corruption: 5 }, model: 'g1' }, SIZE))).toMatchObject({
+      field: 'step.params.corruption',
+      details: { min: 0, max: 4 },
+    });
   });
 
   it('names the field and the range for every kind of bad input', () => {

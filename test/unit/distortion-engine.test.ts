@@ -1,7 +1,7 @@
 /** The native engine through its TypeScript entry points (needs the addon: `npm run build:native`). */
 import sharp from 'sharp';
 import { applyDistortion } from '../../src/distortions/apply';
-import { CATALOG } from '../../src/distortions/catalog';
+import { NATIVE_KINDS } from '../../src/distortions/catalog';
 import { nativeEngine } from '../../src/distortions/native';
 import type { FloatImage } from '../../src/imaging/float';
 import { renderPhantom } from '../../src/synth/phantom';
@@ -29,11 +29,11 @@ function mse(a: Float32Array, b: Float32Array): number {
 
 const image = phantom(128, 112);
 const colour = tinted(image);
-const inputFor = (kind: string) => (CATALOG.find((k) => k.name === kind)!.needsColor ? colour : image);
+const inputFor = (kind: string) => (NATIVE_KINDS.find((k) => k.name === kind)!.needsColor ? colour : image);
 
 it('registers exactly the catalog kinds, with the catalog parameter names', () => {
   expect(nativeEngine().kinds().map(({ name, family, random, needsColor, params }) => ({ name, family, random, needsColor, params }))).toEqual(
-    CATALOG.map((kind) => ({
+    NATIVE_KINDS.map((kind) => ({
       name: kind.name,
       family: kind.family,
       random: kind.random,
@@ -43,7 +43,7 @@ it('registers exactly the catalog kinds, with the catalog parameter names', () =
   );
 });
 
-describe.each(CATALOG.map((kind) => [kind.name]))('%s', (kind) => {
+describe.each(NATIVE_KINDS.map((kind) => [kind.name]))('%s', (kind) => {
   it('is the exact identity at severity 0 and grows with severity', async () => {
     const input = inputFor(kind);
     const none = await applyDistortion(input, [{ kind, severity: 0 }], 1, 'CPU');
@@ -63,12 +63,12 @@ describe.each(CATALOG.map((kind) => [kind.name]))('%s', (kind) => {
   });
 
   it('gives the same bits for the same seed on 1 and 4 threads', async () => {
-    const steps = [{ kind, params: Object.fromEntries(CATALOG.find((k) => k.name === kind)!.params.map((p) => [p.name, p.default])) }];
+    const steps = [{ kind, params: Object.fromEntries(NATIVE_KINDS.find((k) => k.name === kind)!.params.map((p) => [p.name, p.default])) }];
     const input = inputFor(kind);
     const [one] = await nativeEngine().distort([{ ...input, seed: 99n }], steps, { threads: 1 });
     const [four] = await nativeEngine().distort([{ ...input, seed: 99n }], steps, { threads: 4 });
     expect(four).toEqual(one);
-    if (CATALOG.find((k) => k.name === kind)!.random) {
+    if (NATIVE_KINDS.find((k) => k.name === kind)!.random) {
       const [other] = await nativeEngine().distort([{ ...input, seed: 100n }], steps, { threads: 1 });
       expect(other).not.toEqual(one);
     }
@@ -130,7 +130,7 @@ describe('bad input never crashes the process', () => {
     const random = () => ((state = (Math.imul(state, 1103515245) + 12345) >>> 0) / 2 ** 32);
     let rejected = 0;
     for (let round = 0; round < 300; round++) {
-      const kind = CATALOG[Math.floor(random() * CATALOG.length)];
+      const kind = NATIVE_KINDS[Math.floor(random() * NATIVE_KINDS.length)];
       const width = 1 + Math.floor(random() * 40);
       const height = 1 + Math.floor(random() * 40);
       const channels = random() < 0.5 ? 1 : 3;
