@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# The GPU checks of the distortion engine, for a machine with an NVIDIA GPU, nvcc and CMake (no Node needed):
-# builds the kernels for the local GPU, runs the CPU-vs-CUDA agreement tests and the CUDA throughput bench.
+# The GPU checks, for a machine with an NVIDIA GPU, nvcc, CMake and python3 with torch (no Node needed):
+# builds the kernels for the local GPU, runs the CPU-vs-CUDA agreement tests and the CUDA throughput bench;
+# with TRAINING=1 also the training package's tests (its CUDA smoke test runs where torch sees a GPU) and
+# a check of exported models with onnxruntime where that is installed.
 #   bash scripts/gpu-check.sh [LOG_DIR]
 set -uo pipefail
 log_dir="${1:-build/gpu-logs}"
@@ -24,5 +26,25 @@ if command -v compute-sanitizer >/dev/null && [ "${SANITIZE:-1}" = 1 ]; then
   timeout "${SANITIZE_TIMEOUT:-150}" compute-sanitizer --tool memcheck --error-exitcode 3 build/gpu/medpsim_cuda_tests >"$log_dir/memcheck.txt" 2>&1
   echo "memcheck rc=$? (124: timed out)"; grep -E "ERROR SUMMARY|Invalid|SKIPPED" "$log_dir/memcheck.txt" | head -n 20
 fi
-echo "tests rc=$tests_rc bench rc=$bench_rc"
-exit $(( tests_rc != 0 || bench_rc != 0 ))
+training_rc=0
+if [ "${TRAINING:-0}" = 1 ]; then
+  echo "== training package on $(python3 -c 'import torch; print(torch.__version__, "cuda" if torch.cuda.is_available() else "cpu")')"
+  (cd training && PYTHONUNBUFFERED=1 timeout 300 python3 -m unittest discover -s tests -t . 2>&1 | tail -n 30) | tee "$log_dir/training-tests.txt"
+  [ "${PIPESTATUS[0]}" = 0 ] && grep -q '^OK' "$log_dir/training-tests.txt" || training_rc=1
+  echo "== exported models through onnxruntime"
+  data="$(mktemp -d)" models="$(mktemp -d)"
+  python3 - "$data" <<'PY'
+import sys
+sys.path.insert(0, "training/tests")
+from helpers import make_kermany  # the tests' synthetic Kermany-layout dataset
+make_kermany(sys.argv[1])
+PY
+  for args in "train-dae --image-size 32" "train-gan --image-size 32" "train-classifier --image-size 64 --batch-size 8"; do
+    name="${args%% *}"; name="${name#train-}"
+    (cd training && python3 -m medpsim_training $args --data "$data" --epochs 1 --device cuda --out-dir "$models" --name "$name" >/dev/null) &&
+      (cd training && python3 -m medpsim_training verify-export --model "$models/$name.onnx" --require-onnxruntime | tail -n 1) | tee -a "$log_dir/onnx-verify.txt" ||
+      training_rc=1
+  done
+fi
+echo "tests rc=$tests_rc bench rc=$bench_rc training rc=$training_rc"
+exit $(( tests_rc != 0 || bench_rc != 0 || training_rc != 0 ))
