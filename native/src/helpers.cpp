@@ -121,23 +121,25 @@ std::vector<std::complex<double>> fft_twiddles(size_t n, bool inverse) {
   return twiddle;
 }
 
-void fft(std::vector<std::complex<double>>& a, bool inverse) {
-  const size_t n = a.size();
-  if (n & (n - 1)) throw std::invalid_argument("fft: size must be a power of two");
+namespace {
+
+// The radix-2 FFT of n values (a power of two) with the twiddle table of fft_twiddles(n, inverse).
+// Products are written out as (ac - bd, ad + bc): the value std::complex gives for finite numbers,
+// without its NaN recovery branch, and the formula the CUDA kernel uses.
+void fft_in_place(std::complex<double>* a, size_t n, const std::complex<double>* twiddle) {
   for (size_t i = 1, j = 0; i < n; ++i) {  // bit-reversal permutation
     size_t bit = n >> 1;
     for (; j & bit; bit >>= 1) j ^= bit;
     j ^= bit;
     if (i < j) std::swap(a[i], a[j]);
   }
-  // Twiddles exp(-+2 pi i k / n), each computed directly (not by recurrence) to keep rounding small;
-  // the stage of length len uses every (n / len)-th one.
-  const std::vector<std::complex<double>> twiddle = fft_twiddles(n, inverse);
+  // The stage of length len uses every (n / len)-th twiddle.
   for (size_t len = 2; len <= n; len <<= 1) {
     const size_t step = n / len;
     for (size_t i = 0; i < n; i += len) {
       for (size_t k = 0; k < len / 2; ++k) {
-        const std::complex<double> u = a[i + k], v = a[i + k + len / 2] * twiddle[k * step];
+        const std::complex<double> u = a[i + k], b = a[i + k + len / 2], w = twiddle[k * step];
+        const std::complex<double> v(b.real() * w.real() - b.imag() * w.imag(), b.real() * w.imag() + b.imag() * w.real());
         a[i + k] = u + v;
         a[i + k + len / 2] = u - v;
       }
@@ -145,20 +147,25 @@ void fft(std::vector<std::complex<double>>& a, bool inverse) {
   }
 }
 
+}  // namespace
+
+void fft(std::vector<std::complex<double>>& a, bool inverse) {
+  const size_t n = a.size();
+  if (n & (n - 1)) throw std::invalid_argument("fft: size must be a power of two");
+  fft_in_place(a.data(), n, fft_twiddles(n, inverse).data());
+}
+
 void fft2(std::complex<double>* a, int rows, int cols, bool inverse, int threads) {
+  // One twiddle table per axis (each entry a cos and a sin), not one per line.
+  const std::vector<std::complex<double>> row_twiddle = fft_twiddles(cols, inverse), column_twiddle = fft_twiddles(rows, inverse);
   parallel_for(rows, threads, [&](int r0, int r1) {
-    std::vector<std::complex<double>> line(cols);
-    for (int r = r0; r < r1; ++r) {
-      std::copy(a + static_cast<size_t>(r) * cols, a + static_cast<size_t>(r + 1) * cols, line.begin());
-      fft(line, inverse);
-      std::copy(line.begin(), line.end(), a + static_cast<size_t>(r) * cols);
-    }
+    for (int r = r0; r < r1; ++r) fft_in_place(a + static_cast<size_t>(r) * cols, cols, row_twiddle.data());
   });
   parallel_for(cols, threads, [&](int c0, int c1) {
     std::vector<std::complex<double>> line(rows);
     for (int c = c0; c < c1; ++c) {
       for (int r = 0; r < rows; ++r) line[r] = a[static_cast<size_t>(r) * cols + c];
-      fft(line, inverse);
+      fft_in_place(line.data(), rows, column_twiddle.data());
       for (int r = 0; r < rows; ++r) a[static_cast<size_t>(r) * cols + c] = line[r];
     }
   });
