@@ -97,7 +97,7 @@ def run(args, events):
             loss = loss_fn(model(x, with_features=False), y)
             loss.backward()
             opt.step()
-            total += float(loss) * len(src)
+            total += loss.item() * len(src)
             seen += len(src)
             if args.log_every and (step + 1) % args.log_every == 0:
                 events.emit("progress", epoch=epoch, step=step + 1, seen=seen, of=len(order), losses={"train": total / seen})

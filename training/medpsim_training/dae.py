@@ -73,7 +73,7 @@ def run(args, events):
             loss = torch.mean((model(noisy) - clean) ** 2)
             loss.backward()
             opt.step()
-            total += float(loss) * len(idx)
+            total += loss.item() * len(idx)
             seen += len(idx)
             if args.log_every and (step + 1) % args.log_every == 0:
                 events.emit("progress", epoch=epoch, step=step + 1, seen=seen, of=len(order), losses={"train": total / seen})

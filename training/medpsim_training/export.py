@@ -6,10 +6,13 @@ Files written for a model <name> in the output folder:
 - <name>.parity.json   a sample input and PyTorch's outputs on it, for a 1e-4 parity check with onnxruntime;
 - <name>.pt            the PyTorch checkpoint (fine-tuning, or a feature net for train-gan --feature-net).
 """
+import contextlib
 import copy
 import hashlib
+import inspect
 import json
 import os
+import sys
 
 import numpy as np
 import onnx
@@ -44,7 +47,11 @@ def export_onnx(model, path, example, output_names, output_axes):
     axes = {"input": {0: "batch", 2: "height", 3: "width"}}
     axes.update(output_axes)
     tmp = path + ".tmp"
-    with torch.no_grad():
+    # torch >= 2.9 exports through torch.export ("dynamo") by default, at a newer opset and with other ops;
+    # the TorchScript exporter gives the same graph on every torch version we support (1.13 here).
+    legacy = {"dynamo": False} if "dynamo" in inspect.signature(torch.onnx.export).parameters else {}
+    # stdout carries our JSON lines only: the exporter's own messages go to stderr.
+    with torch.no_grad(), contextlib.redirect_stdout(sys.stderr):
         torch.onnx.export(
             model,
             (example,),
@@ -55,6 +62,7 @@ def export_onnx(model, path, example, output_names, output_axes):
             opset_version=OPSET,
             do_constant_folding=True,
             training=torch.onnx.TrainingMode.EVAL,
+            **legacy,
         )
     onnx.checker.check_model(onnx.load(tmp), full_check=True)
     os.replace(tmp, path)
