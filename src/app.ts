@@ -1,6 +1,7 @@
 /**
  * The running application, shared by the HTTP server, the job workers and the tests: database, blob store,
- * queue and progress hub, opened in order and closed in reverse.
+ * queue, progress hub and ONNX inference pool, opened in order and closed in reverse. At start, the models
+ * folder is scanned into the model registry.
  */
 import path from 'node:path';
 import pg from 'pg';
@@ -11,6 +12,8 @@ import { registerImportWorkers } from './datasets/import-jobs';
 import { registerDistortWorkers } from './distortions/service';
 import { ProgressHub } from './jobs/progress';
 import { ADMIN_SHUTDOWN, startQueue } from './jobs/queue';
+import { InferencePool } from './models/inference';
+import { scanModelsDir } from './models/registry';
 import { BlobStore } from './storage/blobs';
 import { loadPseudonymKey } from './storage/secrets';
 
@@ -23,6 +26,8 @@ export interface App {
   pseudonymKey: Buffer;
   boss: PgBoss;
   progress: ProgressHub;
+  /** ONNX inference on worker threads (started on first use); models come from the registry (models/registry.ts). */
+  inference: InferencePool;
   close(): Promise<void>;
 }
 
@@ -39,6 +44,9 @@ export async function startApp(config: Config, options: { work: boolean }): Prom
       if (error.code !== ADMIN_SHUTDOWN) console.error('[db] idle connection lost:', error.message);
     });
     closers.push(() => pool.end());
+    // Closed after the queue (closers run in reverse): jobs finishing during a graceful stop may still infer.
+    const inference = new InferencePool({ size: config.inferenceWorkers, provider: config.onnxProvider });
+    closers.push(() => inference.close());
     const boss = await startQueue({ url: db.url, expireSeconds: config.jobExpireSeconds });
     closers.push(() => boss.stop({ graceful: true, wait: true, timeout: 10_000 }));
     const progress = new ProgressHub(db.url);
@@ -52,8 +60,10 @@ export async function startApp(config: Config, options: { work: boolean }): Prom
       pseudonymKey: await loadPseudonymKey(config.dataDir),
       boss,
       progress,
+      inference,
       close,
     };
+    await scanModelsDir(app);
     if (options.work) {
       await registerImportWorkers(app);
       await registerDistortWorkers(app);

@@ -1,5 +1,6 @@
 /** Configuration from the environment, read once. Every variable is listed in README.md. */
 import path from 'node:path';
+import { packageRoot } from './paths';
 
 function intFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
   const raw = env[name];
@@ -12,6 +13,7 @@ function intFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number, min:
 }
 
 export type ProcessRole = 'all' | 'api' | 'worker';
+export type OnnxProviderChoice = 'auto' | 'cpu' | 'cuda';
 
 export interface Config {
   /** Root of everything the app keeps: the embedded database, the image blobs, the pseudonym key. */
@@ -34,6 +36,12 @@ export interface Config {
   maxQueryDepth: number;
   maxQueryComplexity: number;
   corsOrigins: string[];
+  /** Folder of ONNX models with their manifests, registered at start (models/onnx of the package by default). */
+  modelsDir: string;
+  /** onnxruntime execution provider: auto (CUDA when it loads, else CPU, with a note), cpu, or cuda (strict). */
+  onnxProvider: OnnxProviderChoice;
+  /** Worker threads running ONNX inference; each keeps its own sessions, so each adds a model's memory. */
+  inferenceWorkers: number;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -55,6 +63,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       .split(',')
       .map((origin) => origin.trim())
       .filter(Boolean),
+    modelsDir: path.resolve(env.MEDPSIM_MODELS_DIR || path.join(packageRoot(), 'models', 'onnx')),
+    onnxProvider: parseProvider(env.MEDPSIM_ONNX_PROVIDER),
+    inferenceWorkers: intFromEnv(env, 'MEDPSIM_INFERENCE_WORKERS', 1, 1, 16),
   };
 }
 
@@ -62,4 +73,10 @@ function parseRole(raw: string | undefined): ProcessRole {
   if (raw === undefined || raw === '') return 'all';
   if (raw === 'all' || raw === 'api' || raw === 'worker') return raw;
   throw new Error(`MEDPSIM_ROLE must be one of all, api, worker; got "${raw}"`);
+}
+
+function parseProvider(raw: string | undefined): OnnxProviderChoice {
+  if (raw === undefined || raw === '') return 'auto';
+  if (raw === 'auto' || raw === 'cpu' || raw === 'cuda') return raw;
+  throw new Error(`MEDPSIM_ONNX_PROVIDER must be one of auto, cpu, cuda; got "${raw}"`);
 }

@@ -5,10 +5,11 @@ import { DatasetResolver } from '../resolvers/DatasetResolver';
 import { DistortedImageResolver, DistortionResolver, ImageDistortionsResolver } from '../resolvers/DistortionResolver';
 import { ImageResolver } from '../resolvers/ImageResolver';
 import { JobResolver } from '../resolvers/JobResolver';
+import { ModelResolver } from '../resolvers/ModelResolver';
 
 export function buildMedpsimSchema(): Promise<GraphQLSchema> {
   return buildSchema({
-    resolvers: [DatasetResolver, DistortedImageResolver, DistortionResolver, ImageDistortionsResolver, ImageResolver, JobResolver],
+    resolvers: [DatasetResolver, DistortedImageResolver, DistortionResolver, ImageDistortionsResolver, ImageResolver, JobResolver, ModelResolver],
     validate: false, // inputs are checked in the domain modules, which name the field and its range
     // type-graphql requires a PubSub once there are subscriptions; ours stream from PostgreSQL
     // notifications through their own subscribe functions (jobs/watch.ts), so this one carries nothing.

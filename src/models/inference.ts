@@ -1,0 +1,186 @@
+/**
+ * ONNX inference on worker threads (inference-worker.ts) with onnxruntime-node: creating a session and running
+ * it block the calling thread, so the event loop never does either. A small pool; each worker caches its
+ * sessions, and a request goes preferably to an idle worker that already has the model loaded.
+ *
+ * Failures inside a worker (a bad model file, wrong input dims) reject that request only; a worker that dies
+ * rejects its pending requests and is replaced on the next request.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+
+export interface TensorData {
+  data: Float32Array;
+  dims: number[];
+}
+
+export interface InferenceResult {
+  outputs: Record<string, TensorData>;
+  /** Where the session runs: 'cuda' when the CUDA execution provider loaded (CPU kernels fill its gaps). */
+  provider: 'cpu' | 'cuda';
+  /** Why it is not what was asked for (e.g. "auto fell back to CPU: ..."); null otherwise. */
+  note: string | null;
+}
+
+/** auto: CUDA when onnxruntime can load it, else the CPU with a note; cpu; cuda: CUDA or a rejection. */
+export type ProviderChoice = 'auto' | 'cpu' | 'cuda';
+export const PROVIDER_CHOICES: readonly ProviderChoice[] = ['auto', 'cpu', 'cuda'];
+
+/** Sessions a worker keeps (least recently used one released first): a ResNet50 holds ~100 MB. */
+const MAX_SESSIONS_PER_WORKER = 4;
+
+/** workerData of every worker. */
+export interface WorkerSettings {
+  provider: ProviderChoice;
+  maxSessions: number;
+}
+
+export interface WorkerRequest {
+  id: number;
+  modelPath: string;
+  inputs: Record<string, TensorData>;
+  outputNames?: string[];
+}
+
+export type WorkerReply =
+  | { id: number; ok: true; outputs: Record<string, TensorData>; provider: 'cpu' | 'cuda'; note: string | null }
+  | { id: number; ok: false; error: string };
+
+interface Pending {
+  modelPath: string;
+  resolve(result: InferenceResult): void;
+  reject(error: Error): void;
+}
+
+interface Slot {
+  worker: Worker;
+  pending: Map<number, Pending>;
+  /** Models sent to this worker (it probably still has their sessions). */
+  models: Set<string>;
+}
+
+export class InferencePool {
+  readonly size: number;
+  readonly provider: ProviderChoice;
+  private slots: Slot[] = [];
+  private nextId = 1;
+  private closed = false;
+
+  constructor(options: { size?: number; provider?: ProviderChoice } = {}) {
+    this.size = options.size ?? 1;
+    this.provider = options.provider ?? 'auto';
+    if (!Number.isInteger(this.size) || this.size < 1 || this.size > 64) throw new Error(`InferencePool size must be an integer in [1, 64], got ${this.size}`);
+    if (!PROVIDER_CHOICES.includes(this.provider)) throw new Error(`InferencePool provider must be one of ${PROVIDER_CHOICES.join(', ')}, got ${this.provider}`);
+  }
+
+  /**
+   * Runs the model at `modelPath` (an .onnx file) on float32 inputs by name; `outputNames` picks outputs (all
+   * by default). The inputs are copied, never modified; the outputs are fresh arrays owned by the caller.
+   */
+  async run(modelPath: string, inputs: Record<string, TensorData>, outputNames?: string[]): Promise<InferenceResult> {
+    if (this.closed) throw new Error('the inference pool is closed');
+    const absolute = path.resolve(modelPath);
+    const { copies, transfer } = copyInputs(inputs);
+    const slot = this.pick(absolute);
+    const request: WorkerRequest = { id: this.nextId++, modelPath: absolute, inputs: copies, outputNames };
+    return new Promise<InferenceResult>((resolve, reject) => {
+      slot.pending.set(request.id, { modelPath: absolute, resolve, reject });
+      slot.models.add(absolute);
+      slot.worker.postMessage(request, transfer);
+    });
+  }
+
+  /** Stops the workers; requests still running are rejected. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const slots = this.slots;
+    this.slots = [];
+    await Promise.all(
+      slots.map((slot) => {
+        this.failPending(slot, 'the inference pool was closed');
+        return slot.worker.terminate();
+      }),
+    );
+  }
+
+  /** An idle worker with the model, else a new worker while below size, else the least busy (with the model on ties). */
+  private pick(modelPath: string): Slot {
+    const idleWithModel = this.slots.find((slot) => slot.pending.size === 0 && slot.models.has(modelPath));
+    if (idleWithModel) return idleWithModel;
+    if (this.slots.length < this.size) return this.spawn();
+    const load = (slot: Slot) => slot.pending.size * 2 + (slot.models.has(modelPath) ? 0 : 1);
+    return this.slots.reduce((best, slot) => (load(slot) < load(best) ? slot : best));
+  }
+
+  private spawn(): Slot {
+    const slot: Slot = { worker: startWorker({ provider: this.provider, maxSessions: MAX_SESSIONS_PER_WORKER }), pending: new Map(), models: new Set() };
+    slot.worker.on('message', (reply: WorkerReply) => {
+      const pending = slot.pending.get(reply.id);
+      if (!pending) return;
+      slot.pending.delete(reply.id);
+      if (reply.ok) pending.resolve({ outputs: reply.outputs, provider: reply.provider, note: reply.note });
+      else pending.reject(new Error(`inference with ${pending.modelPath} failed: ${reply.error}`));
+    });
+    // A worker that throws outside a request, or exits, takes its pending requests with it; the next
+    // request starts a new worker.
+    slot.worker.on('error', (error) => this.retire(slot, `the inference worker crashed: ${error.message}`));
+    slot.worker.on('exit', (code) => this.retire(slot, `the inference worker exited (code ${code})`));
+    this.slots.push(slot);
+    return slot;
+  }
+
+  private retire(slot: Slot, reason: string): void {
+    this.slots = this.slots.filter((other) => other !== slot);
+    this.failPending(slot, reason);
+  }
+
+  private failPending(slot: Slot, reason: string): void {
+    for (const pending of slot.pending.values()) pending.reject(new Error(`inference with ${pending.modelPath} failed: ${reason}`));
+    slot.pending.clear();
+  }
+}
+
+/**
+ * Checks the inputs and copies them for the worker (the copies are transferred, not cloned again). Typed
+ * arrays are recognised by their tag, not instanceof: one made by a native addon, or in another realm
+ * (jest runs tests in a vm context), is still a Float32Array.
+ */
+function copyInputs(inputs: Record<string, TensorData>): { copies: Record<string, TensorData>; transfer: ArrayBuffer[] } {
+  if (typeof inputs !== 'object' || inputs === null || Object.keys(inputs).length === 0) throw new Error('inference needs at least one input');
+  const copies: Record<string, TensorData> = {};
+  const transfer: ArrayBuffer[] = [];
+  for (const [name, input] of Object.entries(inputs)) {
+    if (Object.prototype.toString.call(input?.data) !== '[object Float32Array]') throw new Error(`input "${name}": data must be a Float32Array`);
+    if (!Array.isArray(input.dims) || !input.dims.every((dim) => Number.isInteger(dim) && dim >= 0)) {
+      throw new Error(`input "${name}": dims must be a list of integers >= 0`);
+    }
+    const count = input.dims.reduce((product, dim) => product * dim, 1);
+    if (count !== input.data.length) throw new Error(`input "${name}": dims [${input.dims.join(', ')}] hold ${count} values, data has ${input.data.length}`);
+    const data = input.data.slice();
+    copies[name] = { data, dims: [...input.dims] };
+    transfer.push(data.buffer as ArrayBuffer);
+  }
+  return { copies, transfer };
+}
+
+/**
+ * The compiled worker beside this file (dist/), or under jest, where there is only TypeScript, the worker's
+ * source transpiled with the TypeScript compiler (a devDependency) and run from a string, with `require`
+ * resolving from the source's folder as it would for a file.
+ */
+function startWorker(settings: WorkerSettings): Worker {
+  const compiled = path.join(__dirname, 'inference-worker.js');
+  if (existsSync(compiled)) return new Worker(compiled, { workerData: settings });
+  const source = path.join(__dirname, 'inference-worker.ts');
+  const ts = require('typescript') as typeof import('typescript');
+  const { outputText } = ts.transpileModule(readFileSync(source, 'utf8'), {
+    fileName: source,
+    compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
+  });
+  const file = JSON.stringify(source);
+  const script =
+    `(function (exports, require, module, __filename, __dirname) {\n${outputText}\n})` +
+    `({}, require('node:module').createRequire(${file}), { exports: {} }, ${file}, ${JSON.stringify(__dirname)});`;
+  return new Worker(script, { eval: true, workerData: settings });
+}

@@ -1,0 +1,58 @@
+import { GraphQLJSONObject } from 'graphql-scalars';
+import { Arg, Ctx, FieldResolver, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Model, ModelTask, ModelTensor } from '../entities';
+import * as models from '../models/registry';
+import { ModelRegistration } from '../models/schema';
+import type { Context } from './context';
+
+@Resolver(() => Model)
+export class ModelResolver {
+  @Query(() => [Model], { description: 'Registered ONNX models, by name.' })
+  models(@Arg('task', () => ModelTask, { nullable: true }) task: ModelTask | null, @Ctx() { app }: Context): Promise<Model[]> {
+    return models.listModels(app, task);
+  }
+
+  @Query(() => Model)
+  model(@Arg('name') name: string, @Ctx() { app }: Context): Promise<Model> {
+    return models.findModel(app, name);
+  }
+
+  @Mutation(() => ModelRegistration, {
+    description:
+      'Registers an .onnx file on the server with the manifest beside it (<name>.json), after checking the manifest ' +
+      "and the file's SHA-256. A name registered before is updated in place (change UPDATED).",
+  })
+  registerModel(@Arg('path') path: string, @Ctx() { app }: Context): Promise<ModelRegistration> {
+    return models.registerModel(app, path);
+  }
+
+  @FieldResolver(() => [ModelTensor], { description: "The graph's inputs (from the manifest)." })
+  inputs(@Root() model: Model): ModelTensor[] {
+    return models.tensorsOf(model.manifest.inputs);
+  }
+
+  @FieldResolver(() => [ModelTensor], { description: "The graph's outputs (from the manifest)." })
+  outputs(@Root() model: Model): ModelTensor[] {
+    return models.tensorsOf(model.manifest.outputs);
+  }
+
+  @FieldResolver(() => GraphQLJSONObject, { nullable: true, description: 'Evaluation metrics from training (per task; see training/README.md).' })
+  metrics(@Root() model: Model): Record<string, unknown> | null {
+    return model.manifest.metrics ?? null;
+  }
+
+  @FieldResolver(() => Boolean, { nullable: true, description: 'True: fine-tuned from pretrained weights; false: trained from scratch.' })
+  pretrained(@Root() model: Model): boolean | null {
+    return models.isPretrained(model.manifest);
+  }
+
+  @FieldResolver(() => String, { nullable: true, description: 'Where the initial weights came from, or why it was trained from scratch.' })
+  initialization(@Root() model: Model): string | null {
+    return models.initializationNote(model.manifest);
+  }
+
+  @FieldResolver(() => String, { nullable: true, description: 'When the training package exported it (ISO 8601).' })
+  exportedAt(@Root() model: Model): string | null {
+    return typeof model.manifest.createdAt === 'string' ? model.manifest.createdAt : null;
+  }
+}
