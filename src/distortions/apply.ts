@@ -43,6 +43,17 @@ export function specKey(steps: ResolvedStep[], seed: number): string {
   return createHash('sha256').update(JSON.stringify({ steps: canonical, seed })).digest('hex');
 }
 
+/** Steps as clients see and the store keeps them: the model (and its hash) only where a step ran one. */
+export function describeSteps(steps: ResolvedStep[]) {
+  return steps.map(({ kind, params, severity, identity, model, modelSha256 }) => ({
+    kind,
+    params,
+    severity,
+    identity,
+    ...(model ? { model, modelSha256: modelSha256 ?? null } : {}),
+  }));
+}
+
 export interface AppliedDistortion {
   image: FloatImage;
   steps: ResolvedStep[];

@@ -15,6 +15,8 @@
  * and give greyscale studies colour they never had.
  */
 
+import type { ModelTaskName } from '../models/manifest';
+
 export const FAMILIES = ['photometric', 'noise', 'blur', 'spatial', 'compression', 'xray', 'cnn'] as const;
 export type Family = (typeof FAMILIES)[number];
 
@@ -50,12 +52,8 @@ export interface KindSpec {
    * CNN-based kinds run a registered ONNX model of this task (each step names the model) through
    * onnxruntime instead of a native kernel.
    */
-  model?: ModelTask;
+  model?: ModelTaskName;
 }
-
-/** The tasks of trained models (a manifest's `task`, see training/README.md). */
-export const MODEL_TASKS = ['classifier', 'dae', 'gan-generator'] as const;
-export type ModelTask = (typeof MODEL_TASKS)[number];
 
 /** Input corruptions of the CNN-based kinds, by their code in the `corruption` parameter. */
 export const CORRUPTIONS = ['none', 'pink_noise', 'white_noise', 'colour_removal', 'downsampling'] as const;

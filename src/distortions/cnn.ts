@@ -6,13 +6,16 @@
  */
 import type { FloatImage } from '../imaging/float';
 import { badUserInput } from '../schema/errors';
-import { CORRUPTIONS, type ModelTask } from './catalog';
+import type { ModelTaskName } from '../models/manifest';
+import { CORRUPTIONS } from './catalog';
 import { nativeEngine } from './native';
 import type { ResolvedStep } from './spec';
 
 /** A registered model as the engine needs it. */
 export interface ResolvedModel {
   name: string;
+  /** The .onnx file. */
+  path: string;
   sha256: string;
   /** Height and width must be multiples of this. */
   sizeMultiple: number;
@@ -23,7 +26,7 @@ export interface ResolvedModel {
 /** Finds registered models and runs them (off the event loop): the server's registry and inference pool. */
 export interface ModelRunner {
   /** The model `name` for a step of a kind that needs a model of `task`; BAD_USER_INPUT naming `field` otherwise. */
-  resolve(name: string, task: ModelTask, field: string): Promise<ResolvedModel>;
+  resolve(name: string, task: ModelTaskName, field: string): Promise<ResolvedModel>;
   /** One batch through the model: input and output are [batch, 1, height, width]. */
   run(model: ResolvedModel, input: Float32Array, dims: number[]): Promise<Float32Array>;
 }

@@ -10,7 +10,9 @@ import { floatToPng, pngToFloat, type FloatImage } from '../imaging/float';
 import { queueItemJob, registerItemJob, type ItemJob, PlanError } from '../jobs/items';
 import * as jobs from '../jobs/store';
 import { sha256 } from '../storage/blobs';
-import { applyDistortion, checkSeed, chooseBackend, specKey, type Backend, type BackendChoice } from './apply';
+import { applyDistortion, checkSeed, chooseBackend, describeSteps, specKey, type Backend, type BackendChoice } from './apply';
+import type { ModelRunner } from './cnn';
+import { findModel } from '../models/registry';
 import { findKind } from './catalog';
 import { resolveChain, type StepInput } from './spec';
 
@@ -24,7 +26,7 @@ export interface Preview {
   bitDepth: number;
   backend: Backend;
   note: string | null;
-  steps: ReturnType<typeof resolveChain>;
+  steps: ReturnType<typeof describeSteps>;
 }
 
 /**
@@ -47,9 +49,36 @@ function decodedSource(app: App, contentHash: string): Promise<FloatImage> {
 
 async function distortStored(app: App, image: Image, steps: StepInput[], seed: number, backend: Backend) {
   const source = await decodedSource(app, image.contentHash);
-  const applied = await applyDistortion(source, steps, seed, backend);
+  const applied = await applyDistortion(source, steps, seed, backend, modelRunner(app));
   const bitDepth = image.bitDepth === 16 ? 16 : 8;
   return { applied, png: await floatToPng(applied.image, bitDepth), bitDepth };
+}
+
+/** CNN-based steps run registered models through the app's inference pool (worker threads). */
+function modelRunner(app: App): ModelRunner {
+  return {
+    async resolve(name, task, field) {
+      const model = await findModel(app, name).catch((error: Error) => {
+        throw badUserInput(field, `no registered model named "${name}" (${error.message})`);
+      });
+      if (model.task !== task) throw badUserInput(field, `model "${name}" is a ${model.task} model; this kind runs a ${task} model`);
+      const [input] = model.manifest.inputs;
+      const [output] = model.manifest.outputs;
+      const preprocessing = (input.preprocessing ?? {}) as { sizeMultiple?: number };
+      return {
+        name,
+        path: model.path,
+        sha256: model.sha256,
+        sizeMultiple: preprocessing.sizeMultiple ?? 1,
+        inputName: input.name,
+        outputName: output.name,
+      };
+    },
+    async run(model, input, dims) {
+      const result = await app.inference.run(model.path, { [model.inputName]: { data: input, dims } }, [model.outputName]);
+      return result.outputs[model.outputName].data;
+    },
+  };
 }
 
 export async function previewDistortion(
@@ -67,7 +96,7 @@ export async function previewDistortion(
     bitDepth,
     backend,
     note,
-    steps: applied.steps,
+    steps: describeSteps(applied.steps),
   };
 }
 
@@ -105,7 +134,13 @@ export async function startDistortJob(app: App, input: DistortJobInput): Promise
   checkSeed(input.seed);
   const specs = input.sweep ? severitySweep(input.sweep.kind, input.sweep.severities, input.sweep.model ?? null) : input.specs!;
   if (specs.length < 1) throw badUserInput('specs', 'give at least one spec');
-  specs.forEach((steps, index) => resolveChain(steps, { width: 256, height: 256 }, `specs[${index}]`));
+  const runner = modelRunner(app);
+  for (const [index, steps] of specs.entries()) {
+    for (const [position, step] of resolveChain(steps, { width: 256, height: 256 }, `specs[${index}]`).entries()) {
+      const task = findKind(step.kind)!.model;
+      if (task) await runner.resolve(step.model!, task, `specs[${index}][${position}].model`);
+    }
+  }
   const imageIds = input.imageIds ?? (await datasetImageIds(app, input.datasetId!, input.filter ?? {}, input.limit ?? null));
   if (imageIds.length < 1) throw badUserInput('imageIds', 'give at least one image');
   const total = imageIds.length * specs.length;
@@ -163,14 +198,7 @@ async function storeDistortion(app: App, jobId: string, params: DistortParams, i
   const values = [
     item.imageId,
     image.datasetId,
-    JSON.stringify(
-      applied.steps.map(({ kind, params: stepParams, severity, model, modelSha256 }) => ({
-        kind,
-        params: stepParams,
-        severity,
-        ...(model ? { model, modelSha256 } : {}),
-      })),
-    ),
+    JSON.stringify(describeSteps(applied.steps).map(({ identity: _identity, ...step }) => step)),
     params.seed,
     params.backend,
     applied.image.width,

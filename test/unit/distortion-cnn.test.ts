@@ -9,7 +9,7 @@ import { resolveStep } from '../../src/distortions/spec';
 import type { FloatImage } from '../../src/imaging/float';
 import { UserInputError } from '../../src/schema/errors';
 
-const model: ResolvedModel = { name: 'identity', sha256: '0'.repeat(64), sizeMultiple: 8, inputName: 'input', outputName: 'output' };
+const model: ResolvedModel = { name: 'identity', path: '/dev/null', sha256: '0'.repeat(64), sizeMultiple: 8, inputName: 'input', outputName: 'output' };
 const seen: number[][] = [];
 const identityRunner: ModelRunner = {
   resolve: async () => model,
