@@ -2,10 +2,9 @@
 // colored_field() in src/noise.cpp step by step: white Gaussian field on the next power-of-two grid,
 // 2-D FFT, f^(-beta/2) filter, inverse FFT, crop, exact re-centring and re-scaling, add.
 //
-// The FFT is the CPU's radix-2 algorithm (src/helpers.cpp fft/fft2) run by one thread per row, then
-// one thread per column: the same bit-reversal, the same butterflies in the same order, the same
-// twiddle table (computed on the host with std::cos/std::sin). Simple rather than fast (no shared-memory
-// tiling), but it makes the CUDA field equal to the CPU one up to the ulps of the Gaussian draws.
+// The FFT is the CPU's radix-2 algorithm (src/helpers.cpp fft/fft2), one block per row, then per column:
+// the same bit-reversal, the same butterflies stage by stage, the same twiddle table (computed on the
+// host with std::cos/std::sin), so the CUDA field equals the CPU one.
 #include <algorithm>
 #include <cmath>
 #include <complex>
@@ -34,31 +33,46 @@ __global__ void white_field(double2* field, size_t n, Rng rng) {
 }
 
 // In-place FFT of `lines` lines of n (a power of two) complex values; line l starts at l * line_step,
-// elements `stride` apart.
-__global__ void fft_lines(double2* data, int lines, int n, size_t line_step, size_t stride, const double2* twiddle) {
-  MEDPSIM_GRID_STRIDE(l, static_cast<size_t>(lines)) {
-    double2* a = data + l * line_step;
-    for (size_t i = 1, j = 0; i < static_cast<size_t>(n); ++i) {  // bit-reversal permutation
-      size_t bit = static_cast<size_t>(n) >> 1;
-      for (; j & bit; bit >>= 1) j ^= bit;
-      j ^= bit;
-      if (i < j) {
-        const double2 t = a[i * stride];
-        a[i * stride] = a[j * stride];
-        a[j * stride] = t;
-      }
-    }
-    for (size_t len = 2; len <= static_cast<size_t>(n); len <<= 1) {
-      const size_t step = n / len;
-      for (size_t i = 0; i < static_cast<size_t>(n); i += len) {
-        for (size_t k = 0; k < len / 2; ++k) {
-          const double2 u = a[(i + k) * stride], v = cmul(a[(i + k + len / 2) * stride], twiddle[k * step]);
-          a[(i + k) * stride] = make_double2(u.x + v.x, u.y + v.y);
-          a[(i + k + len / 2) * stride] = make_double2(u.x - v.x, u.y - v.y);
-        }
-      }
-    }
+// elements `stride` apart. One block per line: the bit-reversed line is gathered into shared memory (or,
+// for lines too long for it, a global scratch line), then each stage's n / 2 butterflies run in parallel,
+// each computed exactly as the CPU's sequential loop computes it, so the result is the same to the bit.
+__global__ void fft_lines(double2* data, int n, size_t line_step, size_t stride, const double2* twiddle, double2* scratch) {
+  extern __shared__ double2 shared_line[];
+  double2* a = data + blockIdx.x * line_step;
+  double2* work = scratch ? scratch + static_cast<size_t>(blockIdx.x) * n : shared_line;
+  int bits = 0;
+  while ((1 << bits) < n) ++bits;
+  for (int i = threadIdx.x; i < n; i += blockDim.x) {
+    const int reversed = bits == 0 ? 0 : static_cast<int>(__brev(static_cast<unsigned>(i)) >> (32 - bits));
+    work[i] = a[reversed * stride];
   }
+  __syncthreads();
+  for (int len = 2; len <= n; len <<= 1) {
+    const int half = len / 2, step = n / len;
+    for (int t = threadIdx.x; t < n / 2; t += blockDim.x) {
+      const int i = (t / half) * len + t % half, k = t % half;
+      const double2 u = work[i], v = cmul(work[i + half], twiddle[k * step]);
+      work[i] = make_double2(u.x + v.x, u.y + v.y);
+      work[i + half] = make_double2(u.x - v.x, u.y - v.y);
+    }
+    __syncthreads();
+  }
+  for (int i = threadIdx.x; i < n; i += blockDim.x) a[i * stride] = work[i];
+}
+
+constexpr int kSharedLineMax = 2048;  // 32 KiB of double2: fits the default 48 KiB of shared memory
+
+// FFT of every line (rows: stride 1; columns: stride = row length).
+void fft_all_lines(double2* data, int lines, int n, size_t line_step, size_t stride, const double2* twiddle) {
+  const int threads = std::max(32, std::min(512, n / 2));
+  if (n <= kSharedLineMax) {
+    fft_lines<<<lines, threads, n * sizeof(double2)>>>(data, n, line_step, stride, twiddle, nullptr);
+  } else {
+    DeviceBuffer<double2> scratch(static_cast<size_t>(lines) * n);
+    fft_lines<<<lines, threads, 0>>>(data, n, line_step, stride, twiddle, scratch.get());
+    check(cudaDeviceSynchronize(), "fft_lines");  // before the scratch buffer is freed
+  }
+  MEDPSIM_CUDA_LAUNCHED("fft_lines");
 }
 
 // Multiplies by f^(-beta/2), f the radial frequency in cycles/pixel, DC set to 0.
@@ -105,10 +119,8 @@ void add_colored(const Job& job, double sigma, double beta, uint64_t seed) {
   DeviceBuffer<double> d_sums(h), d_squares(h);
   std::vector<double> sums(h), squares(h);
   auto fft2 = [&](const DeviceBuffer<double2>& tw, const DeviceBuffer<double2>& th) {
-    fft_lines<<<blocks_for(ph), kBlock>>>(field.get(), ph, pw, pw, 1, tw.get());  // rows
-    MEDPSIM_CUDA_LAUNCHED("fft_lines (rows)");
-    fft_lines<<<blocks_for(pw), kBlock>>>(field.get(), pw, ph, 1, pw, th.get());  // columns
-    MEDPSIM_CUDA_LAUNCHED("fft_lines (columns)");
+    fft_all_lines(field.get(), ph, pw, pw, 1, tw.get());  // rows
+    fft_all_lines(field.get(), pw, ph, 1, pw, th.get());  // columns
   };
   for (int c = 0; c < job.channels; ++c) {
     white_field<<<blocks_for(cells), kBlock>>>(field.get(), cells, Rng(seed, kColoredStream + c));
