@@ -1,8 +1,12 @@
 /** `medpsim distort IN -o OUT --kind KIND ...`: one distorted image, locally (no server needed). */
 import { promises as fs } from 'node:fs';
+import path from 'node:path';
 import type { Command } from 'commander';
 import { applyDistortion, chooseBackend, type BackendChoice } from '../distortions/apply';
 import { CATALOG } from '../distortions/catalog';
+import { poolRunner } from '../distortions/cnn';
+import { InferencePool } from '../models/inference';
+import { checkModelFiles } from '../models/manifest';
 import { floatToPng, pngToFloat } from '../imaging/float';
 import { ingestImage } from '../imaging/ingest';
 
@@ -25,17 +29,27 @@ export function registerDistortCommand(program: Command): void {
     .option('-s, --severity <s>', 'severity in [0, 1] instead of parameters', Number)
     .option('--seed <n>', 'seed (integer)', Number, 0)
     .option('--backend <backend>', 'auto, cpu or cuda', 'auto')
+    .option('-m, --model <file.onnx>', 'cnn kinds: the model to run (its manifest beside it)')
     .option('--json', 'print what was applied as JSON')
     .action(async (input: string, options) => {
       const backendChoice = String(options.backend).toUpperCase() as BackendChoice;
       if (!['AUTO', 'CPU', 'CUDA'].includes(backendChoice)) throw new Error('--backend must be auto, cpu or cuda');
       const hasParams = Object.keys(options.param).length > 0;
       if (hasParams && options.severity !== undefined) throw new Error('give --param or --severity, not both');
-      const step = options.severity !== undefined ? { kind: options.kind, severity: options.severity } : { kind: options.kind, params: options.param };
+      const model = options.model ? path.basename(options.model, '.onnx') : null;
+      const step =
+        options.severity !== undefined
+          ? { kind: options.kind, severity: options.severity, model }
+          : { kind: options.kind, params: options.param, model };
 
       const source = await ingestImage(await fs.readFile(input), { maxPixels: 400_000_000, pseudonymKey: Buffer.alloc(32) });
       const { backend, note } = chooseBackend(backendChoice);
-      const applied = await applyDistortion(await pngToFloat(source.png), [step], options.seed, backend);
+      const pool = new InferencePool({ size: 1 });
+      const runner = poolRunner(pool, async () => {
+        const checked = await checkModelFiles(path.resolve(options.model));
+        return { path: checked.onnxPath, sha256: checked.sha256, task: checked.manifest.task, manifest: checked.manifest };
+      });
+      const applied = await applyDistortion(await pngToFloat(source.png), [step], options.seed, backend, runner).finally(() => pool.close());
       await fs.writeFile(options.output, await floatToPng(applied.image, source.bitDepth));
       const summary = { input, output: options.output, bitDepth: source.bitDepth, backend, note, seed: options.seed, steps: applied.steps };
       if (options.json) console.log(JSON.stringify(summary));

@@ -6,7 +6,8 @@
  */
 import type { FloatImage } from '../imaging/float';
 import { badUserInput } from '../schema/errors';
-import type { ModelTaskName } from '../models/manifest';
+import type { InferencePool } from '../models/inference';
+import type { ModelManifest, ModelTaskName } from '../models/manifest';
 import { CORRUPTIONS } from './catalog';
 import { nativeEngine } from './native';
 import type { ResolvedStep } from './spec';
@@ -29,6 +30,35 @@ export interface ModelRunner {
   resolve(name: string, task: ModelTaskName, field: string): Promise<ResolvedModel>;
   /** One batch through the model: input and output are [batch, 1, height, width]. */
   run(model: ResolvedModel, input: Float32Array, dims: number[]): Promise<Float32Array>;
+}
+
+/** A model's files as the registry (or a path on the command line) gives them. */
+export interface ModelFiles {
+  path: string;
+  sha256: string;
+  task: ModelTaskName;
+  manifest: ModelManifest;
+}
+
+/**
+ * A runner over an inference pool; `find` looks a model up by the name a step gives (BAD_USER_INPUT naming
+ * `field` when there is none). The task is checked here, the input's size multiple read from the manifest.
+ */
+export function poolRunner(pool: InferencePool, find: (name: string, field: string) => Promise<ModelFiles>): ModelRunner {
+  return {
+    async resolve(name, task, field) {
+      const model = await find(name, field);
+      if (model.task !== task) throw badUserInput(field, `model "${name}" is a ${model.task} model; this kind runs a ${task} model`);
+      const [input] = model.manifest.inputs;
+      const [output] = model.manifest.outputs;
+      const { sizeMultiple } = (input.preprocessing ?? {}) as { sizeMultiple?: number };
+      return { name, path: model.path, sha256: model.sha256, sizeMultiple: sizeMultiple ?? 1, inputName: input.name, outputName: output.name };
+    },
+    async run(model, input, dims) {
+      const result = await pool.run(model.path, { [model.inputName]: { data: input, dims } }, [model.outputName]);
+      return result.outputs[model.outputName].data;
+    },
+  };
 }
 
 const MAX_DOWNSAMPLING = 8;

@@ -11,7 +11,7 @@ import { queueItemJob, registerItemJob, type ItemJob, PlanError } from '../jobs/
 import * as jobs from '../jobs/store';
 import { sha256 } from '../storage/blobs';
 import { applyDistortion, checkSeed, chooseBackend, describeSteps, specKey, type Backend, type BackendChoice } from './apply';
-import type { ModelRunner } from './cnn';
+import { poolRunner, type ModelRunner } from './cnn';
 import { findModel } from '../models/registry';
 import { findKind } from './catalog';
 import { resolveChain, type StepInput } from './spec';
@@ -56,29 +56,11 @@ async function distortStored(app: App, image: Image, steps: StepInput[], seed: n
 
 /** CNN-based steps run registered models through the app's inference pool (worker threads). */
 function modelRunner(app: App): ModelRunner {
-  return {
-    async resolve(name, task, field) {
-      const model = await findModel(app, name).catch((error: Error) => {
-        throw badUserInput(field, `no registered model named "${name}" (${error.message})`);
-      });
-      if (model.task !== task) throw badUserInput(field, `model "${name}" is a ${model.task} model; this kind runs a ${task} model`);
-      const [input] = model.manifest.inputs;
-      const [output] = model.manifest.outputs;
-      const preprocessing = (input.preprocessing ?? {}) as { sizeMultiple?: number };
-      return {
-        name,
-        path: model.path,
-        sha256: model.sha256,
-        sizeMultiple: preprocessing.sizeMultiple ?? 1,
-        inputName: input.name,
-        outputName: output.name,
-      };
-    },
-    async run(model, input, dims) {
-      const result = await app.inference.run(model.path, { [model.inputName]: { data: input, dims } }, [model.outputName]);
-      return result.outputs[model.outputName].data;
-    },
-  };
+  return poolRunner(app.inference, (name, field) =>
+    findModel(app, name).catch((error: Error) => {
+      throw badUserInput(field, `no registered model named "${name}" (${error.message})`);
+    }),
+  );
 }
 
 export async function previewDistortion(

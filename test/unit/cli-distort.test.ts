@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { CATALOG } from '../../src/distortions/catalog';
 import { grey16Png, pngSamples } from '../helpers/files';
+import { writeTinyModel } from '../helpers/models';
 import { CLI, startProcess, stopProcesses } from '../helpers/processes';
 
 afterAll(stopProcesses);
@@ -33,6 +34,22 @@ it('distorts a 16-bit image into a 16-bit image, the same for the same seed', as
   await run('c.png', '8');
   expect(readFileSync(path.join(dir, 'b.png')).equals(readFileSync(path.join(dir, 'a.png')))).toBe(true);
   expect(readFileSync(path.join(dir, 'c.png')).equals(readFileSync(path.join(dir, 'a.png')))).toBe(false);
+});
+
+it('runs a CNN-based kind with the model file given', async () => {
+  const { png, pixels } = await grey16Png(20, 12);
+  const input = path.join(dir, 'cnn-in.png');
+  writeFileSync(input, png);
+  const model = writeTinyModel(dir, 'half', { factor: 0.5, manifest: { task: 'gan-generator' } });
+  const args = ['distort', input, '-o', path.join(dir, 'cnn.png'), '--kind', 'gan_generator', '-p', 'mix=1', '--json'];
+  const result = await cli([...args, '--model', model]);
+  expect(result.code).toBe(0);
+  expect(JSON.parse(result.output).steps[0]).toMatchObject({ kind: 'gan_generator', model: 'half' });
+  const { data } = await pngSamples(readFileSync(path.join(dir, 'cnn.png')));
+  data.forEach((value, i) => expect(Math.abs(value - Math.round(pixels[i] * 0.5))).toBeLessThanOrEqual(1));
+  const noModel = await cli(args);
+  expect(noModel.code).toBe(1);
+  expect(noModel.output).toContain('steps[0].model: gan_generator needs the name of a registered gan-generator model');
 });
 
 it('explains bad arguments and exits 1', async () => {
