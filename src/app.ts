@@ -10,6 +10,7 @@ import type { Config } from './config';
 import { openDatabase, type Database } from './db/database';
 import { registerImportWorkers } from './datasets/import-jobs';
 import { registerDistortWorkers } from './distortions/service';
+import { registerTrainingWorkers } from './training/jobs';
 import { ProgressHub } from './jobs/progress';
 import { ADMIN_SHUTDOWN, startQueue } from './jobs/queue';
 import { InferencePool } from './models/inference';
@@ -67,6 +68,8 @@ export async function startApp(config: Config, options: { work: boolean }): Prom
     if (options.work) {
       await registerImportWorkers(app);
       await registerDistortWorkers(app);
+      // Last, so that it closes first (closers run in reverse): trainers stop before the queue does.
+      closers.push(await registerTrainingWorkers(app));
     }
     return app;
   } catch (error) {

@@ -5,6 +5,7 @@ import { registerDatasetCommands } from './datasets';
 import { registerDistortCommand } from './distort';
 import { registerDistortionsCommand } from './distortions';
 import { registerSynthCommand } from './synth';
+import { registerTrainCommand } from './train';
 
 const program = new Command();
 program
@@ -23,6 +24,7 @@ registerDatasetCommands(program);
 registerSynthCommand(program);
 registerDistortionsCommand(program);
 registerDistortCommand(program);
+registerTrainCommand(program);
 
 program.parseAsync(process.argv).catch((error: Error) => {
   console.error(`medpsim: ${error.message}`);

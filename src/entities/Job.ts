@@ -14,6 +14,8 @@ registerEnumType(JobState, { name: 'JobState' });
 export enum JobKind {
   IMPORT = 'IMPORT',
   DISTORT = 'DISTORT',
+  /** One training run of the Python trainer (src/training); progress and result in its TrainingRun. */
+  TRAIN = 'TRAIN',
 }
 registerEnumType(JobKind, { name: 'JobKind' });
 
