@@ -2,8 +2,8 @@
  * The native distortion engine (native/, built by `npm run build:native` into build/Release). Kernels run
  * on the addon's worker threads, never on the event loop.
  */
-import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { packageRoot } from '../config/paths';
 import type { FloatImage } from '../imaging/float';
 
 export interface NativeItem extends FloatImage {
@@ -28,17 +28,6 @@ export interface NativeEngine {
   distort(items: NativeItem[], steps: NativeStep[], options?: { threads?: number; backend?: 'cpu' | 'cuda' }): Promise<Float32Array[]>;
   kinds(): Array<{ name: string; family: string; random: boolean; needsColor: boolean; params: string[] }>;
   backends(): NativeBackends;
-}
-
-/** The package root: src/ under ts-jest, dist/src/ when built. */
-function packageRoot(): string {
-  let dir = __dirname;
-  while (!existsSync(path.join(dir, 'package.json'))) {
-    const parent = path.dirname(dir);
-    if (parent === dir) throw new Error(`no package.json above ${__dirname}`);
-    dir = parent;
-  }
-  return dir;
 }
 
 export const ADDON_PATH = path.join(packageRoot(), 'build', 'Release', 'medpsim_native.node');

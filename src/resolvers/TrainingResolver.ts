@@ -34,7 +34,7 @@ export class StartTrainingInput {
   })
   dataFolder?: string | null;
 
-  @Field({ description: 'Model name: 1 to 64 of a-z, 0-9, _ and -; the files are <name>.onnx and <name>.json.' })
+  @Field({ description: 'Model name: 1 to 100 letters, digits, ".", "_" or "-", a letter or digit first; the files are <name>.onnx and <name>.json.' })
   name!: string;
 
   @Field(() => GraphQLJSONObject, {

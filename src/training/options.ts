@@ -6,6 +6,7 @@
  */
 import { statSync } from 'node:fs';
 import path from 'node:path';
+import { MODEL_NAME_PATTERN } from '../models/manifest';
 import { badUserInput } from '../schema/errors';
 
 export enum TrainingTask {
@@ -26,8 +27,6 @@ export const TRAINER_COMMANDS: Record<TrainingTask, string> = {
   [TrainingTask.GAN]: 'train-gan',
 };
 
-/** Model names become file names (<name>.onnx) and registry keys; the trainer also wants a letter or digit first. */
-export const MODEL_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 
 export type OptionValue = number | string | boolean;
 export type TrainingOptions = Record<string, OptionValue>;
@@ -117,8 +116,9 @@ export const OPTIONS: Record<TrainingTask, Record<string, OptionSpec>> = {
 const DEFAULTS = { daeImageSize: 256, daeDepth: 3, ganImageSize: 256, ganLayers: 6, ganFirstStride: 2 };
 
 export function checkModelName(name: string): string {
-  if (!MODEL_NAME.test(name)) {
-    throw badUserInput('name', `must be 1 to 64 of a-z, 0-9, "_" and "-", starting with a letter or digit; got "${name}"`);
+  // The rule of the trainer and the registry: names become file names (<name>.onnx) and registry keys.
+  if (!MODEL_NAME_PATTERN.test(name)) {
+    throw badUserInput('name', `must be 1 to 100 of letters, digits, ".", "_" and "-", starting with a letter or digit; got "${name}"`);
   }
   return name;
 }

@@ -15,7 +15,7 @@ import { buildMedpsimSchema } from '../../src/schema/build';
 import { synthesizeDataset } from '../../src/synth/dataset';
 import { reapLostRuns, registerTrainingWorkers } from '../../src/training/jobs';
 import { startTestApp, waitForJob, type TestApp } from '../helpers/app';
-import { MAIN, startProcess, stopProcesses } from '../helpers/processes';
+import { liveGroupMembers, MAIN, startProcess, stopProcesses } from '../helpers/processes';
 
 const PYTHON = process.env.MEDPSIM_PYTHON || '/usr/bin/python3';
 const TORCH = spawnSync(PYTHON, ['-c', 'import torch, torchvision, onnx'], { stdio: 'ignore' }).status === 0;
@@ -75,22 +75,6 @@ async function waitFor<T>(what: string, probe: () => Promise<T | null | undefine
   }
 }
 
-/** Processes of the group that are alive (zombies left to an init that does not reap them do not count). */
-function liveGroupMembers(pgid: number): number[] {
-  const live: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-    } catch {
-      continue;
-    }
-    const [state, , group] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (Number(group) === pgid && state !== 'Z') live.push(Number(entry));
-  }
-  return live;
-}
 
 /** A trainer that is past its start: its process group and its first epoch line. */
 async function runningTrainer(jobId: string): Promise<number> {
@@ -109,7 +93,7 @@ describe('bad input is BAD_USER_INPUT naming the field', () => {
   it.each([
     ['an unknown option', { options: { momentum: 0.9 } }, 'options.momentum', /unknown option for DAE; allowed: seed, epochs/],
     ['epochs out of range', { options: { epochs: 501 } }, 'options.epochs', /integer in \[1, 500\], got 501/],
-    ['a bad model name', { name: 'My Model' }, 'name', /a-z, 0-9/],
+    ['a bad model name', { name: 'My Model' }, 'name', /letters, digits/],
     ['a folder that is not there', { dataFolder: '/nonexistent/phantoms' }, 'dataFolder', /folder not found on the server/],
     ['both a dataset and a folder', { datasetId: '00000000-0000-4000-8000-000000000000' }, 'datasetId', /one of them/],
     ['neither', { dataFolder: null }, 'datasetId', /one of them/],

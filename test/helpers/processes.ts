@@ -1,5 +1,6 @@
 /** The built server (dist/) as a child process, as a user runs it. */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
@@ -73,4 +74,21 @@ export function startProcess(script: string, args: string[], env: Record<string,
   running.add(handle);
   void exited.then(() => running.delete(handle));
   return handle;
+}
+
+/** Processes of the group that are alive (zombies left to an init that does not reap them do not count). */
+export function liveGroupMembers(pgid: number): number[] {
+  const live: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // exited meanwhile
+    }
+    const [state, , group] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(group) === pgid && state !== 'Z') live.push(Number(entry));
+  }
+  return live;
 }

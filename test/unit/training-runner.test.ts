@@ -4,27 +4,11 @@
  * when the process that started it is SIGKILLed.
  */
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { liveGroupMembers } from '../helpers/processes';
 import path from 'node:path';
 import { failureMessage } from '../../src/training/jobs';
 import { packageFolder, startTrainer, type TrainerEvent } from '../../src/training/runner';
 
-/** Processes of the group that are alive (zombies left to an init that does not reap them do not count). */
-function liveGroupMembers(pgid: number): number[] {
-  const live: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-    } catch {
-      continue; // exited meanwhile
-    }
-    const [state, , group] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (Number(group) === pgid && state !== 'Z') live.push(Number(entry));
-  }
-  return live;
-}
 
 async function waitUntil(condition: () => boolean, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
