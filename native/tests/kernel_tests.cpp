@@ -493,6 +493,17 @@ static void test_grouped_draws() {
   std::printf("  log_unit: max relative error %.2g; sincos_turns: max error %.2g\n", log_error, trig_error);
   CHECK(log_error < 5e-7, "log_unit error %.3g", log_error);
   CHECK(trig_error < 5e-7, "sincos_turns error %.3g", trig_error);
+  // exposure_curve against std::pow over the whole parameter range of gamma.
+  double pow_error = 0;
+  for (float gamma : {0.2f, 0.5f, 0.9f, 1.0f, 1.3f, 2.2f, 5.0f}) {
+    CHECK(detail::exposure_curve(0.0f, gamma) == 0.0f && detail::exposure_curve(1.0f, gamma) == 1.0f, "exposure_curve ends");
+    for (int i = 1; i < 200000; ++i) {
+      const float v = static_cast<float>(i) / 200000.0f;
+      pow_error = std::max(pow_error, std::fabs(detail::exposure_curve(v, gamma) - std::pow(static_cast<double>(v), gamma)));
+    }
+  }
+  std::printf("  exposure_curve: max error %.2g\n", pow_error);
+  CHECK(pow_error < 5e-7, "exposure_curve error %.3g", pow_error);
   const int n = 1 << 18;
   double sum = 0, squares = 0, twin_product = 0, next_product = 0, fourth = 0;
   for (int i = 0; i < n; i += 2) {

@@ -12,7 +12,7 @@
 namespace medpsim {
 namespace detail {
 
-constexpr size_t kPooledMinBytes = size_t{1} << 20;  // below: plain operator new
+constexpr size_t kPooledMinBytes = size_t{64} << 10;  // below: plain operator new
 constexpr size_t kPoolCapacityBytes = size_t{256} << 20;  // most kept for reuse at a time
 
 // Blocks of at least `bytes` (rounded up to 64 KiB), from the pool where one is free.

@@ -10,7 +10,6 @@
 
 #include <cmath>
 #include <cstdint>
-#include <cstring>
 
 #include "medpsim/pixel_ops.hpp"  // MEDPSIM_HD
 
@@ -45,43 +44,9 @@ MEDPSIM_HD inline float bits_to_open_unit(uint32_t bits) {
   return (static_cast<float>(bits >> 8) + 0.5f) * (1.0f / 16777216.0f);
 }
 
-// Float bit patterns (frexp without a library call, identical on host and device).
-MEDPSIM_HD inline uint32_t float_bits(float f) {
-#if defined(__CUDA_ARCH__)
-  return __float_as_uint(f);
-#else
-  uint32_t b;
-  std::memcpy(&b, &f, sizeof b);
-  return b;
-#endif
-}
-MEDPSIM_HD inline float bits_float(uint32_t b) {
-#if defined(__CUDA_ARCH__)
-  return __uint_as_float(b);
-#else
-  float f;
-  std::memcpy(&f, &b, sizeof f);
-  return f;
-#endif
-}
-
-// The transcendental functions of Box-Muller, written with + - * / and sqrt alone (each correctly
-// rounded in IEEE float on the CPU, on the GPU with --fmad=false, and in numpy float32), so that every
-// implementation of the engine draws bit-identical normals; a few ns each, within ~2e-7 of the exact
-// functions. The series and reduction constants are plain Taylor / atanh coefficients.
-
-// ln u for u in (0, 1]: u = m 2^e with m in [sqrt(1/2), sqrt(2)), ln m = 2 atanh(s), s = (m - 1) / (m + 1).
-MEDPSIM_HD inline float log_unit(float u) {
-  const uint32_t bits = float_bits(u);
-  int e = static_cast<int>(bits >> 23) - 127;
-  const uint32_t mantissa = (bits & 0x7fffffu) | 0x3f800000u;  // m in [1, 2)
-  const uint32_t halve = mantissa > 0x3fb504f3u ? 1u : 0u;      // m > sqrt(2); arithmetic, not a branch
-  e += static_cast<int>(halve);
-  const float m = bits_float(mantissa - (halve << 23));
-  const float s = (m - 1.0f) / (m + 1.0f), z = s * s;  // |s| <= 0.172
-  const float series = 1.0f + z * (0.333333343f + z * (0.2f + z * (0.142857149f + z * 0.111111112f)));
-  return static_cast<float>(e) * 0.693147182f + 2.0f * s * series;
-}
+using detail::bits_float;
+using detail::float_bits;
+using detail::log_unit;
 
 // sin and cos of 2 pi t for t in [0, 1]: the nearest quarter turn q is exact in binary, the remainder
 // a in [-pi/4, pi/4] goes through the series.
