@@ -480,6 +480,14 @@ static void test_grouped_draws() {
     for (int k = 0; k < 4; ++k) same = same && u[k] == rng.uniform(4 * group + k, 3) && g[k] == rng.gaussian(4 * group + k, 3);
   }
   CHECK(same, "uniform4/gaussian4 differ from uniform/gaussian");
+  // The lane-parallel (SSE2 on x86) draws of Rng::kLanes groups, also across the 2^32 group boundary.
+  for (uint64_t first : {uint64_t{0}, uint64_t{77}, (uint64_t{1} << 32) - 3}) {
+    float u[4 * Rng::kLanes], g[4 * Rng::kLanes];
+    rng.uniforms(first, 2, u);
+    rng.gaussians(first, 2, g);
+    for (int i = 0; i < 4 * Rng::kLanes; ++i) same = same && u[i] == rng.uniform(4 * first + i, 2) && g[i] == rng.gaussian(4 * first + i, 2);
+  }
+  CHECK(same, "uniforms/gaussians differ from uniform/gaussian");
   // The arithmetic-only log and sincos against the library functions, over every 24-bit uniform step.
   double log_error = 0, trig_error = 0;
   for (uint32_t k = 0; k < (1u << 24); k += 7) {
