@@ -1,18 +1,9 @@
 import { CATALOG, FAMILIES, findKind } from '../../src/distortions/catalog';
 import { paramsForSeverity, resolveChain, resolveParams, resolveStep } from '../../src/distortions/spec';
-import { UserInputError } from '../../src/schema/errors';
+import { inputError } from '../helpers/errors';
 
 const SIZE = { width: 512, height: 256 };
 
-function specError(run: () => unknown): UserInputError {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(UserInputError);
-    return error as UserInputError;
-  }
-  throw new Error('expected a UserInputError');
-}
 
 describe('the catalog', () => {
   it('covers the LPIPS table and the X-ray kinds, each once', () => {
@@ -90,38 +81,38 @@ describe('resolving specs', () => {
     });
     expect(resolveStep({ kind: 'dae_reconstruction', params: { mix: 0 }, model: 'd1' }, SIZE).identity).toBe(true);
     expect(resolveStep({ kind: 'gan_generator', severity: 0, model: 'g1' }, SIZE).identity).toBe(true);
-    expect(specError(() => resolveStep({ kind: 'gan_generator', severity: 0.5 }, SIZE))).toMatchObject({
+    expect(inputError(() => resolveStep({ kind: 'gan_generator', severity: 0.5 }, SIZE))).toMatchObject({
       field: 'step.model',
       details: { task: 'gan-generator' },
     });
-    expect(specError(() => resolveStep({ kind: 'gaussian_blur', severity: 0.5, model: 'g1' }, SIZE)).field).toBe('step.model');
-    expect(specError(() => resolveStep({ kind: 'gan_generator', params: { corruption: 5 }, model: 'g1' }, SIZE))).toMatchObject({
+    expect(inputError(() => resolveStep({ kind: 'gaussian_blur', severity: 0.5, model: 'g1' }, SIZE)).field).toBe('step.model');
+    expect(inputError(() => resolveStep({ kind: 'gan_generator', params: { corruption: 5 }, model: 'g1' }, SIZE))).toMatchObject({
       field: 'step.params.corruption',
       details: { min: 0, max: 4 },
     });
   });
 
   it('names the field and the range for every kind of bad input', () => {
-    expect(specError(() => resolveStep({ kind: 'gaussian_blur', params: { sigma: -1 } }, SIZE))).toMatchObject({
+    expect(inputError(() => resolveStep({ kind: 'gaussian_blur', params: { sigma: -1 } }, SIZE))).toMatchObject({
       field: 'step.params.sigma',
       details: { min: 0, max: 50, value: -1 },
     });
-    expect(specError(() => resolveStep({ kind: 'gaussian_blur', params: { sigma: NaN } }, SIZE)).message).toBe(
+    expect(inputError(() => resolveStep({ kind: 'gaussian_blur', params: { sigma: NaN } }, SIZE)).message).toBe(
       'step.params.sigma: must be a finite number in [0, 50] px, got NaN',
     );
-    expect(specError(() => resolveStep({ kind: 'gaussian_blur', params: { radius: 3 } }, SIZE))).toMatchObject({
+    expect(inputError(() => resolveStep({ kind: 'gaussian_blur', params: { radius: 3 } }, SIZE))).toMatchObject({
       field: 'step.params.radius',
       details: { allowed: ['sigma'] },
     });
-    expect(specError(() => resolveStep({ kind: 'jpeg', params: { quality: 50.5 } }, SIZE)).message).toContain('must be an integer');
-    expect(specError(() => resolveStep({ kind: 'grid_lines', params: { angle: 45 } }, SIZE)).message).toContain('one of 0, 90');
-    expect(specError(() => resolveStep({ kind: 'blurr' }, SIZE)).field).toBe('step.kind');
-    expect(specError(() => resolveStep({ kind: 'contrast', severity: 1.5 }, SIZE))).toMatchObject({
+    expect(inputError(() => resolveStep({ kind: 'jpeg', params: { quality: 50.5 } }, SIZE)).message).toContain('must be an integer');
+    expect(inputError(() => resolveStep({ kind: 'grid_lines', params: { angle: 45 } }, SIZE)).message).toContain('one of 0, 90');
+    expect(inputError(() => resolveStep({ kind: 'blurr' }, SIZE)).field).toBe('step.kind');
+    expect(inputError(() => resolveStep({ kind: 'contrast', severity: 1.5 }, SIZE))).toMatchObject({
       field: 'step.severity',
       details: { min: 0, max: 1 },
     });
-    expect(specError(() => resolveStep({ kind: 'contrast', severity: 0.5, params: { factor: 2 } }, SIZE)).field).toBe('step');
-    expect(specError(() => resolveParams(findKind('shift')!, { dx: '3' as unknown as number })).field).toBe('params.dx');
+    expect(inputError(() => resolveStep({ kind: 'contrast', severity: 0.5, params: { factor: 2 } }, SIZE)).field).toBe('step');
+    expect(inputError(() => resolveParams(findKind('shift')!, { dx: '3' as unknown as number })).field).toBe('params.dx');
   });
 
   it('resolves chains of 1 to 8 steps and names the failing step', () => {
@@ -130,8 +121,8 @@ describe('resolving specs', () => {
       ['gaussian_noise', { sigma: 0.1 }],
       ['jpeg', { quality: 30 }],
     ]);
-    expect(specError(() => resolveChain([], SIZE))).toMatchObject({ field: 'steps', details: { min: 1, max: 8 } });
-    expect(specError(() => resolveChain(Array(9).fill({ kind: 'contrast' }), SIZE)).field).toBe('steps');
-    expect(specError(() => resolveChain([{ kind: 'contrast' }, { kind: 'shift', params: { dx: 1e9 } }], SIZE)).field).toBe('steps[1].params.dx');
+    expect(inputError(() => resolveChain([], SIZE))).toMatchObject({ field: 'steps', details: { min: 1, max: 8 } });
+    expect(inputError(() => resolveChain(Array(9).fill({ kind: 'contrast' }), SIZE)).field).toBe('steps');
+    expect(inputError(() => resolveChain([{ kind: 'contrast' }, { kind: 'shift', params: { dx: 1e9 } }], SIZE)).field).toBe('steps[1].params.dx');
   });
 });

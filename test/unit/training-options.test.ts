@@ -1,5 +1,5 @@
 /** The training request's checks (allow-list per task, ranges, names) and the trainer's command line. */
-import { UserInputError } from '../../src/schema/errors';
+import { inputError } from '../helpers/errors';
 import {
   checkModelName,
   checkTrainingOptions,
@@ -9,15 +9,6 @@ import {
   TrainingTask,
 } from '../../src/training/options';
 
-function inputError(run: () => unknown): UserInputError {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(UserInputError);
-    return error as UserInputError;
-  }
-  throw new Error('expected a UserInputError');
-}
 
 it('accepts options in range and keeps them as given', () => {
   const options = { epochs: 3, batchSize: 1024, lr: 1e-3, imageSize: 64, seed: 2 ** 53 - 1, nondeterministic: true, valSource: 'folder' };
