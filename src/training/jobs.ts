@@ -16,6 +16,7 @@ import path from 'node:path';
 import pg from 'pg';
 import type PgBoss from 'pg-boss';
 import type { App } from '../app';
+import { packageRoot } from '../config/paths';
 import { JobKind, JobState } from '../entities';
 import { assertUuid, getDataset } from '../datasets/service';
 import { ManifestError } from '../models/manifest';
@@ -24,7 +25,7 @@ import { badUserInput } from '../schema/errors';
 import { createJob, failJob, jobState, notifyJob, WORKER_ID } from '../jobs/store';
 import { exportDataset } from './export';
 import { checkModelName, checkTrainingOptions, trainerArgs, TrainingDevice, TrainingTask } from './options';
-import { packageFolder, startTrainer, type TrainerEvent, type TrainerExit, type TrainerProcess } from './runner';
+import { startTrainer, type TrainerEvent, type TrainerExit, type TrainerProcess } from './runner';
 import * as store from './store';
 import type { RunSnapshot, TrainingParams } from './store';
 
@@ -284,7 +285,7 @@ async function train(app: App, worker: TrainingWorker, jobId: string, params: Tr
   // failed or cancelled run never leaves half a model where a good one of the same name was.
   const args = ['-m', 'medpsim_training', ...trainerArgs(params, dataFolder, path.join(work, 'out'))];
   const snapshots = snapshotWriter(app, jobId);
-  const trainer = startTrainer({ program: worker.settings.python, args, cwd: path.join(packageFolder(), 'training') }, snapshots.onEvent);
+  const trainer = startTrainer({ program: worker.settings.python, args, cwd: path.join(packageRoot(), 'training') }, snapshots.onEvent);
   worker.trainers.set(jobId, trainer);
   let timedOut = false;
   const limit = setTimeout(() => {

@@ -4,10 +4,10 @@
  * and stopped by signalling the whole group: SIGTERM, then SIGKILL after a grace period.
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { constants } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import { packageRoot } from '../config/paths';
 
 /** One line of the trainer's stdout: start, epoch, progress, metrics, warning, done or error. */
 export interface TrainerEvent {
@@ -44,18 +44,9 @@ export interface TrainerCommand {
 const LOG_LINES = 50;
 export const STOP_GRACE_MS = 10_000;
 
-/** The folder with training/ (the Python package) and src/training/guard.js, from the sources or dist/. */
-export function packageFolder(): string {
-  for (let dir = __dirname; ; dir = path.dirname(dir)) {
-    if (existsSync(path.join(dir, 'training', 'medpsim_training')) && existsSync(path.join(dir, 'src', 'training', 'guard.js'))) {
-      return dir;
-    }
-    if (path.dirname(dir) === dir) throw new Error(`no training/medpsim_training above ${__dirname}`);
-  }
-}
-
 export function startTrainer(command: TrainerCommand, onEvent: (event: TrainerEvent) => void): TrainerProcess {
-  const guard = path.join(packageFolder(), 'src', 'training', 'guard.js');
+  // The guard runs from the sources, also for a built server (it is plain JavaScript).
+  const guard = path.join(packageRoot(), 'src', 'training', 'guard.js');
   const child = spawn(process.execPath, [guard, command.program, ...command.args], {
     cwd: command.cwd,
     env: { ...(command.env ?? process.env), PYTHONUNBUFFERED: '1' },

@@ -7,7 +7,8 @@ import { spawn } from 'node:child_process';
 import { liveGroupMembers } from '../helpers/processes';
 import path from 'node:path';
 import { failureMessage } from '../../src/training/jobs';
-import { packageFolder, startTrainer, type TrainerEvent } from '../../src/training/runner';
+import { packageRoot } from '../../src/config/paths';
+import { startTrainer, type TrainerEvent } from '../../src/training/runner';
 
 
 async function waitUntil(condition: () => boolean, timeoutMs: number): Promise<boolean> {
@@ -63,7 +64,7 @@ it('stops the whole group, with SIGKILL when SIGTERM is ignored', async () => {
 
 it('stops the trainer when the process that started it is SIGKILLed', async () => {
   // A stand-in for a worker: starts the guard the way runner.ts does and prints the group id.
-  const guard = path.join(packageFolder(), 'src', 'training', 'guard.js');
+  const guard = path.join(packageRoot(), 'src', 'training', 'guard.js');
   const worker = spawn(
     process.execPath,
     [
