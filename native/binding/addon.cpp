@@ -7,6 +7,10 @@
 //     items:   [{ data: Float32Array (planar, [0, 1]), width, height, channels, seed: bigint }]
 //     steps:   [{ kind: string, params: { name: number } }]   (applied in order to every item)
 //     options: { threads?: number, backend?: 'cpu' | 'cuda' }
+//   planarFloat(samples: Uint8Array | Uint16Array (interleaved), width, height, channels)
+//                                   -> Promise<Float32Array> (planar, samples / 255 or / 65535)
+//   pngScanlines(data: Float32Array (planar), width, height, channels, bitDepth: 8 | 16)
+//                                   -> Promise<Buffer> (Up-filtered PNG scanlines of the rounded levels)
 //
 // Every argument is checked on the main thread and turned into plain C++ values; the input arrays are
 // kept referenced (not copied) while a worker thread runs the kernels, and no JavaScript runs there.
@@ -15,12 +19,14 @@
 #include <napi.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "medpsim/backends.hpp"
 #include "medpsim/kernels.hpp"
+#include "medpsim/pixels.hpp"
 
 namespace {
 
@@ -260,7 +266,110 @@ Napi::Value Backends(const Napi::CallbackInfo& info) {
   return result;
 }
 
+// A conversion run on a worker thread: `work` fills the result, `deliver` turns it into a JS value.
+class TaskWorker : public Napi::AsyncWorker {
+ public:
+  TaskWorker(Napi::Env env, std::function<void()> work, std::function<Napi::Value(Napi::Env)> deliver, Napi::Object keepAlive)
+      : Napi::AsyncWorker(env),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        work_(std::move(work)),
+        deliver_(std::move(deliver)),
+        keepAlive_(Napi::Persistent(keepAlive)) {}
+
+  Napi::Promise Promise() { return deferred_.Promise(); }
+  void Execute() override {
+    try {
+      work_();
+    } catch (const std::exception& error) {
+      SetError(error.what());
+    }
+  }
+  void OnOK() override { deferred_.Resolve(deliver_(Env())); }
+  void OnError(const Napi::Error& error) override { deferred_.Reject(error.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::function<void()> work_;
+  std::function<Napi::Value(Napi::Env)> deliver_;
+  Napi::ObjectReference keepAlive_;  // the input array, read by work_
+};
+
+struct Shape {
+  int width, height, channels;
+  size_t samples() const { return static_cast<size_t>(width) * height * channels; }
+};
+
+Shape shape_of(const Napi::CallbackInfo& info, const char* name) {
+  Napi::Env env = info.Env();
+  Shape shape{};
+  int* fields[] = {&shape.width, &shape.height, &shape.channels};
+  const char* names[] = {"width", "height", "channels"};
+  for (int i = 0; i < 3; ++i) {
+    const Napi::Value value = info[i + 1];
+    const double number = value.IsNumber() ? value.As<Napi::Number>().DoubleValue() : -1;
+    if (!(number >= 1 && number <= 1e9) || number != static_cast<int>(number)) {
+      type_error(env, std::string(name) + ": " + names[i] + " must be a positive integer");
+    }
+    *fields[i] = static_cast<int>(number);
+  }
+  if (shape.channels != 1 && shape.channels != 3) type_error(env, std::string(name) + ": channels must be 1 or 3");
+  return shape;
+}
+
+Napi::Value PlanarFloat(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 4 || !info[0].IsTypedArray()) type_error(env, "planarFloat(samples, width, height, channels): samples must be a Uint8Array or Uint16Array");
+  const Napi::TypedArray samples = info[0].As<Napi::TypedArray>();
+  const napi_typedarray_type type = samples.TypedArrayType();
+  if (type != napi_uint8_array && type != napi_uint16_array) type_error(env, "planarFloat: samples must be a Uint8Array or Uint16Array");
+  const Shape shape = shape_of(info, "planarFloat");
+  if (samples.ElementLength() != shape.samples()) type_error(env, "planarFloat: samples do not fill width x height x channels");
+  const void* data = static_cast<const uint8_t*>(samples.ArrayBuffer().Data()) + samples.ByteOffset();
+  auto out = std::make_shared<medpsim::Image>(medpsim::Image::allocate(shape.width, shape.height, shape.channels));
+  auto* worker = new TaskWorker(
+      env,
+      [=] {
+        const size_t pixels = static_cast<size_t>(shape.width) * shape.height;
+        if (type == napi_uint16_array) medpsim::planar_from_interleaved(static_cast<const uint16_t*>(data), pixels, shape.channels, out->data());
+        else medpsim::planar_from_interleaved(static_cast<const uint8_t*>(data), pixels, shape.channels, out->data());
+      },
+      [out](Napi::Env env) -> Napi::Value { return DistortWorker::toFloat32Array(env, std::move(*out)); }, samples);
+  worker->Queue();
+  return worker->Promise();
+}
+
+Napi::Value PngScanlines(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 5 || !info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
+    type_error(env, "pngScanlines(data, width, height, channels, bitDepth): data must be a Float32Array");
+  }
+  const Napi::Float32Array data = info[0].As<Napi::Float32Array>();
+  const Shape shape = shape_of(info, "pngScanlines");
+  if (data.ElementLength() != shape.samples()) type_error(env, "pngScanlines: data does not fill width x height x channels");
+  const int bitDepth = info[4].IsNumber() ? info[4].As<Napi::Number>().Int32Value() : 0;
+  if (bitDepth != 8 && bitDepth != 16) type_error(env, "pngScanlines: bitDepth must be 8 or 16");
+  const float* samples = data.Data();
+  auto out = std::make_shared<std::vector<uint8_t>>();
+  auto* worker = new TaskWorker(
+      env, [=] { *out = medpsim::png_up_scanlines(samples, shape.width, shape.height, shape.channels, bitDepth); },
+      [out](Napi::Env env) -> Napi::Value {
+        auto* held = new std::vector<uint8_t>(std::move(*out));  // handed over without a copy, freed by the GC
+        try {
+          return Napi::Buffer<uint8_t>::New(env, held->data(), held->size(), [](Napi::Env, uint8_t*, std::vector<uint8_t>* bytes) { delete bytes; }, held);
+        } catch (const Napi::Error&) {  // a runtime without external buffers
+          Napi::Buffer<uint8_t> copy = Napi::Buffer<uint8_t>::Copy(env, held->data(), held->size());
+          delete held;
+          return copy;
+        }
+      },
+      data);
+  worker->Queue();
+  return worker->Promise();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("planarFloat", Napi::Function::New(env, PlanarFloat));
+  exports.Set("pngScanlines", Napi::Function::New(env, PngScanlines));
   exports.Set("distort", Napi::Function::New(env, Distort));
   exports.Set("kinds", Napi::Function::New(env, Kinds));
   exports.Set("backends", Napi::Function::New(env, Backends));

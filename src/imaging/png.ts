@@ -49,6 +49,15 @@ export async function encodePng(pixels: RawPixels): Promise<Buffer> {
     pixels.data instanceof Uint16Array
       ? upFilteredScanlines16(pixels.data, pixels.width * pixels.channels, pixels.height)
       : upFilteredScanlines8(pixels.data, pixels.width * pixels.channels, pixels.height);
+  return pngFromScanlines(scanlines, { width: pixels.width, height: pixels.height, channels: pixels.channels, bitDepth });
+}
+
+/** The PNG of Up-filtered scanlines (filter byte 2, then the row's bytes minus those above; 16 bit big-endian). */
+export async function pngFromScanlines(
+  scanlines: Uint8Array,
+  pixels: { width: number; height: number; channels: 1 | 3; bitDepth: 8 | 16 },
+): Promise<Buffer> {
+  const { bitDepth } = pixels;
   const idat = await deflate(scanlines, {
     strategy: bitDepth === 8 ? zlib.constants.Z_HUFFMAN_ONLY : zlib.constants.Z_RLE,
     memLevel: 9, // largest blocks: fewer Huffman tables, slightly faster

@@ -1,4 +1,5 @@
 import { floatToPng, pngToFloat } from '../../src/imaging/float';
+import { nativeEngine } from '../../src/distortions/native';
 import { encodePng } from '../../src/imaging/png';
 import { pngSamples } from '../helpers/files';
 
@@ -23,5 +24,43 @@ describe('float planar conversion', () => {
   it('clamps out-of-range values', async () => {
     const image = { data: new Float32Array([-0.5, 0.5, 1.5]), width: 3, height: 1, channels: 1 as const };
     expect((await pngSamples(await floatToPng(image, 8))).data).toEqual([0, 128, 255]);
+  });
+
+  it('gives the values and the PNG bytes of the plain TypeScript conversion, on a worker thread', async () => {
+    const [width, height] = [37, 23];
+    for (const channels of [1, 3] as const) {
+      for (const bitDepth of [8, 16] as const) {
+        const max = bitDepth === 16 ? 65535 : 255;
+        const data = new Float32Array(width * height * channels).map((_, i) => ((i * 7919) % 1201) / 1100 - 0.04);
+        data[5] = NaN;
+        const plane = width * height;
+        const levels = bitDepth === 16 ? new Uint16Array(data.length) : new Uint8Array(data.length);
+        for (let c = 0; c < channels; c++) {
+          for (let i = 0; i < plane; i++) {
+            const v = data[c * plane + i];
+            levels[i * channels + c] = Math.round((v <= 0 ? 0 : v >= 1 ? 1 : v) * max);
+          }
+        }
+        const png = await floatToPng({ data, width, height, channels }, bitDepth);
+        expect(png.equals(await encodePng({ data: levels, width, height, channels }))).toBe(true);
+        const back = await pngToFloat(png);
+        back.data.forEach((value, i) => expect(value).toBe(Math.fround(levels[(i % plane) * channels + Math.floor(i / plane)] * (1 / max))));
+      }
+    }
+  });
+
+  it('refuses malformed arguments with a TypeError naming the call, never a crash', () => {
+    const engine = nativeEngine();
+    const calls: Array<() => unknown> = [
+      () => engine.planarFloat(new Uint8Array(5), 2, 2, 1),
+      () => engine.planarFloat(new Float32Array(4) as unknown as Uint8Array, 2, 2, 1),
+      () => engine.planarFloat(new Uint16Array(8), 2, 2, 2),
+      () => engine.planarFloat(new Uint8Array(4), 0, 4, 1),
+      () => engine.pngScanlines(new Float32Array(3), 2, 2, 1, 8),
+      () => engine.pngScanlines(new Float32Array(4), 2, 2, 1, 12 as 8),
+      () => engine.pngScanlines(new Uint8Array(4) as unknown as Float32Array, 2, 2, 1, 8),
+    ];
+    // (the addon throws its own realm's TypeError, which jest's vm context does not share: match the message)
+    for (const call of calls) expect(call).toThrow(/^(planarFloat|pngScanlines)/);
   });
 });

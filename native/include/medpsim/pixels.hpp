@@ -1,0 +1,20 @@
+// The kernels' float format at the edges of the engine: stored samples (8 or 16 bit, interleaved) to
+// float planar in [0, 1], and float planar to the Up-filtered PNG scanlines of 8- or 16-bit levels (the
+// bytes that go into deflate). In the engine so that the Node binding runs them on worker threads.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace medpsim {
+
+// out[c * w * h + i] = samples[i * channels + c] / max (255 or 65535).
+void planar_from_interleaved(const uint8_t* samples, size_t pixels, int channels, float* out);
+void planar_from_interleaved(const uint16_t* samples, size_t pixels, int channels, float* out);
+
+// Levels round(clamp01(v) * max), interleaved, big-endian for 16 bit, as PNG scanlines with the Up filter:
+// each row is the filter byte 2, then its bytes minus the bytes of the row above (mod 256; row 0 as is).
+std::vector<uint8_t> png_up_scanlines(const float* planar, int width, int height, int channels, int bit_depth);
+
+}  // namespace medpsim

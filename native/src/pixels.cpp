@@ -1,0 +1,68 @@
+// Pixel format conversions at the engine's edges (medpsim/pixels.hpp).
+#include "medpsim/pixels.hpp"
+
+#include <cmath>
+#include <stdexcept>
+
+namespace medpsim {
+namespace {
+
+// In double, then rounded to float: the values the server's TypeScript conversion gave before (so stored
+// distortions of a spec and seed do not change).
+template <typename T>
+void deinterleave(const T* samples, size_t pixels, int channels, double scale, float* out) {
+  for (int c = 0; c < channels; ++c) {
+    float* plane = out + static_cast<size_t>(c) * pixels;
+    for (size_t i = 0; i < pixels; ++i) plane[i] = static_cast<float>(samples[i * channels + c] * scale);
+  }
+}
+
+}  // namespace
+
+void planar_from_interleaved(const uint8_t* samples, size_t pixels, int channels, float* out) {
+  deinterleave(samples, pixels, channels, 1.0 / 255.0, out);
+}
+
+void planar_from_interleaved(const uint16_t* samples, size_t pixels, int channels, float* out) {
+  deinterleave(samples, pixels, channels, 1.0 / 65535.0, out);
+}
+
+std::vector<uint8_t> png_up_scanlines(const float* planar, int width, int height, int channels, int bit_depth) {
+  if (bit_depth != 8 && bit_depth != 16) throw std::invalid_argument("png_up_scanlines: bit depth must be 8 or 16");
+  const int bytes_per_sample = bit_depth / 8;
+  const double max = bit_depth == 16 ? 65535.0 : 255.0;
+  const size_t plane = static_cast<size_t>(width) * height;
+  const size_t row_bytes = static_cast<size_t>(width) * channels * bytes_per_sample;
+  // The levels of every row first (big-endian), then the filter over them.
+  std::vector<uint8_t> levels(row_bytes * height);
+  for (int c = 0; c < channels; ++c) {
+    const float* source = planar + static_cast<size_t>(c) * plane;
+    for (size_t i = 0; i < plane; ++i) {
+      const float v = source[i];
+      const double clamped = v > 0.0f ? (v < 1.0f ? static_cast<double>(v) : 1.0) : 0.0;  // NaN -> 0
+      const auto level = static_cast<uint32_t>(std::round(clamped * max));
+      uint8_t* at = &levels[(i * channels + c) * bytes_per_sample];
+      if (bytes_per_sample == 2) {
+        at[0] = static_cast<uint8_t>(level >> 8);
+        at[1] = static_cast<uint8_t>(level);
+      } else {
+        at[0] = static_cast<uint8_t>(level);
+      }
+    }
+  }
+  std::vector<uint8_t> out((row_bytes + 1) * height);
+  for (int y = 0; y < height; ++y) {
+    uint8_t* row = &out[y * (row_bytes + 1)];
+    const uint8_t* current = &levels[y * row_bytes];
+    row[0] = 2;  // Up
+    if (y == 0) {
+      for (size_t i = 0; i < row_bytes; ++i) row[1 + i] = current[i];
+    } else {
+      const uint8_t* above = current - row_bytes;
+      for (size_t i = 0; i < row_bytes; ++i) row[1 + i] = static_cast<uint8_t>(current[i] - above[i]);
+    }
+  }
+  return out;
+}
+
+}  // namespace medpsim
