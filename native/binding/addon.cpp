@@ -9,8 +9,10 @@
 //     options: { threads?: number, backend?: 'cpu' | 'cuda' }
 //   planarFloat(samples: Uint8Array | Uint16Array (interleaved), width, height, channels)
 //                                   -> Promise<Float32Array> (planar, samples / 255 or / 65535)
-//   pngScanlines(data: Float32Array (planar), width, height, channels, bitDepth: 8 | 16)
-//                                   -> Promise<Buffer> (Up-filtered PNG scanlines of the rounded levels)
+//   pngScanlines(data, width, height, channels, bitDepth?)
+//                                   -> Promise<Buffer> (Up-filtered PNG scanlines): of a Float32Array (planar)
+//                                      rounded to levels of bitDepth 8 | 16, or of a Uint8Array / Uint16Array
+//                                      of levels (interleaved)
 //
 // Every argument is checked on the main thread and turned into plain C++ values; the input arrays are
 // kept referenced (not copied) while a worker thread runs the kernels, and no JavaScript runs there.
@@ -340,18 +342,25 @@ Napi::Value PlanarFloat(const Napi::CallbackInfo& info) {
 
 Napi::Value PngScanlines(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 5 || !info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
-    type_error(env, "pngScanlines(data, width, height, channels, bitDepth): data must be a Float32Array");
-  }
-  const Napi::Float32Array data = info[0].As<Napi::Float32Array>();
+  const char* usage = "pngScanlines(data, width, height, channels, bitDepth): data must be a Float32Array, Uint8Array or Uint16Array";
+  if (info.Length() < 4 || !info[0].IsTypedArray()) type_error(env, usage);
+  const Napi::TypedArray data = info[0].As<Napi::TypedArray>();
+  const napi_typedarray_type type = data.TypedArrayType();
+  if (type != napi_float32_array && type != napi_uint8_array && type != napi_uint16_array) type_error(env, usage);
   const Shape shape = shape_of(info, "pngScanlines");
   if (data.ElementLength() != shape.samples()) type_error(env, "pngScanlines: data does not fill width x height x channels");
-  const int bitDepth = info[4].IsNumber() ? info[4].As<Napi::Number>().Int32Value() : 0;
+  // Floats are rounded to levels of the given depth; integer samples are levels already.
+  const int bitDepth = type == napi_uint8_array ? 8 : type == napi_uint16_array ? 16 : info[4].IsNumber() ? info[4].As<Napi::Number>().Int32Value() : 0;
   if (bitDepth != 8 && bitDepth != 16) type_error(env, "pngScanlines: bitDepth must be 8 or 16");
-  const float* samples = data.Data();
+  const void* samples = static_cast<const uint8_t*>(data.ArrayBuffer().Data()) + data.ByteOffset();
   auto out = std::make_shared<std::vector<uint8_t>>();
   auto* worker = new TaskWorker(
-      env, [=] { *out = medpsim::png_up_scanlines(samples, shape.width, shape.height, shape.channels, bitDepth); },
+      env,
+      [=] {
+        if (type == napi_float32_array) *out = medpsim::png_up_scanlines(static_cast<const float*>(samples), shape.width, shape.height, shape.channels, bitDepth);
+        else if (type == napi_uint16_array) *out = medpsim::png_up_scanlines(static_cast<const uint16_t*>(samples), shape.width, shape.height, shape.channels);
+        else *out = medpsim::png_up_scanlines(static_cast<const uint8_t*>(samples), shape.width, shape.height, shape.channels);
+      },
       [out](Napi::Env env) -> Napi::Value {
         auto* held = new std::vector<uint8_t>(std::move(*out));  // handed over without a copy, freed by the GC
         try {

@@ -28,8 +28,11 @@ export interface NativeEngine {
   distort(items: NativeItem[], steps: NativeStep[], options?: { threads?: number; backend?: 'cpu' | 'cuda' }): Promise<Float32Array[]>;
   /** Interleaved 8- or 16-bit samples to float planar in [0, 1] (divided by 255 or 65535). */
   planarFloat(samples: Uint8Array | Uint16Array, width: number, height: number, channels: number): Promise<Float32Array>;
-  /** Float planar to the Up-filtered PNG scanlines of its 8- or 16-bit levels. */
-  pngScanlines(data: Float32Array, width: number, height: number, channels: number, bitDepth: 8 | 16): Promise<Buffer>;
+  /**
+   * Up-filtered PNG scanlines: of float planar samples rounded to 8- or 16-bit levels, or of interleaved
+   * levels (a Uint8Array or Uint16Array; bitDepth follows from it).
+   */
+  pngScanlines(data: Float32Array | Uint8Array | Uint16Array, width: number, height: number, channels: number, bitDepth?: 8 | 16): Promise<Buffer>;
   kinds(): Array<{ name: string; family: string; random: boolean; needsColor: boolean; params: string[] }>;
   backends(): NativeBackends;
 }

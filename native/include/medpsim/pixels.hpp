@@ -16,5 +16,8 @@ void planar_from_interleaved(const uint16_t* samples, size_t pixels, int channel
 // Levels round(clamp01(v) * max), interleaved, big-endian for 16 bit, as PNG scanlines with the Up filter:
 // each row is the filter byte 2, then its bytes minus the bytes of the row above (mod 256; row 0 as is).
 std::vector<uint8_t> png_up_scanlines(const float* planar, int width, int height, int channels, int bit_depth);
+// The same for samples that are levels already (interleaved; 16-bit ones in native byte order).
+std::vector<uint8_t> png_up_scanlines(const uint8_t* samples, int width, int height, int channels);
+std::vector<uint8_t> png_up_scanlines(const uint16_t* samples, int width, int height, int channels);
 
 }  // namespace medpsim
