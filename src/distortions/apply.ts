@@ -77,7 +77,7 @@ export async function applyDistortion(
       throw badUserInput(`steps[${index}].kind`, `${step.kind} acts on colour; this image is greyscale (1 channel)`);
     }
   });
-  let image: FloatImage = { ...source, data: new Float32Array(source.data) }; // identity steps: an exact copy
+  let image = source; // the kernels never write their input
   let pending: ResolvedStep[] = [];
   const runPending = async () => {
     if (pending.length === 0) return;
@@ -104,5 +104,7 @@ export async function applyDistortion(
     image = await applyCnnStep(image, step, model, seed, models, field);
   }
   await runPending();
+  // Only identity steps: an exact copy, never the caller's own array.
+  if (image === source) image = { ...source, data: new Float32Array(source.data) };
   return { image, steps };
 }
