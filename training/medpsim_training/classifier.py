@@ -122,12 +122,12 @@ def run(args, events):
         events.warning("no test images: test metrics are not available")
     metrics = {"selectedEpoch": best["epoch"], "selection": args.select, "val": val_metrics, "valLoss": val_loss,
                "test": test_metrics, "testLoss": test_loss, "positiveClass": "PNEUMONIA"}
-    events.emit("metrics", stage="final", metrics=metrics)
+    return r.finish(metrics, lambda: export_classifier(r, model, config, data, metrics, init, history))
 
-    if args.no_export:
-        events.emit("done", metrics=metrics, files=None, seconds=round(time.time() - r.started, 3))
-        return 0
-    s = args.image_size
+
+def export_classifier(r, model, config, data, metrics, init, history):
+    """The ONNX graph with the logits and the deep-metric feature maps, and its manifest."""
+    s = r.args.image_size
     outputs = [{"name": "logits", "shape": ["batch", len(CLASSES)], "dtype": "float32",
                 "meaning": f"class logits in the order {list(CLASSES)}; softmax gives probabilities"}]
     axes = {"logits": {0: "batch"}}
@@ -145,7 +145,7 @@ def run(args, events):
         axes[name] = {0: "batch", 2: name + "_height", 3: name + "_width"}
     normalization = {"mean": list(IMAGENET_MEAN), "std": list(IMAGENET_STD), "inGraph": True,
                      "note": "the graph repeats the grey channel to 3 and applies ImageNet's mean/std itself"}
-    files = save_outputs(r, model, [o["name"] for o in outputs], axes, s, (36, 44), {
+    return save_outputs(r, model, [o["name"] for o in outputs], axes, s, (36, 44), {
         "inputs": [grey_input(s, 1, normalization)],
         "outputs": outputs,
         "config": config,
@@ -155,5 +155,3 @@ def run(args, events):
         "extra": {"classes": list(CLASSES), "featureLayers": [f"features_{l}" for l in FEATURE_LAYERS],
                   "architecture": "torchvision resnet50, fc -> 2", "history": history},
     })
-    events.emit("done", metrics=metrics, files=files, seconds=round(time.time() - r.started, 3))
-    return 0

@@ -36,6 +36,13 @@ class Run:
     def path(self, suffix):
         return os.path.join(self.out_dir, self.name + suffix)
 
+    def finish(self, metrics, export):
+        """The final metrics line, then export() (unless --no-export) and the done line; returns the exit code."""
+        self.events.emit("metrics", stage="final", metrics=metrics)
+        files = None if self.args.no_export else export()
+        self.events.emit("done", metrics=metrics, files=files, seconds=round(time.time() - self.started, 3))
+        return 0
+
 
 def load_parts(args, events, labelled):
     """Scans args.data and returns ({"train", "val", "test"}: (items, uint16 images), data summary).
@@ -149,3 +156,15 @@ def parity_size(multiple, minimum=32):
 def to_device(array_u16, device):
     """uint16 (N, H, W) -> float32 (N, 1, H, W) in [0, 1] on device."""
     return torch.from_numpy(array_u16.astype(np.float32) / 65535.0).unsqueeze(1).to(device)
+
+
+def save_image_to_image(run, model, meaning, manifest_kwargs):
+    """save_outputs for the DAE and the GAN generator: one output `output` [batch, 1, height, width] in
+    [0, 1], trained from scratch by design, parity at a size the model's multiple allows."""
+    outputs = [{"name": "output", "shape": ["batch", 1, "height", "width"], "dtype": "float32", "meaning": meaning}]
+    return save_outputs(run, model, ["output"], {"output": {0: "batch", 2: "height", 3: "width"}}, run.args.image_size,
+                        parity_size(model.size_multiple), {
+        "outputs": outputs,
+        "initialization": {"pretrained": False, "source": None, "reason": "trained from scratch (by design)"},
+        **manifest_kwargs,
+    })

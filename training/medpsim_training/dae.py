@@ -10,7 +10,7 @@ import time
 import numpy as np
 import torch
 
-from .common import Run, batches, epoch_order, load_parts, parity_size, save_outputs, to_device
+from .common import Run, batches, epoch_order, load_parts, save_image_to_image, to_device
 from .manifest import grey_input
 from .metrics import psnr
 from .models import DenoisingAutoencoder
@@ -84,24 +84,12 @@ def run(args, events):
         events.emit("epoch", **record)
     held = "test" if len(parts["test"][1]) else "val"
     metrics = {"on": held, held: evaluate(model, parts[held][1], args, r.device), "noiseSigma": args.noise_sigma}
-    events.emit("metrics", stage="final", metrics=metrics)
-    if args.no_export:
-        events.emit("done", metrics=metrics, files=None, seconds=round(time.time() - r.started, 3))
-        return 0
-    m = model.size_multiple
-    outputs = [{"name": "output", "shape": ["batch", 1, "height", "width"], "dtype": "float32",
-                "meaning": "the reconstruction in [0, 1] (the DAE distortion of the input)"}]
-    files = save_outputs(r, model, ["output"], {"output": {0: "batch", 2: "height", 3: "width"}}, args.image_size,
-                         parity_size(m), {
-        "inputs": [grey_input(args.image_size, m, None, {"noise": {
+    return r.finish(metrics, lambda: save_image_to_image(r, model, "the reconstruction in [0, 1] (the DAE distortion of the input)", {
+        "inputs": [grey_input(args.image_size, model.size_multiple, None, {"noise": {
             "kind": "gaussian_noise", "sigma": args.noise_sigma,
             "note": "trained on clean images with the engine's gaussian_noise(sigma): apply it before the model"}})],
-        "outputs": outputs,
         "config": config,
         "data": data,
         "metrics": metrics,
-        "initialization": {"pretrained": False, "source": None, "reason": "trained from scratch (by design)"},
         "extra": {"architecture": f"conv encoder-decoder, depth {args.depth}, {args.channels} channels", "history": history},
-    })
-    events.emit("done", metrics=metrics, files=files, seconds=round(time.time() - r.started, 3))
-    return 0
+    }))

@@ -12,7 +12,7 @@ import torch
 import torch.nn as nn
 import torchvision
 
-from .common import Run, batches, epoch_order, load_parts, parity_size, save_outputs, to_device
+from .common import Run, batches, epoch_order, load_parts, save_image_to_image, to_device
 from .manifest import grey_input
 from .models import ChestClassifier, ClassifierFeatures, PatchDiscriminator, RandomConvFeatures, UNetGenerator, VGGFeatures
 from .noise import KINDS, apply_noise
@@ -164,21 +164,12 @@ def run(args, events):
         events.emit("epoch", **record)
     held = "test" if len(parts["test"][1]) else "val"
     metrics = {"on": held, held: evaluate(gen, disc, parts[held][1], args, params, r.device)}
-    events.emit("metrics", stage="final", metrics=metrics)
-    if args.no_export:
-        events.emit("done", metrics=metrics, files=None, seconds=round(time.time() - r.started, 3))
-        return 0
-    m = gen.size_multiple
-    outputs = [{"name": "output", "shape": ["batch", 1, "height", "width"], "dtype": "float32",
-                "meaning": f"the generator's distortion of the input in [0, 1], trained to look like {args.target_kind} {params}"}]
-    files = save_outputs(r, gen, ["output"], {"output": {0: "batch", 2: "height", 3: "width"}}, args.image_size,
-                         parity_size(m), {
-        "inputs": [grey_input(args.image_size, m)],
-        "outputs": outputs,
+    meaning = f"the generator's distortion of the input in [0, 1], trained to look like {args.target_kind} {params}"
+    return r.finish(metrics, lambda: save_image_to_image(r, gen, meaning, {
+        "inputs": [grey_input(args.image_size, gen.size_multiple)],
         "config": config,
         "data": data,
         "metrics": metrics,
-        "initialization": {"pretrained": False, "source": None, "reason": "trained from scratch (by design)"},
         "extra": {
             "architecture": {"generator": "U-Net (pix2pix)", "layers": args.g_layers, "channels": args.g_channels,
                              "skipLevels": gen.skip_levels, "dropoutLevels": gen.dropout_levels,
@@ -190,6 +181,4 @@ def run(args, events):
             "featureNet": features.description if features is not None else None,
             "history": history,
         },
-    })
-    events.emit("done", metrics=metrics, files=files, seconds=round(time.time() - r.started, 3))
-    return 0
+    }))
