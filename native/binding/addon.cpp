@@ -10,7 +10,7 @@
 //   planarFloat(samples: Uint8Array | Uint16Array (interleaved), width, height, channels)
 //                                   -> Promise<Float32Array> (planar, samples / 255 or / 65535)
 //   pngScanlines(data, width, height, channels, bitDepth?)
-//                                   -> Promise<Buffer> (Up-filtered PNG scanlines): of a Float32Array (planar)
+//                                   -> Promise<Uint8Array> (Up-filtered PNG scanlines): of a Float32Array (planar)
 //                                      rounded to levels of bitDepth 8 | 16, or of a Uint8Array / Uint16Array
 //                                      of levels (interleaved)
 //
@@ -21,6 +21,7 @@
 #include <napi.h>
 
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <string>
@@ -49,14 +50,40 @@ struct Item {
   throw Napi::TypeError::New(env, message);
 }
 
-int positive_int(Napi::Env env, const Napi::Object& object, const char* key, const std::string& where) {
-  Napi::Value value = object.Get(key);
-  if (!value.IsNumber()) type_error(env, where + "." + key + " must be a number");
+int positive_int(Napi::Env env, const Napi::Value& value, const std::string& what) {
+  if (!value.IsNumber()) type_error(env, what + " must be a number");
   double number = value.As<Napi::Number>().DoubleValue();
-  if (!(number >= 1 && number <= 1 << 30) || number != static_cast<int>(number)) {
-    type_error(env, where + "." + key + " must be a positive integer");
-  }
+  if (!(number >= 1 && number <= 1 << 30) || number != static_cast<int>(number)) type_error(env, what + " must be a positive integer");
   return static_cast<int>(number);
+}
+
+int positive_int(Napi::Env env, const Napi::Object& object, const char* key, const std::string& where) {
+  return positive_int(env, object.Get(key), where + "." + key);
+}
+
+// Hands `owner` (an Image or a byte vector) to JavaScript without a copy: an external ArrayBuffer over
+// its data that frees it when collected; a copy where the runtime refuses external buffers (a V8 sandbox).
+template <typename Owner>
+Napi::ArrayBuffer hand_over(Napi::Env env, Owner&& owner, size_t bytes) {
+  auto* held = new Owner(std::move(owner));
+  try {
+    return Napi::ArrayBuffer::New(env, held->data(), bytes, [](Napi::Env, void*, Owner* done) { delete done; }, held);
+  } catch (const Napi::Error&) {
+    Napi::ArrayBuffer copy = Napi::ArrayBuffer::New(env, bytes);
+    std::memcpy(copy.Data(), held->data(), bytes);
+    delete held;
+    return copy;
+  }
+}
+
+Napi::Float32Array to_float32_array(Napi::Env env, medpsim::Image&& image) {
+  const size_t count = image.size();
+  if (!image.owns()) {  // a view of someone else's memory cannot be handed over
+    Napi::Float32Array array = Napi::Float32Array::New(env, count);
+    std::copy(image.data(), image.data() + count, array.Data());
+    return array;
+  }
+  return Napi::Float32Array::New(env, count, hand_over(env, std::move(image), count * sizeof(float)), 0);
 }
 
 uint64_t seed_of(Napi::Env env, Napi::Value value, const std::string& where) {
@@ -143,31 +170,11 @@ class DistortWorker : public Napi::AsyncWorker {
   void OnOK() override {
     Napi::Env env = Env();
     Napi::Array results = Napi::Array::New(env, outputs_.size());
-    for (size_t i = 0; i < outputs_.size(); ++i) results.Set(static_cast<uint32_t>(i), toFloat32Array(env, std::move(outputs_[i])));
+    for (size_t i = 0; i < outputs_.size(); ++i) results.Set(static_cast<uint32_t>(i), to_float32_array(env, std::move(outputs_[i])));
     deferred_.Resolve(results);
   }
 
   void OnError(const Napi::Error& error) override { deferred_.Reject(error.Value()); }
-
-  // Hands the result's samples to JavaScript without a copy (an external ArrayBuffer that frees the
-  // image when collected); copies where the runtime refuses external buffers (a V8 sandbox).
-  static Napi::Float32Array toFloat32Array(Napi::Env env, medpsim::Image&& image) {
-    const size_t count = image.size();
-    if (image.owns()) {
-      auto* owner = new medpsim::Image(std::move(image));
-      try {
-        Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(env, owner->data(), count * sizeof(float),
-                                                          [](Napi::Env, void*, medpsim::Image* held) { delete held; }, owner);
-        return Napi::Float32Array::New(env, count, buffer, 0);
-      } catch (const Napi::Error&) {
-        image = std::move(*owner);
-        delete owner;
-      }
-    }
-    Napi::Float32Array array = Napi::Float32Array::New(env, count);
-    std::copy(image.data(), image.data() + count, array.Data());
-    return array;
-  }
 
  private:
   Napi::Promise::Deferred deferred_;
@@ -301,20 +308,11 @@ struct Shape {
   size_t samples() const { return static_cast<size_t>(width) * height * channels; }
 };
 
-Shape shape_of(const Napi::CallbackInfo& info, const char* name) {
+Shape shape_of(const Napi::CallbackInfo& info, const std::string& name) {
   Napi::Env env = info.Env();
-  Shape shape{};
-  int* fields[] = {&shape.width, &shape.height, &shape.channels};
-  const char* names[] = {"width", "height", "channels"};
-  for (int i = 0; i < 3; ++i) {
-    const Napi::Value value = info[i + 1];
-    const double number = value.IsNumber() ? value.As<Napi::Number>().DoubleValue() : -1;
-    if (!(number >= 1 && number <= 1e9) || number != static_cast<int>(number)) {
-      type_error(env, std::string(name) + ": " + names[i] + " must be a positive integer");
-    }
-    *fields[i] = static_cast<int>(number);
-  }
-  if (shape.channels != 1 && shape.channels != 3) type_error(env, std::string(name) + ": channels must be 1 or 3");
+  const Shape shape{positive_int(env, info[1], name + ": width"), positive_int(env, info[2], name + ": height"),
+                    positive_int(env, info[3], name + ": channels")};
+  if (shape.channels != 1 && shape.channels != 3) type_error(env, name + ": channels must be 1 or 3");
   return shape;
 }
 
@@ -335,7 +333,7 @@ Napi::Value PlanarFloat(const Napi::CallbackInfo& info) {
         if (type == napi_uint16_array) medpsim::planar_from_interleaved(static_cast<const uint16_t*>(data), pixels, shape.channels, out->data());
         else medpsim::planar_from_interleaved(static_cast<const uint8_t*>(data), pixels, shape.channels, out->data());
       },
-      [out](Napi::Env env) -> Napi::Value { return DistortWorker::toFloat32Array(env, std::move(*out)); }, samples);
+      [out](Napi::Env env) -> Napi::Value { return to_float32_array(env, std::move(*out)); }, samples);
   worker->Queue();
   return worker->Promise();
 }
@@ -362,14 +360,8 @@ Napi::Value PngScanlines(const Napi::CallbackInfo& info) {
         else *out = medpsim::png_up_scanlines(static_cast<const uint8_t*>(samples), shape.width, shape.height, shape.channels);
       },
       [out](Napi::Env env) -> Napi::Value {
-        auto* held = new std::vector<uint8_t>(std::move(*out));  // handed over without a copy, freed by the GC
-        try {
-          return Napi::Buffer<uint8_t>::New(env, held->data(), held->size(), [](Napi::Env, uint8_t*, std::vector<uint8_t>* bytes) { delete bytes; }, held);
-        } catch (const Napi::Error&) {  // a runtime without external buffers
-          Napi::Buffer<uint8_t> copy = Napi::Buffer<uint8_t>::Copy(env, held->data(), held->size());
-          delete held;
-          return copy;
-        }
+        const size_t bytes = out->size();
+        return Napi::Uint8Array::New(env, bytes, hand_over(env, std::move(*out), bytes), 0);
       },
       data);
   worker->Queue();

@@ -32,7 +32,7 @@ export interface NativeEngine {
    * Up-filtered PNG scanlines: of float planar samples rounded to 8- or 16-bit levels, or of interleaved
    * levels (a Uint8Array or Uint16Array; bitDepth follows from it).
    */
-  pngScanlines(data: Float32Array | Uint8Array | Uint16Array, width: number, height: number, channels: number, bitDepth?: 8 | 16): Promise<Buffer>;
+  pngScanlines(data: Float32Array | Uint8Array | Uint16Array, width: number, height: number, channels: number, bitDepth?: 8 | 16): Promise<Uint8Array>;
   kinds(): Array<{ name: string; family: string; random: boolean; needsColor: boolean; params: string[] }>;
   backends(): NativeBackends;
 }
