@@ -131,17 +131,6 @@ class Rng {
     }
   }
 
-  // Elements 4 group .. 4 group + 3 at once, equal to uniform() / gaussian() of each.
-  MEDPSIM_HD void uniform4(uint64_t group, uint32_t draw, float out[4]) const {
-    const Philox4 b = block(group, draw);
-    for (int k = 0; k < 4; ++k) out[k] = bits_to_open_unit(b.v[k]);
-  }
-  MEDPSIM_HD void gaussian4(uint64_t group, uint32_t draw, float out[4]) const {
-    const Philox4 b = block(group, draw);
-    box_muller(b.v[0], b.v[1], out[0], out[1]);
-    box_muller(b.v[2], b.v[3], out[2], out[3]);
-  }
-
  private:
   uint32_t key0_, key1_, stream_;
 };
