@@ -64,9 +64,7 @@ export async function startApp(config: Config, options: { work: boolean }): Prom
       inference,
       close,
     };
-    // Once per installation start, by the process that serves the API: worker processes would hash every
-    // model file again to register the same rows.
-    if (config.role !== 'worker') await scanModelsDir(app);
+    await scanModelsDir(app);
     if (options.work) {
       await registerImportWorkers(app);
       await registerDistortWorkers(app);
