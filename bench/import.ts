@@ -13,10 +13,11 @@ import { chmodSync, existsSync, mkdtempSync, promises as fs, readFileSync, rmSyn
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import { startApp } from '../src/app';
-import { loadConfig } from '../src/config';
+import { MODULES } from '../src/modules';
+import { startApp } from '../src/platform/app';
+import { loadConfig } from '../src/platform/config';
 import { startFolderImport } from '../src/datasets/service';
-import { sha256 } from '../src/storage/blobs';
+import { sha256 } from '../src/platform/blobs';
 import { SYNTHETIC_MARKER_FILE, synthesizeDataset } from '../src/synth/dataset';
 
 interface PhaseResult {
@@ -74,9 +75,9 @@ async function bareLoop(folder: string, inFlight: number): Promise<PhaseResult> 
 
 async function importThroughJobs(folder: string): Promise<PhaseResult> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'medpsim-bench-data-'));
-  chmodSync(dataDir, 0o711); // the embedded server may run as another user (src/db/embedded.ts)
+  chmodSync(dataDir, 0o711); // the embedded server may run as another user (src/platform/embedded-postgres.ts)
   const config = loadConfig({ ...process.env, MEDPSIM_DATA_DIR: dataDir, PORT: '0' });
-  const app = await startApp(config, { work: true });
+  const app = await startApp(config, MODULES, { work: true });
   try {
     const startedAt = process.hrtime.bigint();
     const cpuAtStart = process.cpuUsage();

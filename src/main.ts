@@ -1,18 +1,31 @@
 /** `npm start`: the API server and job workers in one process, on the embedded or external PostgreSQL. */
 import 'reflect-metadata';
-import { startApp } from './app';
-import { loadConfig } from './config';
+import { ensureAdminToken } from './access/bootstrap';
+import { MODULES } from './modules';
+import { startApp } from './platform/app';
+import { isLoopbackHost, loadConfig } from './platform/config';
 import { startHttpServer, type HttpServer } from './server/http';
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  const app = await startApp(config, { work: config.role !== 'api' });
+  const app = await startApp(config, MODULES, { work: config.role !== 'api' });
   let server: HttpServer | null = null;
   if (config.role !== 'worker') server = await startHttpServer(app);
+  const admin = server ? await ensureAdminToken(app) : null;
 
   const database = app.db.embedded ? `embedded PostgreSQL (data in ${config.dataDir})` : 'PostgreSQL from DATABASE_URL';
   console.log(`medpsim ${config.role === 'worker' ? 'worker' : 'server'} ready on ${database}`);
-  if (server) console.log(`GraphQL: ${server.url}/graphql (open it in a browser for Apollo Sandbox)`);
+  if (server && admin) {
+    const local = isLoopbackHost(config.host);
+    if (admin.created) console.log(`Created the first admin token in ${admin.file} (mode 0600): the CLI on this machine uses it.`);
+    else if (admin.file) console.log(`Admin token: ${admin.file}`);
+    if (!local) {
+      console.log(`Listening on ${config.host}, not only on this machine: put TLS in front of it (a reverse proxy, see README "Behind a reverse proxy").`);
+    }
+    // Last: tests and scripts wait for this line.
+    const address = local ? server.url.replace('127.0.0.1', 'localhost') : server.url;
+    console.log(`GraphQL: ${address}/graphql (open it in a browser for Apollo Sandbox${local ? ', signed in as admin on this machine' : ''})`);
+  }
 
   let stopping = false;
   const shutdown = async (signal: string) => {

@@ -5,7 +5,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startEmbeddedPostgres } from '../src/db/embedded';
+import { startEmbeddedPostgres } from '../src/platform/embedded-postgres';
 
 export default async function globalSetup(): Promise<void> {
   if (process.env.DATABASE_URL) {

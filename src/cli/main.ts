@@ -1,11 +1,8 @@
 #!/usr/bin/env node
-/** medpsim command line: `medpsim --help`. */
+/** medpsim command line: `medpsim --help`. Each module adds its commands (src/modules.ts). */
+import 'reflect-metadata';
 import { Command } from 'commander';
-import { registerDatasetCommands } from './datasets';
-import { registerDistortCommand } from './distort';
-import { registerDistortionsCommand } from './distortions';
-import { registerSynthCommand } from './synth';
-import { registerTrainCommand } from './train';
+import { MODULES } from '../modules';
 
 const program = new Command();
 program
@@ -20,11 +17,7 @@ program
     require('../main');
   });
 
-registerDatasetCommands(program);
-registerSynthCommand(program);
-registerDistortionsCommand(program);
-registerDistortCommand(program);
-registerTrainCommand(program);
+for (const module of MODULES) module.cli?.(program);
 
 program.parseAsync(process.argv).catch((error: Error) => {
   console.error(`medpsim: ${error.message}`);

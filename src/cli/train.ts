@@ -1,7 +1,7 @@
 /** `medpsim train`: a training job on a running server (the startTraining mutation), followed to its end. */
 import path from 'node:path';
 import type { Command } from 'commander';
-import { request, serverUrl, subscribe } from './client';
+import { request, serverOf, serverOptions, subscribe, type Server } from './client';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -33,7 +33,7 @@ function parseOption(text: string, options: Record<string, unknown> = {}): Recor
   return options;
 }
 
-async function datasetId(server: string, idOrName: string): Promise<string> {
+async function datasetId(server: Server, idOrName: string): Promise<string> {
   if (UUID.test(idOrName)) return idOrName;
   const { datasets } = await request<{ datasets: Array<{ id: string; name: string }> }>(server, `{ datasets { id name } }`);
   const dataset = datasets.find((candidate) => candidate.name === idOrName);
@@ -51,8 +51,7 @@ function epochLine(job: TrainingJobView): string | null {
 }
 
 export function registerTrainCommand(program: Command): void {
-  program
-    .command('train')
+  serverOptions(program.command('train'))
     .description('train a model on the server as a job (the Python trainer in training/), and follow it')
     .argument('<task>', 'classifier, dae or gan')
     .requiredOption('-n, --name <name>', 'model name: the files are <name>.onnx and <name>.json in the models folder')
@@ -60,11 +59,10 @@ export function registerTrainCommand(program: Command): void {
     .option('--data <folder>', 'or a folder readable by the server')
     .option('-o, --option <name=value>', 'a trainer option in camelCase, repeatable (e.g. -o epochs=5 -o batchSize=16)', parseOption)
     .option('--device <device>', 'auto, cpu or cuda', 'auto')
-    .option('--server <url>', 'medpsim server (default $MEDPSIM_URL or http://localhost:4000)')
     .option('--no-wait', 'print the job id and return at once')
     .option('--json', 'print the final job as JSON')
     .action(async (task: string, options) => {
-      const server = serverUrl(options.server);
+      const server = serverOf(options);
       if (!options.dataset === !options.data) throw new Error('give --dataset or --data (one of them)');
       const input = {
         task: task.toUpperCase(),

@@ -1,12 +1,13 @@
 /** Imports one file: read, hash, decode and check, store the blob, insert the row, record the outcome. */
 import { promises as fs } from 'node:fs';
-import type { App } from '../app';
-import { ItemOutcome } from '../entities';
+import type { App } from '../platform/app';
+import { ItemOutcome } from '../entities/Job';
 import { ingestImage } from '../imaging/ingest';
 import { ImageError, type IngestedImage } from '../imaging/types';
-import * as jobs from '../jobs/store';
-import { sha256 } from '../storage/blobs';
+import * as jobs from '../platform/jobs/store';
+import { sha256 } from '../platform/blobs';
 import { patientIdFromFileName, type ImportItem } from './layout';
+import { DATASET_SETTINGS, pseudonymKey } from './settings';
 
 export interface ImageFacts {
   datasetId: string;
@@ -25,7 +26,7 @@ export interface StoredImage {
 
 /** Decodes and stores the blob; the row is inserted by the caller. */
 export async function ingestAndStore(app: App, bytes: Buffer): Promise<StoredImage> {
-  const image = await ingestImage(bytes, { maxPixels: app.config.maxPixels, pseudonymKey: app.pseudonymKey });
+  const image = await ingestImage(bytes, { maxPixels: app.settings(DATASET_SETTINGS).maxPixels, pseudonymKey: await pseudonymKey(app) });
   const hash = sha256(bytes);
   await app.blobs.put(hash, image.png);
   return { hash, byteSize: bytes.length, image };

@@ -1,14 +1,15 @@
 /**
- * Folder imports as item jobs (jobs/items.ts): the planner lists the folder, chunk workers import file by
- * file. An image row is unique per (dataset, path), so nothing is imported twice.
+ * Folder imports as item jobs (platform/jobs/items.ts): the planner lists the folder, chunk units import
+ * file by file. An image row is unique per (dataset, path), so nothing is imported twice.
  */
 import path from 'node:path';
-import type { App } from '../app';
-import { JobKind } from '../entities';
-import { PlanError, queueItemJob, registerItemJob, type ItemJob } from '../jobs/items';
+import type { App } from '../platform/app';
+import { defineItemJob, PlanError } from '../platform/jobs/items';
 import { isSyntheticDatasetRoot } from '../synth/dataset';
 import { importFileItem, skipExisting } from './import-item';
 import { LayoutError, scanFolder, type ImportItem, type Split } from './layout';
+
+export const IMPORT = 'IMPORT';
 
 export interface ImportParams {
   datasetId: string;
@@ -19,15 +20,16 @@ export interface ImportParams {
 }
 
 export function queueImport(app: App, params: ImportParams): Promise<string> {
-  return queueItemJob(app, JobKind.IMPORT, params);
+  return app.jobs.queue(IMPORT, params);
 }
 
 type PlannedFile = ImportItem & { synthetic: boolean };
 
-const importJob: ItemJob<ImportParams, PlannedFile> = {
-  kind: JobKind.IMPORT,
+export const importJob = defineItemJob<ImportParams, PlannedFile>({
+  kind: IMPORT,
+  description: 'Imports a folder of images into a dataset, file by file.',
   key: (item) => item.path,
-  chunkSize: (app) => app.config.importChunkSize,
+  chunkSize: (app) => app.config.jobChunkSize,
   inFlight: 2, // libvips already spreads one decode over the cores
 
   async plan(app, _jobId, params) {
@@ -58,8 +60,4 @@ const importJob: ItemJob<ImportParams, PlannedFile> = {
       synthetic: item.synthetic,
     });
   },
-};
-
-export function registerImportWorkers(app: App): Promise<void> {
-  return registerItemJob(app, importJob);
-}
+});

@@ -1,13 +1,15 @@
 /** Datasets and images: creation, lookup, listing with keyset pagination, counts. Used by resolvers and CLI. */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { App } from '../app';
+import type { App } from '../platform/app';
 import type { SelectQueryBuilder } from 'typeorm';
-import { Dataset, Image } from '../entities';
-import { badUserInput, notFound, requireIntInRange } from '../schema/errors';
+import { Dataset } from '../entities/Dataset';
+import { Image } from '../entities/Image';
+import { assertUuid, badUserInput, notFound, requireIntInRange } from '../platform/errors';
 import { queueImport } from './import-jobs';
 import { imageInsert, ingestAndStore } from './import-item';
 import { SPLITS, type Split } from './layout';
+import type { DisplayWindow, StoredPicture } from '../imaging/types';
 
 export const MAX_PAGE_SIZE = 500;
 
@@ -41,17 +43,10 @@ export function parseSplit(field: string, value: string | null | undefined): Spl
   return value as Split;
 }
 
-export async function getDataset(app: App, id: string): Promise<Dataset> {
-  const dataset = await app.db.dataSource.getRepository(Dataset).findOneBy({ id: assertUuid('id', id) });
+export async function getDataset(app: App, id: string, field = 'id'): Promise<Dataset> {
+  const dataset = await app.db.dataSource.getRepository(Dataset).findOneBy({ id: assertUuid(field, id) });
   if (!dataset) throw notFound('dataset', id);
   return dataset;
-}
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-export function assertUuid(field: string, value: string): string {
-  if (!UUID.test(value)) throw badUserInput(field, `must be a UUID, got "${value}"`);
-  return value;
 }
 
 /** Finds the dataset by name, creating it on first use. */
@@ -131,6 +126,16 @@ export async function countsBySplitAndLabel(app: App, datasetId: string): Promis
     [datasetId],
   );
   return rows.map((row) => ({ split: row.split, label: row.label, count: Number(row.count) }));
+}
+
+export function windowOf(image: Image): DisplayWindow | null {
+  return image.windowCenter !== null && image.windowWidth !== null ? { center: image.windowCenter, width: image.windowWidth } : null;
+}
+
+/** The blob and default window of a stored image, for the image route. */
+export async function storedImage(app: App, id: string): Promise<StoredPicture> {
+  const image = await getImage(app, id);
+  return { contentHash: image.contentHash, window: windowOf(image) };
 }
 
 export async function getImage(app: App, id: string): Promise<Image> {

@@ -4,10 +4,10 @@
  * severity 0 is an exact copy).
  */
 import { createHash } from 'node:crypto';
-import type { FloatImage } from '../imaging/float';
+import type { FloatImage } from '../platform/native';
 import { findKind } from './catalog';
-import { nativeEngine } from './native';
-import { badUserInput } from '../schema/errors';
+import { nativeEngine } from '../platform/native';
+import { badUserInput } from '../platform/errors';
 import { applyCnnStep, type ModelRunner } from './cnn';
 import { resolveChain, type ResolvedStep, type StepInput } from './spec';
 

@@ -4,12 +4,12 @@
  * mixed with the image. Each channel goes through the single-channel model as one item of a batch; the
  * image is padded (reflect-101) to the size multiple the model needs and the output cropped back.
  */
-import type { FloatImage } from '../imaging/float';
-import { badUserInput } from '../schema/errors';
+import type { FloatImage } from '../platform/native';
+import { badUserInput } from '../platform/errors';
 import type { InferencePool } from '../models/inference';
 import type { ModelManifest, ModelTaskName } from '../models/manifest';
 import { CORRUPTIONS } from './catalog';
-import { nativeEngine } from './native';
+import { nativeEngine } from '../platform/native';
 import type { ResolvedStep } from './spec';
 
 /** A registered model as the engine needs it. */

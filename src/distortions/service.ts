@@ -2,17 +2,22 @@
  * Distorting stored images: one at a time (preview, not stored), or many as a DISTORT item job that
  * stores each result with its exact steps, seed and backend. The same (image, steps, seed) is stored once.
  */
-import type { App } from '../app';
-import { DistortedImage, Image, ItemOutcome, JobKind } from '../entities';
-import { assertUuid, filteredImages, getDataset, getImage, type ImageFilter } from '../datasets/service';
-import { badUserInput, notFound, requireIntInRange, UserInputError } from '../schema/errors';
-import { floatToPng, pngToFloat, type FloatImage } from '../imaging/float';
-import { queueItemJob, registerItemJob, type ItemJob, PlanError } from '../jobs/items';
-import * as jobs from '../jobs/store';
-import { sha256 } from '../storage/blobs';
+import type { App } from '../platform/app';
+import { DistortedImage } from '../entities/DistortedImage';
+import { Image } from '../entities/Image';
+import { ItemOutcome } from '../entities/Job';
+import { filteredImages, getDataset, getImage, windowOf, type ImageFilter } from '../datasets/service';
+import type { StoredPicture } from '../imaging/types';
+import { assertUuid, badUserInput, notFound, requireIntInRange, UserInputError } from '../platform/errors';
+import { floatToPng, pngToFloat } from '../imaging/float';
+import type { FloatImage } from '../platform/native';
+import { defineItemJob, PlanError } from '../platform/jobs/items';
+import * as jobs from '../platform/jobs/store';
+import { sha256 } from '../platform/blobs';
 import { applyDistortion, checkSeed, chooseBackend, describeSteps, specKey, type Backend, type BackendChoice } from './apply';
 import { poolRunner, type ModelRunner } from './cnn';
 import { findModel } from '../models/registry';
+import { inferencePool } from '../models/settings';
 import { findKind } from './catalog';
 import { resolveChain, type StepInput } from './spec';
 
@@ -56,7 +61,7 @@ async function distortStored(app: App, image: Image, steps: StepInput[], seed: n
 
 /** CNN-based steps run registered models through the app's inference pool (worker threads). */
 function modelRunner(app: App): ModelRunner {
-  return poolRunner(app.inference, (name, field) =>
+  return poolRunner(inferencePool(app), (name, field) =>
     findModel(app, name).catch((error: Error) => {
       throw badUserInput(field, `no registered model named "${name}" (${error.message})`);
     }),
@@ -132,7 +137,7 @@ export async function startDistortJob(app: App, input: DistortJobInput): Promise
   if (input.imageIds) await requireImages(app, input.imageIds);
   const { backend, note } = chooseBackend(input.backend);
   const params: DistortParams = { imageIds, specs, seed: input.seed, backend, backendNote: note };
-  return queueItemJob(app, JobKind.DISTORT, params);
+  return app.jobs.queue(DISTORT, params);
 }
 
 /** Every id must name an image: one query, NOT_FOUND for the first that does not. */
@@ -204,10 +209,13 @@ async function storeDistortion(app: App, jobId: string, params: DistortParams, i
   );
 }
 
-const distortJob: ItemJob<DistortParams, DistortItem> = {
-  kind: JobKind.DISTORT,
+export const DISTORT = 'DISTORT';
+
+export const distortJob = defineItemJob<DistortParams, DistortItem>({
+  kind: DISTORT,
+  description: 'Distorts images with specs (or a severity sweep) and stores each result.',
   key: (item) => `${item.imageId}#${item.spec}`,
-  chunkSize: (app) => app.config.importChunkSize,
+  chunkSize: (app) => app.config.jobChunkSize,
   inFlight: 1, // the kernels use every core already
 
   async plan(_app, _jobId, params) {
@@ -216,16 +224,18 @@ const distortJob: ItemJob<DistortParams, DistortItem> = {
   },
 
   run: storeDistortion,
-};
-
-export function registerDistortWorkers(app: App): Promise<void> {
-  return registerItemJob(app, distortJob);
-}
+});
 
 export async function getDistortion(app: App, id: string): Promise<DistortedImage> {
   const distorted = await app.db.dataSource.getRepository(DistortedImage).findOneBy({ id: assertUuid('id', id) });
   if (!distorted) throw notFound('distorted image', id);
   return distorted;
+}
+
+/** The blob of a distorted image and its source's default window, for the image route. */
+export async function storedDistortion(app: App, id: string): Promise<StoredPicture> {
+  const distorted = await getDistortion(app, id);
+  return { contentHash: distorted.contentHash, window: windowOf(await getImage(app, distorted.imageId)) };
 }
 
 export async function listDistortions(app: App, imageId: string): Promise<DistortedImage[]> {

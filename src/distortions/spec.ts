@@ -3,7 +3,7 @@
  * A spec is one kind or a chain of kinds (applied in order, as BAPPS composes pairs); each step gives
  * either explicit parameters or a severity in [0, 1], never both.
  */
-import { badUserInput } from '../schema/errors';
+import { badUserInput } from '../platform/errors';
 import { CATALOG, findKind, type KindSpec, type ParamSpec, type SeverityMapping } from './catalog';
 
 export interface StepInput {

@@ -1,25 +1,13 @@
 import { GraphQLJSONObject } from 'graphql-scalars';
 import { Field, Float, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { Column, CreateDateColumn, Entity, PrimaryColumn, PrimaryGeneratedColumn } from 'typeorm';
+import { ItemOutcome, JOB_KIND_DESCRIPTIONS, JOB_KINDS, JobState } from '../platform/jobs/states';
 
-export enum JobState {
-  QUEUED = 'QUEUED',
-  RUNNING = 'RUNNING',
-  COMPLETED = 'COMPLETED',
-  FAILED = 'FAILED',
-  CANCELLED = 'CANCELLED',
-}
+export { ItemOutcome, JobState };
+
 registerEnumType(JobState, { name: 'JobState' });
-
-export enum JobKind {
-  IMPORT = 'IMPORT',
-  DISTORT = 'DISTORT',
-  /** One training run of the Python trainer (src/training); progress and result in its TrainingRun. */
-  TRAIN = 'TRAIN',
-}
-registerEnumType(JobKind, { name: 'JobKind' });
-
-export const FINISHED_STATES: readonly JobState[] = [JobState.COMPLETED, JobState.FAILED, JobState.CANCELLED];
+// Filled by the modules' job definitions before the schema is built (src/platform/jobs/states.ts).
+registerEnumType(JOB_KINDS, { name: 'JobKind', description: 'What a job does.', valuesConfig: JOB_KIND_DESCRIPTIONS });
 
 @ObjectType({ description: 'Long work run by the worker processes; poll it or subscribe to jobProgress.' })
 @Entity({ name: 'jobs' })
@@ -28,9 +16,9 @@ export class Job {
   @PrimaryGeneratedColumn('uuid')
   id!: string;
 
-  @Field(() => JobKind)
+  @Field(() => JOB_KINDS)
   @Column({ type: 'text' })
-  kind!: JobKind;
+  kind!: string;
 
   @Field(() => JobState)
   @Column({ type: 'text', default: JobState.QUEUED })
@@ -82,12 +70,6 @@ export class Job {
     const end = this.finishedAt ?? new Date();
     return (end.getTime() - this.startedAt.getTime()) / 1000;
   }
-}
-
-export enum ItemOutcome {
-  DONE = 'DONE',
-  SKIPPED = 'SKIPPED',
-  FAILED = 'FAILED',
 }
 
 /**

@@ -3,17 +3,10 @@
  * [0, 1]. 16-bit stays 16-bit: samples are divided by 65535, not squashed to 8 bit first.
  */
 import sharp from 'sharp';
-import { nativeEngine } from '../distortions/native';
+import { nativeEngine, type FloatImage } from '../platform/native';
 import { pngFromScanlines } from './png';
 import type { BitDepth } from './types';
 
-export interface FloatImage {
-  /** Planar: all of channel 0, then channel 1, ...; row-major within a channel. */
-  data: Float32Array;
-  width: number;
-  height: number;
-  channels: 1 | 3;
-}
 
 /** Decodes a stored PNG (grey or RGB, 8 or 16 bit) to float planar samples in [0, 1]. */
 export async function pngToFloat(png: Buffer): Promise<FloatImage & { bitDepth: BitDepth }> {

@@ -16,8 +16,8 @@
  * the RGB channels identical?) and written by ./png.ts.
  */
 import sharp from 'sharp';
-import { decodeDicom } from '../dicom/decode';
-import { deidentifyDicom } from '../dicom/deidentify';
+import { decodeDicom } from './dicom/decode';
+import { deidentifyDicom } from './dicom/deidentify';
 import { assertWithinPixelLimit } from './limits';
 import { encodePng, withImageChunksOnly, type RawPixels } from './png';
 import { collapseGreyRgb, uint16View, uint8View } from './pixels';
@@ -214,7 +214,7 @@ async function ingestDicom(buf: Buffer, opts: IngestOptions): Promise<IngestedIm
     { ...decoded.dataset, TransferSyntaxUID: decoded.transferSyntaxUID },
     opts.pseudonymKey,
   );
-  // Derived, non-identifying facts needed to interpret the stored pixels (see src/dicom/decode.ts).
+  // Derived, non-identifying facts needed to interpret the stored pixels (see src/imaging/dicom/decode.ts).
   attributes.NumberOfFrames = decoded.frameCount;
   if (decoded.storedToModality) {
     attributes.StoredPixelRescaleSlope = decoded.storedToModality.slope;

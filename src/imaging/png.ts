@@ -14,7 +14,7 @@
  */
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
-import { nativeEngine } from '../distortions/native';
+import { nativeEngine } from '../platform/native';
 import { ImageError } from './types';
 
 const deflate = promisify(zlib.deflate);

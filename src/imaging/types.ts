@@ -9,7 +9,13 @@ export interface DisplayWindow {
   width: number;
 }
 
-/** De-identified facts kept from a DICOM file (allow-list only, see src/dicom/deidentify.ts). */
+/** What an image route needs of a stored picture: its blob and its default window. */
+export interface StoredPicture {
+  contentHash: string;
+  window: DisplayWindow | null;
+}
+
+/** De-identified facts kept from a DICOM file (allow-list only, see src/imaging/dicom/deidentify.ts). */
 export type DicomAttributes = Record<string, string | number>;
 
 export interface IngestedImage {

@@ -1,9 +1,8 @@
 /** Job queries for resolvers and the CLI. */
-import type { App } from '../app';
-import { ItemOutcome, Job, JobItem, JobState } from '../entities';
-import { assertUuid } from '../datasets/service';
-import { notFound, requireIntInRange } from '../schema/errors';
-import * as store from './store';
+import type { App } from '../platform/app';
+import { ItemOutcome, Job, JobItem, JobState } from '../entities/Job';
+import { assertUuid, notFound, requireIntInRange } from '../platform/errors';
+import * as store from '../platform/jobs/store';
 import { watchJob } from './watch';
 
 export async function getJob(app: App, id: string): Promise<Job> {

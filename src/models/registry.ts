@@ -5,13 +5,19 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { App } from '../app';
-import { Model, ModelTask, type ModelTensor } from '../entities';
-import { badUserInput, notFound } from '../schema/errors';
+import type { App } from '../platform/app';
+import { Model, ModelTask, type ModelTensor } from '../entities/Model';
+import { badUserInput, notFound } from '../platform/errors';
 import { checkModelFiles, ManifestError, type ModelManifest, type TensorSpec } from './manifest';
-import { ModelRegistrationChange } from './schema';
+import { MODEL_SETTINGS } from './settings';
 
 export { Model };
+
+export enum ModelRegistrationChange {
+  CREATED = 'CREATED',
+  UPDATED = 'UPDATED',
+  UNCHANGED = 'UNCHANGED',
+}
 
 export interface Registration {
   model: Model;
@@ -79,7 +85,7 @@ export async function registerModel(app: App, onnxPath: string): Promise<Registr
  * manifest `<name>.json` (not `.parity.json`) is a candidate. Invalid ones are logged and reported, never
  * thrown, and do not stop the others; a missing folder registers nothing.
  */
-export async function scanModelsDir(app: App, dir: string = app.config.modelsDir): Promise<ScanReport> {
+export async function scanModelsDir(app: App, dir: string = app.settings(MODEL_SETTINGS).modelsDir): Promise<ScanReport> {
   const report: ScanReport = { dir, registered: [], invalid: [] };
   let names: string[];
   try {

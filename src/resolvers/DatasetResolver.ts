@@ -1,18 +1,22 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
-import { Dataset, Job } from '../entities';
+import { Dataset } from '../entities/Dataset';
+import { Job } from '../entities/Job';
 import * as datasets from '../datasets/service';
 import { ImageConnection, ImageFilter, ImportDatasetInput, SplitLabelCount } from '../schema/types';
-import type { Context } from './context';
+import type { RequestContext } from '../platform/context';
+import { Allow, PIPELINES, READERS } from '../schema/guards';
 
 @Resolver(() => Dataset)
 export class DatasetResolver {
+  @Allow(...READERS)
   @Query(() => [Dataset])
-  datasets(@Ctx() { app }: Context): Promise<Dataset[]> {
+  datasets(@Ctx() { app }: RequestContext): Promise<Dataset[]> {
     return datasets.listDatasets(app);
   }
 
+  @Allow(...READERS)
   @Query(() => Dataset)
-  dataset(@Arg('id', () => ID) id: string, @Ctx() { app }: Context): Promise<Dataset> {
+  dataset(@Arg('id', () => ID) id: string, @Ctx() { app }: RequestContext): Promise<Dataset> {
     return datasets.getDataset(app, id);
   }
 
@@ -20,13 +24,13 @@ export class DatasetResolver {
   imageCount(
     @Root() dataset: Dataset,
     @Arg('filter', () => ImageFilter, { nullable: true }) filter: ImageFilter | null,
-    @Ctx() { app }: Context,
+    @Ctx() { app }: RequestContext,
   ): Promise<number> {
     return datasets.countImages(app, dataset.id, filter ?? {});
   }
 
   @FieldResolver(() => [SplitLabelCount], { description: 'Image counts per split and label.' })
-  counts(@Root() dataset: Dataset, @Ctx() { app }: Context): Promise<SplitLabelCount[]> {
+  counts(@Root() dataset: Dataset, @Ctx() { app }: RequestContext): Promise<SplitLabelCount[]> {
     return datasets.countsBySplitAndLabel(app, dataset.id);
   }
 
@@ -39,7 +43,7 @@ export class DatasetResolver {
     @Arg('first', () => Int, { defaultValue: 50 }) first: number,
     @Arg('after', () => String, { nullable: true }) after: string | null,
     @Arg('filter', () => ImageFilter, { nullable: true }) filter: ImageFilter | null,
-    @Ctx() { app }: Context,
+    @Ctx() { app }: RequestContext,
   ): Promise<ImageConnection> {
     const page = await datasets.listImages(app, dataset.id, filter ?? {}, { first, after });
     return {
@@ -48,17 +52,19 @@ export class DatasetResolver {
     };
   }
 
+  @Allow(...PIPELINES)
   @Mutation(() => Dataset, { description: 'Creates an empty dataset (or returns the one of that name).' })
   createDataset(
     @Arg('name') name: string,
     @Arg('description', () => String, { nullable: true }) description: string | null,
-    @Ctx() { app }: Context,
+    @Ctx() { app }: RequestContext,
   ): Promise<Dataset> {
     return datasets.datasetNamed(app, name, description);
   }
 
+  @Allow(...PIPELINES)
   @Mutation(() => Job, { description: 'Imports a folder on the server as a job; returns the job at once.' })
-  async importDataset(@Arg('input') input: ImportDatasetInput, @Ctx() { app }: Context): Promise<Job> {
+  async importDataset(@Arg('input') input: ImportDatasetInput, @Ctx() { app }: RequestContext): Promise<Job> {
     const jobId = await datasets.startFolderImport(app, input);
     return app.db.dataSource.getRepository(Job).findOneByOrFail({ id: jobId });
   }

@@ -1,5 +1,7 @@
 import { Arg, Ctx, FieldResolver, Float, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
-import { DistortedImage, Image, Job } from '../entities';
+import { DistortedImage } from '../entities/DistortedImage';
+import { Image } from '../entities/Image';
+import { Job } from '../entities/Job';
 import * as distortions from '../distortions/service';
 import {
   BackendChoiceEnum,
@@ -10,29 +12,33 @@ import {
   DistortionStepInput,
 } from '../schema/distortions';
 import { imageUrl } from '../server/image-route';
-import type { Context } from './context';
+import type { RequestContext } from '../platform/context';
+import { Allow, PIPELINES, READERS } from '../schema/guards';
 
 @Resolver()
 export class DistortionResolver {
+  @Allow(...READERS)
   @Query(() => [DistortionKindView], { description: 'Every distortion kind, its parameters, ranges and severity mapping.' })
   distortionCatalog(): DistortionKindView[] {
     return catalogView();
   }
 
+  @Allow(...READERS) // stores nothing: analysts may try kinds too
   @Mutation(() => DistortionPreview, { description: 'Distorts one image without storing it.' })
   async previewDistortion(
     @Arg('imageId', () => ID) imageId: string,
     @Arg('steps', () => [DistortionStepInput]) steps: DistortionStepInput[],
     @Arg('seed', () => Float, { defaultValue: 0 }) seed: number,
     @Arg('backend', () => BackendChoiceEnum, { defaultValue: BackendChoiceEnum.AUTO }) backend: BackendChoiceEnum,
-    @Ctx() { app }: Context,
+    @Ctx() { app }: RequestContext,
   ): Promise<DistortionPreview> {
     const preview = await distortions.previewDistortion(app, { imageId, steps, seed, backend });
     return { ...preview, dataUrl: `data:image/png;base64,${preview.png.toString('base64')}` };
   }
 
+  @Allow(...PIPELINES)
   @Mutation(() => Job, { description: 'Distorts images with specs (or a severity sweep) as a job; each result is stored.' })
-  async distortImages(@Arg('input') input: DistortImagesInput, @Ctx() { app }: Context): Promise<Job> {
+  async distortImages(@Arg('input') input: DistortImagesInput, @Ctx() { app }: RequestContext): Promise<Job> {
     const jobId = await distortions.startDistortJob(app, input);
     return app.db.dataSource.getRepository(Job).findOneByOrFail({ id: jobId });
   }
@@ -42,15 +48,15 @@ export class DistortionResolver {
 @Resolver(() => Image)
 export class ImageDistortionsResolver {
   @FieldResolver(() => [DistortedImage], { description: 'Stored distortions of this image, oldest first.' })
-  distortions(@Root() image: Image, @Ctx() { app }: Context): Promise<DistortedImage[]> {
+  distortions(@Root() image: Image, @Ctx() { app }: RequestContext): Promise<DistortedImage[]> {
     return distortions.listDistortions(app, image.id);
   }
 }
 
 @Resolver(() => DistortedImage)
 export class DistortedImageResolver {
-  @FieldResolver(() => String, { description: 'The stored PNG (same depth as the source image).' })
-  url(@Root() distorted: DistortedImage, @Ctx() { baseUrl }: Context): string {
-    return imageUrl(baseUrl, distorted.id, { depth: 16 }, 'distortions');
+  @FieldResolver(() => String, { description: 'The stored PNG (same depth as the source image), a signed link that expires.' })
+  url(@Root() distorted: DistortedImage, @Ctx() context: RequestContext): Promise<string> {
+    return imageUrl(context, 'distortions', distorted.id, { depth: 16 });
   }
 }

@@ -1,20 +1,23 @@
 import { Arg, Ctx, FieldResolver, Float, ID, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
-import { Job, JobItem, JobState } from '../entities';
+import { Job, JobItem, JobState } from '../entities/Job';
 import * as jobs from '../jobs/service';
-import type { Context } from './context';
+import type { RequestContext } from '../platform/context';
+import { Allow, PIPELINES, READERS } from '../schema/guards';
 
 @Resolver(() => Job)
 export class JobResolver {
+  @Allow(...READERS)
   @Query(() => Job)
-  job(@Arg('id', () => ID) id: string, @Ctx() { app }: Context): Promise<Job> {
+  job(@Arg('id', () => ID) id: string, @Ctx() { app }: RequestContext): Promise<Job> {
     return jobs.getJob(app, id);
   }
 
+  @Allow(...READERS)
   @Query(() => [Job], { description: 'Most recent first.' })
   jobs(
     @Arg('first', () => Int, { defaultValue: 20 }) first: number,
     @Arg('state', () => JobState, { nullable: true }) state: JobState | null,
-    @Ctx() { app }: Context,
+    @Ctx() { app }: RequestContext,
   ): Promise<Job[]> {
     return jobs.listJobs(app, { first, state });
   }
@@ -33,19 +36,21 @@ export class JobResolver {
     @Root() job: Job,
     @Arg('first', () => Int, { defaultValue: 100 }) first: number,
     @Arg('offset', () => Int, { defaultValue: 0 }) offset: number,
-    @Ctx() { app }: Context,
+    @Ctx() { app }: RequestContext,
   ): Promise<JobItem[]> {
     return jobs.listFailures(app, job.id, { first, offset });
   }
 
+  @Allow(...PIPELINES)
   @Mutation(() => Job, { description: 'Stops a queued or running job; items already processed stay.' })
-  cancelJob(@Arg('id', () => ID) id: string, @Ctx() { app }: Context): Promise<Job> {
+  cancelJob(@Arg('id', () => ID) id: string, @Ctx() { app }: RequestContext): Promise<Job> {
     return jobs.cancel(app, id);
   }
 
+  @Allow(...READERS)
   @Subscription(() => Job, {
     description: 'The job now, then after each change (at most ~10 per second); ends when the job finishes.',
-    subscribe: ({ args, context }) => jobs.subscribe((context as Context).app, args.id as string),
+    subscribe: ({ args, context }) => jobs.subscribe((context as RequestContext).app, args.id as string),
   })
   jobProgress(@Arg('id', () => ID) _id: string, @Root() job: Job): Job {
     return job;

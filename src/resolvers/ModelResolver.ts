@@ -1,28 +1,32 @@
 import { GraphQLJSONObject } from 'graphql-scalars';
 import { Arg, Ctx, FieldResolver, Mutation, Query, Resolver, Root } from 'type-graphql';
-import { Model, ModelTask, ModelTensor } from '../entities';
+import { Model, ModelTask, ModelTensor } from '../entities/Model';
 import * as models from '../models/registry';
-import { ModelRegistration } from '../models/schema';
-import type { Context } from './context';
+import { ModelRegistration } from '../schema/models';
+import type { RequestContext } from '../platform/context';
+import { Allow, PIPELINES, READERS } from '../schema/guards';
 
 @Resolver(() => Model)
 export class ModelResolver {
+  @Allow(...READERS)
   @Query(() => [Model], { description: 'Registered ONNX models, by name.' })
-  models(@Arg('task', () => ModelTask, { nullable: true }) task: ModelTask | null, @Ctx() { app }: Context): Promise<Model[]> {
+  models(@Arg('task', () => ModelTask, { nullable: true }) task: ModelTask | null, @Ctx() { app }: RequestContext): Promise<Model[]> {
     return models.listModels(app, task);
   }
 
+  @Allow(...READERS)
   @Query(() => Model)
-  model(@Arg('name') name: string, @Ctx() { app }: Context): Promise<Model> {
+  model(@Arg('name') name: string, @Ctx() { app }: RequestContext): Promise<Model> {
     return models.findModel(app, name);
   }
 
+  @Allow(...PIPELINES)
   @Mutation(() => ModelRegistration, {
     description:
       'Registers an .onnx file on the server with the manifest beside it (<name>.json), after checking the manifest ' +
       "and the file's SHA-256. A name registered before is updated in place (change UPDATED).",
   })
-  registerModel(@Arg('path') path: string, @Ctx() { app }: Context): Promise<ModelRegistration> {
+  registerModel(@Arg('path') path: string, @Ctx() { app }: RequestContext): Promise<ModelRegistration> {
     return models.registerModel(app, path);
   }
 

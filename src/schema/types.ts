@@ -1,6 +1,6 @@
 /** GraphQL types that are not database rows: connections, counts, inputs. */
 import { Field, InputType, Int, ObjectType } from 'type-graphql';
-import { Image } from '../entities';
+import { Image } from '../entities/Image';
 
 @ObjectType()
 export class PageInfo {

@@ -1,45 +1,116 @@
 /**
- * The HTTP side: GraphQL over HTTP (Apollo Server, with Apollo Sandbox on GET /graphql from a browser),
- * GraphQL subscriptions over graphql-ws on the same path, image downloads and uploads.
+ * The HTTP side: GraphQL over HTTP (Apollo Server; Apollo Sandbox on GET /graphql from a browser), GraphQL
+ * subscriptions over graphql-ws on the same path, and the modules' plain routes (images, uploads).
+ *
+ * Every request is authenticated first (auth.ts: its bearer token, or none); then each GraphQL operation is
+ * checked against the access rules of the fields it uses (schema/guards.ts), and each route against its
+ * own rule, before anything runs. Mutations and uploads are written to the audit log.
  */
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
 import cors from 'cors';
-import express, { type Request } from 'express';
-import { GraphQLError, parse, validate, type GraphQLSchema } from 'graphql';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { GraphQLError, parse, validate, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
+import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { WebSocketServer } from 'ws';
-import type { App } from '../app';
-import type { Context } from '../resolvers/context';
+import { WebSocket, WebSocketServer } from 'ws';
+import { affectedIds, recordAudit, type AuditRecord } from '../access/audit';
+import { checkSignature } from '../access/signed-urls';
+import { onTokenRevoked } from '../access/tokens';
+import type { App } from '../platform/app';
+import { allows, describeRule, type AccessRule, type Principal, type RequestContext } from '../platform/context';
+import { AppError, ForbiddenError, httpStatusOf, UnauthenticatedError } from '../platform/errors';
+import type { HttpRoute } from '../platform/module';
 import { buildMedpsimSchema } from '../schema/build';
+import { assertOperationAllowed } from '../schema/guards';
 import { assertQueryLimits, type QueryLimits } from '../schema/limits';
-import { jsonErrors } from './http-error';
-import { imageRoute, storedDistortion, storedImage } from './image-route';
-import { uploadRoutes } from './upload-route';
+import { Authenticator } from './auth';
+import { describeHttpError, jsonErrors } from './http-error';
+import { landingPage } from './landing-page';
 
 export interface HttpServer {
   url: string;
+  /** Every route served, with its rule (GraphQL's are per operation: see the schema's rules). */
+  routes: Array<{ method: string; path: string; access: AccessRule | 'per operation' }>;
   close(): Promise<void>;
 }
 
-function baseUrlOf(request: Request): string {
-  return `${request.protocol}://${request.get('host')}`;
+/** A GraphQL error at the edge: its code, and the HTTP status for access errors (others keep Apollo's). */
+function edgeError(error: unknown): GraphQLError {
+  if (error instanceof GraphQLError) return error;
+  if (error instanceof AppError) {
+    return new GraphQLError(error.message, { originalError: error, extensions: { ...error.extensions, http: { status: httpStatusOf(error.code) } } });
+  }
+  return new GraphQLError((error as Error).message, { originalError: error as Error });
 }
 
-function queryLimitsPlugin(schema: GraphQLSchema, limits: QueryLimits): ApolloServerPlugin<Context> {
+function queryLimitsPlugin(schema: GraphQLSchema, limits: QueryLimits): ApolloServerPlugin<RequestContext> {
   return {
     async requestDidStart() {
       return {
         async didResolveOperation({ request, document }) {
-          assertQueryLimits(schema, { document, variables: request.variables, operationName: request.operationName }, limits);
+          try {
+            assertQueryLimits(schema, { document, variables: request.variables, operationName: request.operationName }, limits);
+          } catch (error) {
+            const { message, extensions } = error as GraphQLError;
+            throw new GraphQLError(message, { extensions: { ...extensions, http: { status: 400 } } });
+          }
         },
       };
     },
   };
+}
+
+function auditOf(context: RequestContext, operation: string, ids: string[], outcome: string): AuditRecord {
+  return { principal: context.principal, operation, affectedIds: ids, outcome, clientAddress: context.clientAddress };
+}
+
+function codeOf(error: unknown): string {
+  const code = (error as { extensions?: { code?: unknown } })?.extensions?.code;
+  return typeof code === 'string' ? code : 'INTERNAL_SERVER_ERROR';
+}
+
+/** Access rules before execution; every mutation field (allowed or refused) into the audit log. */
+function accessPlugin(schema: GraphQLSchema): ApolloServerPlugin<RequestContext> {
+  return {
+    async requestDidStart() {
+      const audit: AuditRecord[] = [];
+      return {
+        async didResolveOperation({ contextValue, document, operationName, operation }) {
+          try {
+            assertOperationAllowed(schema, document, operationName, contextValue.principal);
+          } catch (error) {
+            if (operation?.operation === 'mutation') {
+              for (const field of rootFieldNames(operation)) audit.push(auditOf(contextValue, field, [], codeOf(error)));
+            }
+            throw edgeError(error);
+          }
+        },
+        async executionDidStart({ operation, contextValue }) {
+          if (operation.operation !== 'mutation') return;
+          return {
+            willResolveField({ info, args }) {
+              if (info.parentType.name !== 'Mutation') return;
+              return (error, result) => {
+                audit.push(auditOf(contextValue, info.fieldName, affectedIds(args, error ? null : result), error ? codeOf(error) : 'OK'));
+              };
+            },
+          };
+        },
+        async willSendResponse({ contextValue }) {
+          await recordAudit(contextValue.app, audit).catch((error) => console.error('[audit] not recorded:', (error as Error).message, audit));
+        },
+      };
+    },
+  };
+}
+
+function rootFieldNames(operation: OperationDefinitionNode): string[] {
+  return operation.selectionSet.selections.flatMap((selection) => (selection.kind === 'Field' ? [selection.name.value] : []));
 }
 
 /** Errors that are not ours (bugs, lost connections) reach clients without internals. */
@@ -53,58 +124,169 @@ function maskUnexpectedErrors(formatted: { message: string; extensions?: Record<
   return formatted;
 }
 
+type Middleware = (request: Request, response: Response, next: NextFunction) => void;
+
+/** Express 5 passes a rejected promise of a handler to the error middleware. */
+function asMiddleware(handler: (request: Request, response: Response) => Promise<void>): Middleware {
+  return (request, response, next) => void handler(request, response).then(() => next(), next);
+}
+
 export async function startHttpServer(app: App): Promise<HttpServer> {
   const { config } = app;
-  const schema = await buildMedpsimSchema();
+  const schema = await buildMedpsimSchema(app.modules);
   const expressApp = express();
   expressApp.disable('x-powered-by');
+  if (config.trustProxy) expressApp.set('trust proxy', config.trustProxy);
+  const authenticator = new Authenticator(app, expressApp.get('trust proxy fn'));
   const httpServer = http.createServer(expressApp);
+  const baseUrlOf = (request: Request) => config.publicUrl ?? `${request.protocol}://${request.get('host')}`;
 
+  /** Sets response.locals.context (principal null without a token); refuses bad or blocked credentials. */
+  const authenticate: Middleware = asMiddleware(async (request, response) => {
+    const clientAddress = request.ip ?? null;
+    const principal = await authenticator.principalOf(request.headers.authorization, clientAddress);
+    response.locals.context = { app, principal, baseUrl: baseUrlOf(request), clientAddress } satisfies RequestContext;
+  });
+
+  const routes: HttpServer['routes'] = [];
+  const corsMiddleware = cors({ origin: config.corsOrigins, credentials: true });
+  const health: HttpRoute = {
+    method: 'get',
+    path: '/health',
+    access: { public: true },
+    handle: async (_context, _request, response) => void response.json({ ok: true }),
+  };
+  for (const route of [health, ...app.modules.flatMap((module) => module.routes ?? [])]) {
+    routes.push({ method: route.method.toUpperCase(), path: route.path, access: route.access });
+    const before = route.before?.(app) ?? [];
+    expressApp[route.method](route.path, corsMiddleware, authenticate, asMiddleware(routeAccess(route)), ...before, asMiddleware(routeHandler(route)));
+  }
+
+  /** The route's rule, or (for <img> routes) a valid signature for this very path. */
+  function routeAccess(route: HttpRoute) {
+    return async (request: Request, response: Response) => {
+      const context = response.locals.context as RequestContext;
+      if (route.signedUrls && request.query.sig !== undefined) {
+        const check = await checkSignature(app, request.path, request.query);
+        if (check === 'valid') return;
+        await authenticator.failed(context.clientAddress);
+        throw new ForbiddenError(check === 'expired' ? 'this image link has expired: ask for the image again' : 'this image link is not valid for this image');
+      }
+      if (allows(route.access, context.principal)) return;
+      if (context.principal === null) throw new UnauthenticatedError(`${route.method.toUpperCase()} ${route.path} needs a token or a signed link`);
+      throw new ForbiddenError(`${route.method.toUpperCase()} ${route.path} is not allowed for role ${context.principal.role} (allowed: ${describeRule(route.access)})`);
+    };
+  }
+
+  function routeHandler(route: HttpRoute) {
+    return async (request: Request, response: Response) => {
+      const context = response.locals.context as RequestContext;
+      if (!route.audit) return route.handle(context, request, response);
+      let outcome = 'OK';
+      try {
+        await route.handle(context, request, response);
+      } catch (error) {
+        outcome = describeHttpError(error).code;
+        throw error;
+      } finally {
+        const ids = (response.locals.affectedIds as string[] | undefined) ?? [];
+        await recordAudit(app, [auditOf(context, route.audit!, ids, outcome)]).catch((error) => console.error('[audit] not recorded:', (error as Error).message));
+      }
+    };
+  }
+
+  // Subscriptions: the token comes in connection_init ({"authorization": "Bearer <token>"}).
   const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql' });
   const limits = { maxDepth: config.maxQueryDepth, maxComplexity: config.maxQueryComplexity };
-  const wsCleanup = useServer<Record<string, unknown>, { request: http.IncomingMessage }>(
+  const sockets = new Map<string, Set<WebSocket>>(); // by token id, to close them when it is revoked
+  const principals = new WeakMap<WebSocket, Principal | null>();
+  const stopWatchingRevocations = onTokenRevoked(app, (tokenId) => {
+    for (const socket of sockets.get(tokenId) ?? []) socket.close(CloseCode.Unauthorized, 'Unauthorized: the token was revoked');
+  });
+  const wsCleanup = useServer<Record<string, unknown>, { request: http.IncomingMessage; socket: WebSocket }>(
     {
       schema,
-      context: (ctx): Context => ({ app, baseUrl: `http://${ctx.extra.request.headers.host ?? 'localhost'}` }),
-      onSubscribe: (_ctx, _id, payload) => {
+      onConnect: async (ctx) => {
+        const { socket, request } = ctx.extra;
+        const authorization = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
+        let principal: Principal | null;
+        try {
+          principal = await authenticator.principalOf(authorization, authenticator.clientAddress(request));
+        } catch (error) {
+          socket.close(CloseCode.Unauthorized, `Unauthorized: ${(error as Error).message}`.slice(0, 120));
+          return false;
+        }
+        principals.set(socket, principal);
+        if (principal) {
+          const set = sockets.get(principal.tokenId) ?? new Set();
+          sockets.set(principal.tokenId, set.add(socket));
+          const expired = () => socket.close(CloseCode.Unauthorized, 'Unauthorized: the token has expired');
+          const timer = principal.expiresAt === null ? null : setTimeout(expired, Math.min(2 ** 31 - 1, Math.max(0, principal.expiresAt - Date.now())));
+          socket.once('close', () => {
+            if (timer) clearTimeout(timer);
+            set.delete(socket);
+            if (set.size === 0) sockets.delete(principal.tokenId);
+          });
+        }
+        return true;
+      },
+      context: (ctx): RequestContext => ({
+        app,
+        principal: principals.get(ctx.extra.socket) ?? null,
+        baseUrl: config.publicUrl ?? `http://${ctx.extra.request.headers.host ?? 'localhost'}`,
+        clientAddress: authenticator.clientAddress(ctx.extra.request),
+      }),
+      onSubscribe: (ctx, _id, payload) => {
         try {
           const document = parse(payload.query);
           if (validate(schema, document).length > 0) return; // graphql-ws reports those itself
+          assertOperationAllowed(schema, document, payload.operationName, principals.get(ctx.extra.socket) ?? null);
           assertQueryLimits(schema, { document, variables: payload.variables, operationName: payload.operationName }, limits);
         } catch (error) {
-          return [error instanceof GraphQLError ? error : new GraphQLError(String(error))];
+          return [error instanceof GraphQLError ? error : new GraphQLError((error as Error).message, { extensions: (error as AppError).extensions })];
         }
       },
     },
     wsServer,
   );
 
-  const apollo = new ApolloServer<Context>({
+  const apollo = new ApolloServer<RequestContext>({
     schema,
-    introspection: true,
+    introspection: true, // for authenticated callers only (schema/guards.ts)
+    includeStacktraceInErrorResponses: false,
     stopOnTerminationSignals: false, // main.ts stops the server, then the workers, then the database
     formatError: maskUnexpectedErrors,
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
-      ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false }),
+      ApolloServerPluginLandingPageDisabled(), // served below, with a token only for the server machine
+      accessPlugin(schema),
       queryLimitsPlugin(schema, limits),
       { async serverWillStart() { return { async drainServer() { await wsCleanup.dispose(); } }; } },
     ],
   });
   await apollo.start();
 
-  const corsMiddleware = cors({ origin: config.corsOrigins, credentials: true });
-  expressApp.get('/health', (_request, response) => {
-    response.json({ ok: true });
+  routes.push({ method: 'GET', path: '/graphql', access: { public: true } }, { method: 'POST', path: '/graphql', access: 'per operation' });
+  expressApp.get('/graphql', (request, response, next) => {
+    if (request.accepts(['application/json', 'text/html']) !== 'text/html') return next();
+    landingPage(app, request).then((html) => {
+      response.setHeader('Cache-Control', 'no-store');
+      response.setHeader('Referrer-Policy', 'no-referrer');
+      response.type('html').send(html);
+    }, next);
   });
-  expressApp.get('/images/:id.png', corsMiddleware, imageRoute(app, storedImage));
-  expressApp.get('/distortions/:id.png', corsMiddleware, imageRoute(app, storedDistortion));
-  expressApp.post('/upload', corsMiddleware, ...uploadRoutes(app));
   expressApp.use(
     '/graphql',
     corsMiddleware,
+    (request: Request, response: Response, next: NextFunction) => {
+      authenticate(request, response, (error?: unknown) => {
+        if (!error) return next();
+        const { status, code, message, details } = describeHttpError(error);
+        response.status(status).json({ errors: [{ message, extensions: { code, ...details } }] });
+      });
+    },
     express.json({ limit: '1mb' }),
-    expressMiddleware(apollo, { context: async ({ req }) => ({ app, baseUrl: baseUrlOf(req) }) }),
+    expressMiddleware(apollo, { context: async ({ res }) => res.locals.context as RequestContext }),
   );
   expressApp.use(jsonErrors);
 
@@ -113,10 +295,12 @@ export async function startHttpServer(app: App): Promise<HttpServer> {
     httpServer.listen(config.port, config.host, () => resolve());
   });
   const { port } = httpServer.address() as AddressInfo;
-  const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
+  const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host.includes(':') ? `[${config.host}]` : config.host;
   return {
     url: `http://${host}:${port}`,
+    routes,
     async close() {
+      stopWatchingRevocations();
       await apollo.stop(); // drains HTTP connections and the WebSocket server
     },
   };

@@ -1,77 +1,57 @@
 /**
  * GET /images/:id.png and /distortions/:id.png: the stored PNG (depth 16, the default) or a windowed 8-bit
- * rendition (depth 8; a distorted image takes its source image's default window).
+ * rendition (depth 8). Links handed to clients are signed (access/signed-urls.ts), so that <img> tags work
+ * without a token; scripts may send their bearer token instead.
  */
 import type { Request, Response } from 'express';
-import type { App } from '../app';
-import { getImage } from '../datasets/service';
-import { getDistortion } from '../distortions/service';
-import type { Image } from '../entities';
-import type { DisplayWindow } from '../imaging/types';
+import { signedPath } from '../access/signed-urls';
+import type { App } from '../platform/app';
+import type { RequestContext } from '../platform/context';
+import { badUserInput } from '../platform/errors';
 import { renderPng } from '../imaging/render';
-import { HttpError } from './http-error';
+import type { StoredPicture } from '../imaging/types';
 
-export function imageUrl(
-  baseUrl: string,
-  id: string,
-  options: { depth: number; windowCenter?: number | null; windowWidth?: number | null },
-  collection: 'images' | 'distortions' = 'images',
-): string {
+export type ImageCollection = 'images' | 'distortions';
+
+export interface RenditionOptions {
+  depth: number;
+  windowCenter?: number | null;
+  windowWidth?: number | null;
+}
+
+/** An absolute, signed link to a stored picture (expires after MEDPSIM_SIGNED_URL_SECONDS). */
+export async function imageUrl(context: RequestContext, collection: ImageCollection, id: string, options: RenditionOptions): Promise<string> {
   const query = new URLSearchParams();
   if (options.depth !== 16) query.set('depth', String(options.depth));
   if (options.windowCenter !== null && options.windowCenter !== undefined) query.set('center', String(options.windowCenter));
   if (options.windowWidth !== null && options.windowWidth !== undefined) query.set('width', String(options.windowWidth));
-  const suffix = query.size ? `?${query}` : '';
-  return `${baseUrl}/${collection}/${id}.png${suffix}`;
+  const signed = await signedPath(context.app, `/${collection}/${id}.png`);
+  return `${context.baseUrl}${signed}${query.size ? `&${query}` : ''}`;
 }
 
 function numberParam(request: Request, name: string): number | null {
   const raw = request.query[name];
   if (raw === undefined) return null;
   const value = Number(raw);
-  if (typeof raw !== 'string' || raw === '' || !Number.isFinite(value)) {
-    throw new HttpError(400, 'BAD_USER_INPUT', `${name} must be a finite number, got "${String(raw)}"`);
-  }
+  if (typeof raw !== 'string' || raw === '' || !Number.isFinite(value)) throw badUserInput(name, `must be a finite number, got "${String(raw)}"`);
   return value;
 }
 
-/** What the route needs of a stored picture: its blob and its default window. */
-export interface StoredPicture {
-  contentHash: string;
-  window: DisplayWindow | null;
-}
-
-function windowOf(image: Image): DisplayWindow | null {
-  return image.windowCenter !== null && image.windowWidth !== null ? { center: image.windowCenter, width: image.windowWidth } : null;
-}
-
-export async function storedImage(app: App, id: string): Promise<StoredPicture> {
-  const image = await getImage(app, id);
-  return { contentHash: image.contentHash, window: windowOf(image) };
-}
-
-export async function storedDistortion(app: App, id: string): Promise<StoredPicture> {
-  const distorted = await getDistortion(app, id);
-  return { contentHash: distorted.contentHash, window: windowOf(await getImage(app, distorted.imageId)) };
-}
-
-export function imageRoute(app: App, load: (app: App, id: string) => Promise<StoredPicture>) {
-  return async (request: Request, response: Response): Promise<void> => {
+export function imageRoute(load: (app: App, id: string) => Promise<StoredPicture>) {
+  return async ({ app }: RequestContext, request: Request, response: Response): Promise<void> => {
     const depth = numberParam(request, 'depth') ?? 16;
-    if (depth !== 8 && depth !== 16) throw new HttpError(400, 'BAD_USER_INPUT', `depth must be 8 or 16, got ${depth}`);
+    if (depth !== 8 && depth !== 16) throw badUserInput('depth', `must be 8 or 16, got ${depth}`);
     const center = numberParam(request, 'center');
     const width = numberParam(request, 'width');
-    if ((center === null) !== (width === null)) {
-      throw new HttpError(400, 'BAD_USER_INPUT', 'center and width must be given together');
-    }
-    if (width !== null && width <= 0) throw new HttpError(400, 'BAD_USER_INPUT', `width must be > 0, got ${width}`);
+    if ((center === null) !== (width === null)) throw badUserInput('center', 'center and width must be given together');
+    if (width !== null && width <= 0) throw badUserInput('width', `must be > 0, got ${width}`);
 
     const picture = await load(app, String(request.params.id));
     const stored = await app.blobs.read(picture.contentHash);
     const window = center !== null && width !== null ? { center, width } : picture.window;
     const png = depth === 16 ? stored : await renderPng(stored, { depth: 8, window });
     response.setHeader('Content-Type', 'image/png');
-    response.setHeader('Cache-Control', 'private, max-age=86400');
+    response.setHeader('Cache-Control', 'private, max-age=3600');
     response.setHeader('ETag', `"${picture.contentHash}-${depth}-${window?.center ?? ''}-${window?.width ?? ''}"`);
     response.end(png);
   };

@@ -4,33 +4,36 @@
  * uploaded to that dataset before.
  */
 import express, { type Request, type Response } from 'express';
-import type { App } from '../app';
 import { importUpload } from '../datasets/service';
-import { HttpError } from './http-error';
+import { DATASET_SETTINGS } from '../datasets/settings';
+import type { App } from '../platform/app';
+import type { RequestContext } from '../platform/context';
+import { badUserInput } from '../platform/errors';
 
 function stringParam(request: Request, name: string, required: boolean): string | null {
   const raw = request.query[name];
   if (raw === undefined || raw === '') {
-    if (required) throw new HttpError(400, 'BAD_USER_INPUT', `query parameter ${name} is required`);
+    if (required) throw badUserInput(name, `query parameter ${name} is required`);
     return null;
   }
-  if (typeof raw !== 'string') throw new HttpError(400, 'BAD_USER_INPUT', `query parameter ${name} must be given once`);
+  if (typeof raw !== 'string') throw badUserInput(name, `query parameter ${name} must be given once`);
   return raw;
 }
 
-export function uploadRoutes(app: App) {
-  const body = express.raw({ type: () => true, limit: app.config.maxUploadBytes });
-  const handler = async (request: Request, response: Response): Promise<void> => {
-    const bytes = request.body;
-    if (!Buffer.isBuffer(bytes) || bytes.length === 0) throw new HttpError(400, 'BAD_USER_INPUT', 'the request body (the file) is empty');
-    const { image, created } = await importUpload(app, {
-      datasetName: stringParam(request, 'dataset', true)!,
-      fileName: stringParam(request, 'filename', false) ?? 'upload',
-      split: stringParam(request, 'split', false),
-      label: stringParam(request, 'label', false),
-      bytes,
-    });
-    response.status(created ? 201 : 200).json({ image });
-  };
-  return [body, handler] as const;
+export function uploadBody(app: App) {
+  return [express.raw({ type: () => true, limit: app.settings(DATASET_SETTINGS).maxUploadBytes })];
+}
+
+export async function upload({ app }: RequestContext, request: Request, response: Response): Promise<void> {
+  const bytes = request.body;
+  if (!Buffer.isBuffer(bytes) || bytes.length === 0) throw badUserInput('body', 'the request body (the file) is empty');
+  const { image, created } = await importUpload(app, {
+    datasetName: stringParam(request, 'dataset', true)!,
+    fileName: stringParam(request, 'filename', false) ?? 'upload',
+    split: stringParam(request, 'split', false),
+    label: stringParam(request, 'label', false),
+    bytes,
+  });
+  response.locals.affectedIds = [image.id, image.datasetId];
+  response.status(created ? 201 : 200).json({ image });
 }

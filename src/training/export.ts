@@ -7,7 +7,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { App } from '../app';
+import type { App } from '../platform/app';
 
 export const EXPORT_FORMAT = 'medpsim-dataset';
 const PAGE = 1000;

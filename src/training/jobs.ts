@@ -1,35 +1,40 @@
 /**
- * Training as a job (kind TRAIN): the mutation checks the request and queues one pg-boss unit; a worker
- * process takes it (one training at a time per worker), exports the dataset if the request names one,
- * runs the Python trainer (runner.ts) and streams its progress into the job; on success the model's files
- * move into the models folder and the model is registered.
+ * Training as a job (kind TRAIN), one unit on the job runtime (platform/jobs/single.ts): the mutation checks
+ * the request and queues the job; a worker process takes it (one training at a time per worker), exports
+ * the dataset if the request names one, runs the Python trainer (runner.ts) and streams its progress into
+ * the job; on success the model's files move into the models folder and the model is registered.
  *
- * Stopping: cancelJob sets the job CANCELLED and the worker, which checks every second, stops the trainer.
- * A worker that stops cleanly (the function registerTrainingWorkers returns) stops its trainers and puts
- * their jobs back in the queue, to run again from the start. A worker that dies takes its trainers with it
- * (guard.js), and its jobs are marked FAILED by the next worker that looks: a worker holds a PostgreSQL
- * advisory lock per running job on a connection of its own, which the server drops when the worker dies.
+ * Stopping goes through the unit's signal: a cancelled job, or a worker that stops cleanly, stops the
+ * trainer (the runtime then queues the job again after a clean stop, to run from the start). A worker that
+ * dies takes its trainers with it (guard.js), and the runtime's reaper fails its job with a message.
  */
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import pg from 'pg';
-import type PgBoss from 'pg-boss';
-import type { App } from '../app';
-import { packageRoot } from '../config/paths';
-import { JobKind, JobState } from '../entities';
-import { assertUuid, getDataset } from '../datasets/service';
+import type { App } from '../platform/app';
+import { defineSettings } from '../platform/config';
+import { badUserInput } from '../platform/errors';
+import { defineSingleJob } from '../platform/jobs/single';
+import type { UnitContext } from '../platform/jobs/runtime';
+import { failJob, jobState, notifyJob, WORKER_ID } from '../platform/jobs/store';
+import { JobState } from '../platform/jobs/states';
+import { packageRoot } from '../platform/paths';
+import { getDataset } from '../datasets/service';
 import { ManifestError } from '../models/manifest';
 import { registerModelFile } from '../models/registry';
-import { badUserInput } from '../schema/errors';
-import { createJob, failJob, jobState, notifyJob, WORKER_ID } from '../jobs/store';
+import { MODEL_SETTINGS } from '../models/settings';
 import { exportDataset } from './export';
 import { checkModelName, checkTrainingOptions, trainerArgs, TrainingDevice, TrainingTask } from './options';
-import { startTrainer, type TrainerEvent, type TrainerExit, type TrainerProcess } from './runner';
+import { startTrainer, type TrainerEvent, type TrainerExit } from './runner';
 import * as store from './store';
 import type { RunSnapshot, TrainingParams } from './store';
 
-export const TRAIN_QUEUE = 'medpsim-train';
+export const TRAIN = 'TRAIN';
+
+export const TRAINING_SETTINGS = defineSettings('training', (env) => ({
+  /** The Python with torch that runs the trainer. */
+  python: env.MEDPSIM_PYTHON || '/usr/bin/python3',
+}));
 
 /**
  * pg-boss hands a unit out again once it has been active for its expiry, and allows less than 24 h: a run
@@ -38,10 +43,6 @@ export const TRAIN_QUEUE = 'medpsim-train';
 export const TRAINING_TIME_LIMIT_S = 23 * 3600;
 const UNIT_EXPIRE_S = TRAINING_TIME_LIMIT_S + 1800;
 
-/** Advisory-lock key space (the first int4 key) of training runs; the second key is hashtext(job id). */
-const LOCK_SPACE = 7_301_120;
-
-const CANCEL_CHECK_MS = 1000;
 const SNAPSHOT_EVERY_MS = 250;
 const MAX_WARNINGS = 50;
 
@@ -52,25 +53,6 @@ export interface StartTrainingInput {
   name: string;
   options?: Record<string, unknown> | null;
   device?: TrainingDevice | null;
-}
-
-const queues = new WeakMap<PgBoss, Promise<void>>();
-
-/** The queue, created once per process (an API-only process queues units too). */
-function ensureQueue(boss: PgBoss): Promise<void> {
-  let created = queues.get(boss);
-  if (!created) {
-    created = boss.createQueue(TRAIN_QUEUE, {
-      name: TRAIN_QUEUE,
-      retryLimit: 3, // a unit fails only when the database does; the run's own failures end the job instead
-      retryDelay: 5,
-      expireInSeconds: UNIT_EXPIRE_S,
-      retentionDays: 7,
-    });
-    created.catch(() => queues.delete(boss));
-    queues.set(boss, created);
-  }
-  return created;
 }
 
 /** Checks the whole request (every bad field is BAD_USER_INPUT naming it), then queues the job. */
@@ -94,176 +76,54 @@ export async function startTraining(app: App, input: StartTrainingInput): Promis
     if (!stat.isDirectory()) throw badUserInput('dataFolder', `not a folder: ${dataFolder}`);
   }
   if (input.datasetId) {
-    const dataset = await getDataset(app, assertUuid('datasetId', input.datasetId));
+    const dataset = await getDataset(app, input.datasetId, 'datasetId');
     const { rows } = await app.pool.query(`SELECT 1 FROM images WHERE dataset_id = $1 LIMIT 1`, [dataset.id]);
     if (rows.length === 0) throw badUserInput('datasetId', `dataset "${dataset.name}" has no images`);
   }
 
   const params: TrainingParams = { task: input.task, name, datasetId: input.datasetId ?? null, dataFolder, options, device };
-  await ensureQueue(app.boss);
-  const client = await app.pool.connect();
-  let jobId: string;
   try {
-    await client.query('BEGIN');
-    // The job and its unit in one transaction: a job is never left queued without a unit to run it.
-    jobId = await createJob(client, JobKind.TRAIN, params);
-    const db = { executeSql: async (text: string, values: unknown[]) => client.query(text, values) };
-    await app.boss.send(TRAIN_QUEUE, { jobId }, { db });
-    await client.query('COMMIT');
+    return await app.jobs.queue(TRAIN, params);
   } catch (error) {
-    await client.query('ROLLBACK').catch(() => {});
     const { code, constraint } = error as { code?: string; constraint?: string };
     if (code === '23505' && constraint === 'jobs_active_training_name') {
       throw badUserInput('name', `a training of "${name}" is already queued or running; cancel it or choose another name`);
     }
     throw error;
-  } finally {
-    client.release();
   }
-  return jobId;
-}
-
-/** The trainer's interpreter and where models go; MEDPSIM_PYTHON is read when the workers start. */
-export interface TrainingSettings {
-  python: string;
-  modelsDir: string;
-}
-
-export function trainingSettings(app: App, overrides: Partial<TrainingSettings> = {}): TrainingSettings {
-  return {
-    python: process.env.MEDPSIM_PYTHON || '/usr/bin/python3',
-    modelsDir: app.config.modelsDir,
-    ...overrides,
-  };
-}
-
-/**
- * Starts this process's training worker (one run at a time) and the check for runs whose worker died.
- * Returns the function that stops it: call it before the queue stops (app close, SIGINT/SIGTERM).
- */
-export async function registerTrainingWorkers(app: App, overrides: Partial<TrainingSettings> = {}): Promise<() => Promise<void>> {
-  const settings = trainingSettings(app, overrides);
-  await ensureQueue(app.boss);
-  const worker: TrainingWorker = { settings, trainers: new Map(), handlers: new Set(), stopping: false };
-
-  const reap = () => reapLostRuns(app).catch((error) => console.error('[training] checking for lost runs:', (error as Error).message));
-  void reap();
-  // A dead worker's unit would come back only after its expiry (a day); this notices much sooner.
-  const reaper = setInterval(reap, app.config.jobExpireSeconds * 1000);
-  reaper.unref();
-
-  await app.boss.work<{ jobId: string }>(TRAIN_QUEUE, { batchSize: 1, pollingIntervalSeconds: 1 }, async ([unit]) => {
-    // Fetched while stopping: failing the unit hands it out again (after retryDelay), to a worker that is up.
-    if (worker.stopping) throw new Error('this worker is stopping');
-    const handler = runJob(app, worker, unit.data.jobId);
-    worker.handlers.add(handler);
-    try {
-      await handler;
-    } finally {
-      worker.handlers.delete(handler);
-    }
-  });
-
-  return async () => {
-    worker.stopping = true;
-    clearInterval(reaper);
-    await app.boss.offWork(TRAIN_QUEUE);
-    for (const trainer of worker.trainers.values()) void trainer.stop();
-    await Promise.allSettled([...worker.handlers]);
-  };
-}
-
-interface TrainingWorker {
-  settings: TrainingSettings;
-  /** Running trainers by job id. */
-  trainers: Map<string, TrainerProcess>;
-  handlers: Set<Promise<void>>;
-  stopping: boolean;
 }
 
 function workFolder(app: App, jobId: string): string {
   return path.join(app.config.dataDir, 'tmp', `train-${jobId}`);
 }
 
-/** The job's advisory lock on a connection of its own, or null when a live worker holds it. */
-async function lockRun(app: App, jobId: string): Promise<{ release(): Promise<void> } | null> {
-  const client = new pg.Client({ connectionString: app.db.url });
-  // A lost connection loses the lock: the run may then be reaped (FAILED), which stops its trainer.
-  client.on('error', (error) => console.error(`[training] lock connection of job ${jobId} lost:`, error.message));
-  await client.connect();
-  try {
-    const { rows } = await client.query<{ locked: boolean }>(`SELECT pg_try_advisory_lock($1, hashtext($2)) AS locked`, [
-      LOCK_SPACE,
-      jobId,
-    ]);
-    if (rows[0].locked) return { release: () => client.end().catch(() => {}) };
-  } catch (error) {
-    await client.end().catch(() => {});
-    throw error;
-  }
-  await client.end().catch(() => {});
-  return null;
-}
-
-/** RUNNING jobs that no live worker holds: their worker died. Each becomes FAILED. */
-export async function reapLostRuns(app: App): Promise<string[]> {
-  const { rows } = await app.pool.query<{ id: string }>(`SELECT id FROM jobs WHERE kind = $1 AND state = 'RUNNING'`, [JobKind.TRAIN]);
-  const reaped: string[] = [];
-  for (const { id } of rows) {
-    const lock = await lockRun(app, id);
-    if (!lock) continue;
-    try {
-      if (await failLost(app, id)) reaped.push(id);
-    } finally {
-      await lock.release();
+export const trainingJob = defineSingleJob<TrainingParams>({
+  kind: TRAIN,
+  description: 'Trains a model with the Python trainer (classifier, DAE or GAN) and registers it.',
+  expireSeconds: UNIT_EXPIRE_S,
+  run: runTraining,
+  async failLost(app, jobId) {
+    const run = await store.loadRun(app.pool, jobId);
+    const message = `the worker running this training (${run?.worker ?? 'unknown'}) stopped without finishing it; start the training again`;
+    const failed = await store.failRunning(app.pool, jobId, message);
+    if (failed) {
+      await fs.rm(workFolder(app, jobId), { recursive: true, force: true });
+      await notifyJob(app.pool, jobId);
     }
-  }
-  return reaped;
-}
+    return failed;
+  },
+});
 
-/** Fails a RUNNING job whose lock the caller holds (so its worker is dead); false if it was not RUNNING. */
-async function failLost(app: App, jobId: string): Promise<boolean> {
-  const run = await store.loadRun(app.pool, jobId);
-  const message = `the worker running this training (${run?.worker ?? 'unknown'}) stopped without finishing it; start the training again`;
-  const failed = await store.failRunning(app.pool, jobId, message);
-  if (failed) {
-    await fs.rm(workFolder(app, jobId), { recursive: true, force: true });
-    await notifyJob(app.pool, jobId);
-  }
-  return failed;
-}
-
-async function runJob(app: App, worker: TrainingWorker, jobId: string): Promise<void> {
-  const lock = await lockRun(app, jobId);
-  if (!lock) return; // a live worker runs it (a unit handed out again)
-  try {
-    const params = await store.claimJob(app.pool, jobId);
-    if (!params) {
-      // Not queued: cancelled (nothing to do), or RUNNING with nobody holding the lock (its worker died).
-      if ((await jobState(app.pool, jobId)) === JobState.RUNNING) await failLost(app, jobId);
-      return;
-    }
-    await notifyJob(app.pool, jobId);
-    await runClaimed(app, worker, jobId, params);
-  } finally {
-    await lock.release();
-  }
-}
-
-async function runClaimed(app: App, worker: TrainingWorker, jobId: string, params: TrainingParams): Promise<void> {
+async function runTraining(unit: UnitContext, params: TrainingParams): Promise<void> {
+  const { app, jobId } = unit;
   const work = workFolder(app, jobId);
   try {
     await fs.rm(work, { recursive: true, force: true }); // left by an earlier attempt
     await store.beginRun(app.pool, jobId, WORKER_ID);
-    const outcome = await train(app, worker, jobId, params, work);
-    if (outcome) await finish(app, worker, jobId, outcome);
-    else if (worker.stopping && (await store.requeueJob(app.pool, jobId))) await app.boss.send(TRAIN_QUEUE, { jobId });
-  } catch (error) {
-    // An error of ours (the export, the database): the job fails with it rather than staying RUNNING.
-    await failJob(app.pool, jobId, `training failed: ${(error as Error).message}`);
+    const outcome = await train(unit, params, work);
+    if (outcome) await finish(unit, outcome);
   } finally {
     await fs.rm(work, { recursive: true, force: true }).catch(() => {});
-    await notifyJob(app.pool, jobId).catch(() => {});
   }
 }
 
@@ -272,31 +132,29 @@ interface Outcome {
   timedOut: boolean;
 }
 
-/** Runs the trainer to its end; null when the job was cancelled, or the worker stopped, before it started. */
-async function train(app: App, worker: TrainingWorker, jobId: string, params: TrainingParams, work: string): Promise<Outcome | null> {
+/** Runs the trainer to its end; null when the unit was told to stop before it started. */
+async function train(unit: UnitContext, params: TrainingParams, work: string): Promise<Outcome | null> {
+  const { app, jobId, signal } = unit;
   let dataFolder = params.dataFolder!;
   if (params.datasetId) {
     dataFolder = path.join(work, 'data');
     await exportDataset(app, params.datasetId, dataFolder);
   }
   // A large export takes a while: no trainer for a job cancelled, or a worker stopping, meanwhile.
-  if (worker.stopping || (await jobState(app.pool, jobId)) !== JobState.RUNNING) return null;
+  if (signal.aborted) return null;
   // The trainer writes into the work folder; only a finished model moves into the models folder, so a
   // failed or cancelled run never leaves half a model where a good one of the same name was.
   const args = ['-m', 'medpsim_training', ...trainerArgs(params, dataFolder, path.join(work, 'out'))];
   const snapshots = snapshotWriter(app, jobId);
-  const trainer = startTrainer({ program: worker.settings.python, args, cwd: path.join(packageRoot(), 'training') }, snapshots.onEvent);
-  worker.trainers.set(jobId, trainer);
+  const python = app.settings(TRAINING_SETTINGS).python;
+  const trainer = startTrainer({ program: python, args, cwd: path.join(packageRoot(), 'training') }, snapshots.onEvent);
   let timedOut = false;
   const limit = setTimeout(() => {
     timedOut = true;
     void trainer.stop();
   }, TRAINING_TIME_LIMIT_S * 1000);
-  // Cancelled (or failed by another worker): stop the trainer. Also when the worker stops meanwhile.
-  const check = setInterval(async () => {
-    const state = await jobState(app.pool, jobId).catch(() => JobState.RUNNING);
-    if (state !== JobState.RUNNING || worker.stopping) void trainer.stop();
-  }, CANCEL_CHECK_MS);
+  const stop = () => void trainer.stop();
+  signal.addEventListener('abort', stop);
   try {
     if (trainer.pid > 0) await store.setPid(app.pool, jobId, trainer.pid);
     const exit = await trainer.exited;
@@ -305,26 +163,24 @@ async function train(app: App, worker: TrainingWorker, jobId: string, params: Tr
     return { exit, timedOut };
   } finally {
     clearTimeout(limit);
-    clearInterval(check);
-    worker.trainers.delete(jobId);
+    signal.removeEventListener('abort', stop);
   }
 }
 
-async function finish(app: App, worker: TrainingWorker, jobId: string, { exit, timedOut }: Outcome): Promise<void> {
+async function finish(unit: UnitContext, { exit, timedOut }: Outcome): Promise<void> {
+  const { app, jobId, signal } = unit;
   if ((await jobState(app.pool, jobId)) !== JobState.RUNNING) return; // cancelled: it stays so
   if (exit.code !== 0 || !exit.done) {
-    if (worker.stopping) {
-      // A clean stop of the worker: the job runs again, from the start, on the next worker that is up.
-      if (await store.requeueJob(app.pool, jobId)) await app.boss.send(TRAIN_QUEUE, { jobId });
-    } else if (timedOut) {
-      await failJob(app.pool, jobId, `stopped after the time limit of ${TRAINING_TIME_LIMIT_S / 3600} h for one training`);
-    } else {
-      await failJob(app.pool, jobId, failureMessage(exit));
-    }
+    if (signal.aborted) return; // the worker stops: the runtime queues the job again
+    await failJob(
+      app.pool,
+      jobId,
+      timedOut ? `stopped after the time limit of ${TRAINING_TIME_LIMIT_S / 3600} h for one training` : failureMessage(exit),
+    );
     return;
   }
   // Done, even if the worker is stopping now: the model is kept.
-  const model = await installModel(exit.done, worker.settings.modelsDir);
+  const model = await installModel(exit.done, app.settings(MODEL_SETTINGS).modelsDir);
   try {
     await registerModelFile(app, model.modelPath); // the model registry (src/models/registry.ts)
   } catch (error) {

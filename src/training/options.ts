@@ -7,7 +7,7 @@
 import { statSync } from 'node:fs';
 import path from 'node:path';
 import { MODEL_NAME_PATTERN } from '../models/manifest';
-import { badUserInput } from '../schema/errors';
+import { badUserInput } from '../platform/errors';
 
 export enum TrainingTask {
   CLASSIFIER = 'CLASSIFIER',

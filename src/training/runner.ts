@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { packageRoot } from '../config/paths';
+import { packageRoot } from '../platform/paths';
 
 /** One line of the trainer's stdout: start, epoch, progress, metrics, warning, done or error. */
 export interface TrainerEvent {

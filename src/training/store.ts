@@ -1,7 +1,7 @@
 /**
- * TRAIN job rows and their training_runs row, in plain SQL: a job moves QUEUED -> RUNNING -> COMPLETED,
- * FAILED or CANCELLED (or back to QUEUED when its worker stops cleanly), and each statement changes the
- * job only from the state the caller expects, so a cancel that lands in between always wins.
+ * TRAIN jobs' training_runs rows, and the job changes that go with them, in plain SQL: each statement changes
+ * the job only from the state the caller expects, so a cancel that lands in between always wins. (Claiming
+ * and requeueing a job are the runtime's: platform/jobs/single.ts.)
  */
 import type { Pool, PoolClient } from 'pg';
 import { TrainingRun } from '../entities/TrainingRun';
@@ -28,16 +28,6 @@ export interface RunSnapshot {
   warnings: string[];
   epoch: number | null;
   epochs: number | null;
-}
-
-/** QUEUED -> RUNNING; returns the params, or null when the job is not queued (cancelled, or run elsewhere). */
-export async function claimJob(db: Queryable, jobId: string): Promise<TrainingParams | null> {
-  const { rows } = await db.query<{ params: TrainingParams }>(
-    `UPDATE jobs SET state = 'RUNNING', started_at = now(), done = 0, total = NULL, error = NULL
-     WHERE id = $1 AND state = 'QUEUED' RETURNING params`,
-    [jobId],
-  );
-  return rows[0]?.params ?? null;
 }
 
 /** A fresh training_runs row for this attempt (a job requeued by a clean stop runs again from the start). */
@@ -104,15 +94,6 @@ export async function failRunning(db: Queryable, jobId: string, error: string): 
   const { rowCount } = await db.query(
     `UPDATE jobs SET state = 'FAILED', error = $2, finished_at = now() WHERE id = $1 AND state = 'RUNNING'`,
     [jobId, error],
-  );
-  return rowCount === 1;
-}
-
-/** RUNNING -> QUEUED, for another worker (or this one after a restart) to run it again from the start. */
-export async function requeueJob(db: Queryable, jobId: string): Promise<boolean> {
-  const { rowCount } = await db.query(
-    `UPDATE jobs SET state = 'QUEUED', started_at = NULL, done = 0, total = NULL WHERE id = $1 AND state = 'RUNNING'`,
-    [jobId],
   );
   return rowCount === 1;
 }

@@ -17,7 +17,7 @@ afterAll(async () => {
 });
 
 async function cli(args: string[]): Promise<{ code: number | null; output: string }> {
-  const child = startProcess(CLI, args, { MEDPSIM_URL: t.server!.url });
+  const child = startProcess(CLI, args, { MEDPSIM_URL: t.server!.url, MEDPSIM_TOKEN: t.token });
   const code = await child.exited;
   return { code, output: child.output() };
 }

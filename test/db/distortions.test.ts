@@ -1,7 +1,7 @@
 /** Distortions through GraphQL: previews, jobs (specs and severity sweeps), stored results, bad input. */
 import sharp from 'sharp';
 import { grey16Png } from '../helpers/files';
-import { graphql, startTestApp, waitForJob, type TestApp } from '../helpers/app';
+import { startTestApp, waitForJob, type TestApp } from '../helpers/app';
 import { pngSamples } from '../helpers/files';
 
 let t: TestApp;
@@ -13,7 +13,7 @@ const body = (response: Response): Promise<any> => response.json();
 beforeAll(async () => {
   t = await startTestApp({ http: true });
   const { png } = await grey16Png(64, 48);
-  const response = await fetch(`${t.server!.url}/upload?dataset=distort&filename=deep.png`, { method: 'POST', body: png });
+  const response = await t.request(`/upload?dataset=distort&filename=deep.png`, { method: 'POST', body: png });
   ({ id: imageId, datasetId } = (await body(response)).image);
 });
 
@@ -25,7 +25,7 @@ const PREVIEW = `mutation ($id: ID!, $steps: [DistortionStepInput!]!, $seed: Flo
   previewDistortion(imageId: $id, steps: $steps, seed: $seed) { dataUrl width height channels bitDepth backend note steps } }`;
 
 it('previews a chain on a 16-bit image without storing it, and says why it ran on the CPU', async () => {
-  const { data, errors } = await graphql(t.server!, PREVIEW, {
+  const { data, errors } = await t.gql(PREVIEW, {
     id: imageId,
     steps: [{ kind: 'gaussian_blur', severity: 0.5 }, { kind: 'jpeg', params: { quality: 40 } }],
     seed: 5,
@@ -45,7 +45,7 @@ it('previews a chain on a 16-bit image without storing it, and says why it ran o
 });
 
 it('refuses bad specs with the field and range', async () => {
-  const bad = async (steps: unknown[], seed = 0) => (await graphql(t.server!, PREVIEW, { id: imageId, steps, seed })).errors![0];
+  const bad = async (steps: unknown[], seed = 0) => (await t.gql(PREVIEW, { id: imageId, steps, seed })).errors![0];
   expect((await bad([{ kind: 'gaussian_blur', params: { sigma: 99 } }])).extensions).toMatchObject({
     code: 'BAD_USER_INPUT',
     field: 'steps[0].params.sigma',
@@ -62,14 +62,13 @@ it('refuses bad specs with the field and range', async () => {
 it('runs a severity sweep over a dataset as a job and stores each result once', async () => {
   const DISTORT = `mutation ($input: DistortImagesInput!) { distortImages(input: $input) { id kind state } }`;
   const input = { datasetId, sweep: { kind: 'gaussian_noise', severities: [0, 0.3, 0.6] }, seed: 11, backend: 'CPU' };
-  const started = await graphql(t.server!, DISTORT, { input });
+  const started = await t.gql(DISTORT, { input });
   expect(started.errors).toBeUndefined();
   expect(started.data!.distortImages.kind).toBe('DISTORT');
   const job = await waitForJob(t, started.data!.distortImages.id);
   expect(job).toMatchObject({ state: 'COMPLETED', total: 3, done: 3, failed: 0 });
 
-  const { data } = await graphql(
-    t.server!,
+  const { data } = await t.gql(
     `query ($id: ID!) { image(id: $id) { distortions { id steps seed backend width height channels bitDepth contentHash url } } }`,
     { id: imageId },
   );
@@ -82,7 +81,7 @@ it('runs a severity sweep over a dataset as a job and stores each result once', 
   expect((await pngSamples(png)).depth).toBe('ushort');
 
   // The same sweep again: nothing new is stored.
-  const again = await graphql(t.server!, DISTORT, { input });
+  const again = await t.gql(DISTORT, { input });
   expect(await waitForJob(t, again.data!.distortImages.id)).toMatchObject({ state: 'COMPLETED', done: 0, skipped: 3 });
   const { rows } = await t.app.pool.query(`SELECT count(*)::int AS n FROM distorted_images`);
   expect(rows[0].n).toBe(3);
@@ -90,17 +89,17 @@ it('runs a severity sweep over a dataset as a job and stores each result once', 
 
 it('checks a job request before queuing it', async () => {
   const DISTORT = `mutation ($input: DistortImagesInput!) { distortImages(input: $input) { id } }`;
-  const missing = await graphql(t.server!, DISTORT, { input: { imageIds: ['00000000-0000-4000-8000-000000000000'], specs: [[{ kind: 'contrast' }]] } });
+  const missing = await t.gql(DISTORT, { input: { imageIds: ['00000000-0000-4000-8000-000000000000'], specs: [[{ kind: 'contrast' }]] } });
   expect(missing.errors![0].extensions!.code).toBe('NOT_FOUND');
-  const neither = await graphql(t.server!, DISTORT, { input: { imageIds: [imageId] } });
+  const neither = await t.gql(DISTORT, { input: { imageIds: [imageId] } });
   expect(neither.errors![0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'specs' });
-  const cuda = await graphql(t.server!, DISTORT, { input: { imageIds: [imageId], specs: [[{ kind: 'contrast' }]], backend: 'CUDA' } });
+  const cuda = await t.gql(DISTORT, { input: { imageIds: [imageId], specs: [[{ kind: 'contrast' }]], backend: 'CUDA' } });
   expect(cuda.errors![0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'backend' });
   expect(cuda.errors![0].message).toContain('CUDA is not available');
-  const badLimit = await graphql(t.server!, DISTORT, { input: { datasetId, limit: 0, specs: [[{ kind: 'contrast' }]] } });
+  const badLimit = await t.gql(DISTORT, { input: { datasetId, limit: 0, specs: [[{ kind: 'contrast' }]] } });
   expect(badLimit.errors![0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'limit', min: 1 });
-  const both = await graphql(t.server!, DISTORT, { input: { datasetId, imageIds: [imageId], specs: [[{ kind: 'contrast' }]] } });
+  const both = await t.gql(DISTORT, { input: { datasetId, imageIds: [imageId], specs: [[{ kind: 'contrast' }]] } });
   expect(both.errors![0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'imageIds' });
-  const badSpec = await graphql(t.server!, DISTORT, { input: { imageIds: [imageId], specs: [[{ kind: 'shift', params: { dx: 1e6 } }]] } });
+  const badSpec = await t.gql(DISTORT, { input: { imageIds: [imageId], specs: [[{ kind: 'shift', params: { dx: 1e6 } }]] } });
   expect(badSpec.errors![0].extensions).toMatchObject({ field: 'specs[0][0].params.dx' });
 });

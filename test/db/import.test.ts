@@ -5,7 +5,7 @@ import sharp from 'sharp';
 import { synthesizeDataset } from '../../src/synth/dataset';
 import { makeDicom } from '../helpers/dicom-fixtures';
 import { greyJpeg, grey16Png, pngBombHeader, writeTree } from '../helpers/files';
-import { graphql, startTestApp, waitForJob, type TestApp } from '../helpers/app';
+import { startTestApp, waitForJob, type TestApp } from '../helpers/app';
 
 let t: TestApp;
 let root: string;
@@ -15,12 +15,12 @@ const JOB = `query ($id: ID!) { job(id: $id) { id state total done skipped faile
   failures { item code message } } }`;
 
 async function importFolder(folder: string, datasetName: string, extra: Record<string, unknown> = {}) {
-  const response = await graphql(t.server!, IMPORT, { input: { path: folder, datasetName, ...extra } });
+  const response = await t.gql(IMPORT, { input: { path: folder, datasetName, ...extra } });
   expect(response.errors).toBeUndefined();
   const job = response.data!.importDataset;
   expect(job.kind).toBe('IMPORT');
   await waitForJob(t, job.id);
-  return (await graphql(t.server!, JOB, { id: job.id })).data!.job;
+  return (await t.gql(JOB, { id: job.id })).data!.job;
 }
 
 beforeAll(async () => {
@@ -54,7 +54,7 @@ describe('folder import in the Kermany layout', () => {
       'test/NORMAL/no-pixels.dcm': await makeDicom({ width: 8, height: 8, omitPixelData: true }),
     });
     job = await importFolder(folder, 'kermany-synth');
-    dataset = (await graphql(t.server!, `{ datasets { id name synthetic } }`)).data!.datasets.find(
+    dataset = (await t.gql(`{ datasets { id name synthetic } }`)).data!.datasets.find(
       (d: { name: string }) => d.name === 'kermany-synth',
     ).id;
   });
@@ -73,8 +73,7 @@ describe('folder import in the Kermany layout', () => {
   });
 
   it('keeps split, label, patient id, size, depth, hash; marks the synthetic dataset', async () => {
-    const { data } = await graphql(
-      t.server!,
+    const { data } = await t.gql(
       `query ($id: ID!) { dataset(id: $id) { synthetic imageCount counts { split label count }
          images(first: 100, filter: { split: "train", label: "PNEUMONIA" }) { edges { node {
            split label sourcePath patientId width height channels bitDepth format contentHash synthetic } } } } }`,
@@ -103,8 +102,7 @@ describe('folder import in the Kermany layout', () => {
   it('pages with cursors in source-path order', async () => {
     const page = async (after: string | null) =>
       (
-        await graphql(
-          t.server!,
+        await t.gql(
           `query ($id: ID!, $after: String) { dataset(id: $id) { images(first: 5, after: $after) {
              edges { cursor node { sourcePath } } pageInfo { hasNextPage endCursor } } } }`,
           { id: dataset, after },
@@ -193,19 +191,19 @@ describe('cancelling', () => {
   it('stops a running import; what was imported stays, nothing more is', async () => {
     const folder = path.join(root, 'to-cancel');
     await synthesizeDataset({ outDir: folder, count: 150, width: 256, height: 256, seed: 9 });
-    const started = await graphql(t.server!, IMPORT, { input: { path: folder, datasetName: 'cancelled' } });
+    const started = await t.gql(IMPORT, { input: { path: folder, datasetName: 'cancelled' } });
     const id = started.data!.importDataset.id;
     while ((await t.app.pool.query(`SELECT done FROM jobs WHERE id = $1`, [id])).rows[0].done < 5) {
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
-    const cancelled = await graphql(t.server!, `mutation ($id: ID!) { cancelJob(id: $id) { state finishedAt } }`, { id });
+    const cancelled = await t.gql(`mutation ($id: ID!) { cancelJob(id: $id) { state finishedAt } }`, { id });
     expect(cancelled.data!.cancelJob.state).toBe('CANCELLED');
     expect(cancelled.data!.cancelJob.finishedAt).not.toBeNull();
 
     await new Promise((resolve) => setTimeout(resolve, 1500)); // chunks in flight notice within 250 ms
-    const settled = (await graphql(t.server!, JOB, { id })).data!.job;
+    const settled = (await t.gql(JOB, { id })).data!.job;
     await new Promise((resolve) => setTimeout(resolve, 1000));
-    const later = (await graphql(t.server!, JOB, { id })).data!.job;
+    const later = (await t.gql(JOB, { id })).data!.job;
     expect(later).toMatchObject({ state: 'CANCELLED', done: settled.done });
     expect(later.done).toBeLessThan(150);
     const { rows } = await t.app.pool.query(
@@ -213,42 +211,42 @@ describe('cancelling', () => {
     );
     expect(rows[0].n).toBe(later.done);
 
-    const again = await graphql(t.server!, `mutation ($id: ID!) { cancelJob(id: $id) { state } }`, { id });
+    const again = await t.gql(`mutation ($id: ID!) { cancelJob(id: $id) { state } }`, { id });
     expect(again.data!.cancelJob.state).toBe('CANCELLED'); // cancelling twice is harmless
 
-    const listed = await graphql(t.server!, `{ jobs(first: 50, state: CANCELLED) { id } }`);
+    const listed = await t.gql(`{ jobs(first: 50, state: CANCELLED) { id } }`);
     expect(listed.data!.jobs).toEqual([{ id }]);
-    const tooMany = await graphql(t.server!, `{ jobs(first: 0) { id } }`);
+    const tooMany = await t.gql(`{ jobs(first: 0) { id } }`);
     expect(tooMany.errors![0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'first' });
   });
 });
 
 describe('bad requests', () => {
   it('names the field for a missing folder, a bad split and a negative page size', async () => {
-    const missing = await graphql(t.server!, IMPORT, { input: { path: '/no/such/folder', datasetName: 'x' } });
+    const missing = await t.gql(IMPORT, { input: { path: '/no/such/folder', datasetName: 'x' } });
     expect(missing.errors![0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'path' });
     expect(missing.errors![0].message).toContain('/no/such/folder');
 
-    const split = await graphql(t.server!, IMPORT, { input: { path: root, datasetName: 'x', split: 'training' } });
+    const split = await t.gql(IMPORT, { input: { path: root, datasetName: 'x', split: 'training' } });
     expect(split.errors![0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'split', allowed: ['train', 'test', 'val'] });
 
-    const { data } = await graphql(t.server!, `{ datasets { id } }`);
-    const page = await graphql(t.server!, `query ($id: ID!) { dataset(id: $id) { images(first: -1) { edges { cursor } } } }`, {
+    const { data } = await t.gql(`{ datasets { id } }`);
+    const page = await t.gql(`query ($id: ID!) { dataset(id: $id) { images(first: -1) { edges { cursor } } } }`, {
       id: data!.datasets[0].id,
     });
     expect(page.errors![0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'first', min: 1, max: 500 });
     expect(page.errors![0].message).toBe('first: must be an integer in [1, 500], got -1');
 
-    const cursor = await graphql(t.server!, `query ($id: ID!) { dataset(id: $id) { images(after: "@@") { edges { cursor } } } }`, {
+    const cursor = await t.gql(`query ($id: ID!) { dataset(id: $id) { images(after: "@@") { edges { cursor } } } }`, {
       id: data!.datasets[0].id,
     });
     expect(cursor.errors![0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'after' });
   });
 
   it('answers NOT_FOUND for unknown ids and BAD_USER_INPUT for malformed ones', async () => {
-    const unknown = await graphql(t.server!, `{ dataset(id: "00000000-0000-4000-8000-000000000000") { id } }`);
+    const unknown = await t.gql(`{ dataset(id: "00000000-0000-4000-8000-000000000000") { id } }`);
     expect(unknown.errors![0].extensions!.code).toBe('NOT_FOUND');
-    const malformed = await graphql(t.server!, `{ job(id: "42") { id } }`);
+    const malformed = await t.gql(`{ job(id: "42") { id } }`);
     expect(malformed.errors![0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'id' });
   });
 });

@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { grey16Png, pngSamples } from '../helpers/files';
-import { graphql, startTestApp, waitForJob, type TestApp } from '../helpers/app';
+import { startTestApp, waitForJob, type TestApp } from '../helpers/app';
 import { makeTinyDataset, runTraining, TINY_TRAININGS, torchAvailable, writeTinyModel } from '../helpers/models';
 
 let t: TestApp;
@@ -24,7 +24,7 @@ beforeAll(async () => {
   writeTinyModel(modelsDir, 'double-dae', { factor: 2, manifest: { task: 'dae' } });
   t = await startTestApp({ http: true, env: { MEDPSIM_MODELS_DIR: modelsDir, MEDPSIM_ONNX_PROVIDER: 'cpu' } });
   const { png } = await grey16Png(24, 18);
-  const response = await fetch(`${t.server!.url}/upload?dataset=cnn&filename=x.png`, { method: 'POST', body: png });
+  const response = await t.request(`/upload?dataset=cnn&filename=x.png`, { method: 'POST', body: png });
   imageId = (await body(response)).image.id;
   source = (await pngSamples(png)).data;
 });
@@ -37,7 +37,7 @@ const PREVIEW = `mutation ($id: ID!, $steps: [DistortionStepInput!]!, $seed: Flo
   previewDistortion(imageId: $id, steps: $steps, seed: $seed) { dataUrl width height channels bitDepth steps } }`;
 
 async function preview(steps: unknown[]) {
-  const { data, errors } = await graphql(t.server!, PREVIEW, { id: imageId, steps, seed: 3 });
+  const { data, errors } = await t.gql(PREVIEW, { id: imageId, steps, seed: 3 });
   if (errors) return { errors };
   const png = Buffer.from(data!.previewDistortion.dataUrl.replace('data:image/png;base64,', ''), 'base64');
   return { preview: data!.previewDistortion, samples: (await pngSamples(png)).data };
@@ -86,8 +86,7 @@ it('names the step field for a missing, unknown or wrong-task model', async () =
   expect(wrongTask.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'steps[0].model' });
   expect(wrongTask.message).toContain('dae');
   expect((await error([{ kind: 'gaussian_blur', severity: 0.5, model: 'half' }])).extensions).toMatchObject({ field: 'steps[0].model' });
-  const job = await graphql(
-    t.server!,
+  const job = await t.gql(
     `mutation ($input: DistortImagesInput!) { distortImages(input: $input) { id } }`,
     { input: { imageIds: [imageId], sweep: { kind: 'gan_generator', severities: [0.5], model: 'nope' } } },
   );
@@ -103,13 +102,12 @@ withTorch(
     const work = mkdtempSync(path.join(tmpdir(), 'medpsim-gan-'));
     makeTinyDataset(path.join(work, 'data'));
     await runTraining([...TINY_TRAININGS['gan-generator'], '--data', path.join(work, 'data'), '--out-dir', work, '--name', 'gan-tiny']);
-    const registered = await graphql(t.server!, `mutation ($path: String!) { registerModel(path: $path) { change model { name task } } }`, {
+    const registered = await t.gql(`mutation ($path: String!) { registerModel(path: $path) { change model { name task } } }`, {
       path: path.join(work, 'gan-tiny.onnx'),
     });
     expect(registered.errors).toBeUndefined();
     expect(registered.data!.registerModel.model).toEqual({ name: 'gan-tiny', task: 'GAN_GENERATOR' });
-    const { data, errors } = await graphql(
-      t.server!,
+    const { data, errors } = await t.gql(
       `mutation ($input: DistortImagesInput!) { distortImages(input: $input) { id } }`,
       {
         input: {
@@ -122,7 +120,7 @@ withTorch(
     expect(errors).toBeUndefined();
     const job = await waitForJob(t, data!.distortImages.id);
     expect(job).toMatchObject({ state: 'COMPLETED', done: 2, failed: 0 });
-    const stored = await graphql(t.server!, `query ($id: ID!) { image(id: $id) { distortions { steps width height } } }`, { id: imageId });
+    const stored = await t.gql(`query ($id: ID!) { image(id: $id) { distortions { steps width height } } }`, { id: imageId });
     const steps = stored.data!.image.distortions.map((d: { steps: Array<{ model: string; modelSha256: string }> }) => d.steps[0]);
     expect(steps).toHaveLength(2);
     for (const step of steps) expect(step).toMatchObject({ model: 'gan-tiny', modelSha256: expect.stringMatching(/^[0-9a-f]{64}$/) });

@@ -3,7 +3,8 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { findModel, scanModelsDir } from '../../src/models/registry';
-import { graphql, startTestApp, type TestApp } from '../helpers/app';
+import { inferencePool } from '../../src/models/settings';
+import { startTestApp, type TestApp } from '../helpers/app';
 import { tinyOnnxModel, writeTinyModel } from '../helpers/models';
 
 let t: TestApp;
@@ -47,7 +48,7 @@ const MODEL_FIELDS = `name task path sha256 sizeBytes pretrained initialization 
   inputs { name shape dtype meaning } outputs { name shape dtype meaning } registeredAt updatedAt`;
 
 it('registers the valid models of the folder at start and logs each invalid one without failing the others', async () => {
-  const { data, errors } = await graphql(t.server!, `{ models { ${MODEL_FIELDS} } }`);
+  const { data, errors } = await t.gql(`{ models { ${MODEL_FIELDS} } }`);
   expect(errors).toBeUndefined();
   expect(data!.models.map((m: { name: string }) => m.name)).toEqual(['dae-small', 'resnet-tiny']);
   const [dae, resnet] = data!.models;
@@ -86,11 +87,11 @@ it('scans again without changes, and reports the invalid files', async () => {
 });
 
 it('lists models by task and gets one by name (NOT_FOUND otherwise)', async () => {
-  const byTask = await graphql(t.server!, `query ($task: ModelTask) { models(task: $task) { name } }`, { task: 'CLASSIFIER' });
+  const byTask = await t.gql(`query ($task: ModelTask) { models(task: $task) { name } }`, { task: 'CLASSIFIER' });
   expect(byTask.data!.models).toEqual([{ name: 'resnet-tiny' }]);
-  const one = await graphql(t.server!, `query ($name: String!) { model(name: $name) { name task } }`, { name: 'dae-small' });
+  const one = await t.gql(`query ($name: String!) { model(name: $name) { name task } }`, { name: 'dae-small' });
   expect(one.data!.model).toEqual({ name: 'dae-small', task: 'DAE' });
-  const missing = await graphql(t.server!, `query { model(name: "nope") { name } }`);
+  const missing = await t.gql(`query { model(name: "nope") { name } }`);
   expect(missing.errors![0]).toMatchObject({ message: 'model nope not found', extensions: { code: 'NOT_FOUND' } });
 });
 
@@ -100,16 +101,16 @@ it('registers a model by path, and updates the row when the same name comes with
   const other = path.join(root, 'elsewhere');
   mkdirSync(other);
   const onnxPath = writeTinyModel(other, 'gan-x', { manifest: { task: 'gan-generator' } });
-  const created = await graphql(t.server!, REGISTER, { path: onnxPath });
+  const created = await t.gql(REGISTER, { path: onnxPath });
   expect(created.errors).toBeUndefined();
   expect(created.data!.registerModel).toMatchObject({ change: 'CREATED', previousSha256: null, model: { name: 'gan-x', task: 'GAN_GENERATOR', path: onnxPath } });
   const firstHash = created.data!.registerModel.model.sha256;
 
-  const again = await graphql(t.server!, REGISTER, { path: onnxPath });
+  const again = await t.gql(REGISTER, { path: onnxPath });
   expect(again.data!.registerModel).toMatchObject({ change: 'UNCHANGED', previousSha256: firstHash });
 
   writeTinyModel(other, 'gan-x', { factor: 7, manifest: { task: 'gan-generator' } }); // retrained: new file and manifest
-  const updated = await graphql(t.server!, REGISTER, { path: onnxPath });
+  const updated = await t.gql(REGISTER, { path: onnxPath });
   expect(updated.data!.registerModel).toMatchObject({ change: 'UPDATED', previousSha256: firstHash });
   expect(updated.data!.registerModel.model.sha256).not.toBe(firstHash);
   const { rows } = await t.app.pool.query(`SELECT count(*)::int AS n, min(sha256) AS sha256 FROM models WHERE name = 'gan-x'`);
@@ -117,13 +118,13 @@ it('registers a model by path, and updates the row when the same name comes with
 
   // The registered model runs through the app's inference pool
   const model = await findModel(t.app, 'gan-x');
-  const result = await t.app.inference.run(model.path, { input: { data: new Float32Array([1, 2]), dims: [1, 1, 1, 2] } });
+  const result = await inferencePool(t.app).run(model.path, { input: { data: new Float32Array([1, 2]), dims: [1, 1, 1, 2] } });
   expect(Array.from(result.outputs.output.data)).toEqual([7, 14]);
   expect(result.provider).toBe('cpu');
 });
 
 it('refuses bad paths, manifests and hashes as BAD_USER_INPUT on path', async () => {
-  const bad = async (file: string) => (await graphql(t.server!, REGISTER, { path: file })).errors![0];
+  const bad = async (file: string) => (await t.gql(REGISTER, { path: file })).errors![0];
   const broken = path.join(root, 'broken');
   mkdirSync(broken);
   copyFileSync(path.join(modelsDir, 'tampered.onnx'), path.join(broken, 'tampered.onnx'));

@@ -7,7 +7,7 @@ import WebSocket from 'ws';
 import { synthesizeDataset } from '../../src/synth/dataset';
 import { greyJpeg, grey16Png, pngSamples, pngBombHeader } from '../helpers/files';
 import { CATALOG } from '../../src/distortions/catalog';
-import { graphql, startTestApp, type TestApp } from '../helpers/app';
+import { startTestApp, type TestApp } from '../helpers/app';
 
 let t: TestApp;
 
@@ -25,7 +25,7 @@ afterAll(async () => {
 const body = (response: Response): Promise<any> => response.json();
 
 function upload(bytes: Buffer | string, query: string) {
-  return fetch(`${t.server!.url}/upload?${query}`, {
+  return t.request(`/upload?${query}`, {
     method: 'POST',
     headers: { 'content-type': 'application/octet-stream' },
     body: bytes,
@@ -34,13 +34,13 @@ function upload(bytes: Buffer | string, query: string) {
 
 describe('Apollo Sandbox and CORS', () => {
   it('serves the Sandbox landing page to browsers', async () => {
-    const response = await fetch(`${t.server!.url}/graphql`, { headers: { accept: 'text/html' } });
+    const response = await t.request(`/graphql`, { headers: { accept: 'text/html' } });
     expect(response.status).toBe(200);
     expect(await response.text()).toMatch(/sandbox/i);
   });
 
   it('allows Sandbox origin and answers introspection', async () => {
-    const response = await fetch(`${t.server!.url}/graphql`, {
+    const response = await t.request(`/graphql`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', origin: 'https://studio.apollographql.com' },
       body: JSON.stringify({ query: '{ __schema { queryType { name } } }' }),
@@ -62,7 +62,7 @@ describe('upload route', () => {
     expect(again.status).toBe(200);
     expect((await body(again)).image.id).toBe(image.id);
 
-    const png = await fetch(`${t.server!.url}/images/${image.id}.png`);
+    const png = await t.request(`/images/${image.id}.png`);
     expect(png.headers.get('content-type')).toBe('image/png');
     const decoded = await pngSamples(Buffer.from(await png.arrayBuffer()));
     expect(decoded).toMatchObject({ width: 48, height: 32, depth: 'uchar' });
@@ -95,7 +95,7 @@ describe('upload route', () => {
     expect((await body(badSplit)).error).toMatchObject({ code: 'BAD_USER_INPUT' });
 
     // and the server still serves
-    expect((await fetch(`${t.server!.url}/health`)).status).toBe(200);
+    expect((await t.request(`/health`)).status).toBe(200);
   });
 });
 
@@ -111,14 +111,14 @@ describe('image route', () => {
   });
 
   it('serves 16-bit images at 16 bit, unchanged', async () => {
-    const png = Buffer.from(await (await fetch(`${t.server!.url}/images/${id}.png`)).arrayBuffer());
+    const png = Buffer.from(await (await t.request(`/images/${id}.png`)).arrayBuffer());
     const decoded = await pngSamples(png);
     expect(decoded.depth).toBe('ushort');
     expect(decoded.data).toEqual(Array.from(pixels));
   });
 
   it('serves a windowed 8-bit rendition on request', async () => {
-    const response = await fetch(`${t.server!.url}/images/${id}.png?depth=8&center=2048&width=4096`);
+    const response = await t.request(`/images/${id}.png?depth=8&center=2048&width=4096`);
     const decoded = await pngSamples(Buffer.from(await response.arrayBuffer()));
     expect(decoded).toMatchObject({ width: 20, height: 10, depth: 'uchar' });
     // window [0, 4096): value v -> 255 * v / 4096, within rounding
@@ -126,20 +126,23 @@ describe('image route', () => {
   });
 
   it('gives the URL through GraphQL and rejects bad parameters', async () => {
-    const { data } = await graphql(t.server!, `query ($id: ID!) { image(id: $id) { url(depth: 8, windowCenter: 100, windowWidth: 50) } }`, { id });
-    expect(data!.image.url).toBe(`${t.server!.url}/images/${id}.png?depth=8&center=100&width=50`);
-    expect((await fetch(`${t.server!.url}/images/${id}.png?depth=12`)).status).toBe(400);
-    expect((await fetch(`${t.server!.url}/images/${id}.png?depth=8&center=1`)).status).toBe(400);
-    expect((await fetch(`${t.server!.url}/images/${id}.png?depth=8&center=1&width=-5`)).status).toBe(400);
-    expect((await fetch(`${t.server!.url}/images/00000000-0000-4000-8000-000000000000.png`)).status).toBe(404);
-    expect((await fetch(`${t.server!.url}/images/not-a-uuid.png`)).status).toBe(400);
+    const { data } = await t.gql(`query ($id: ID!) { image(id: $id) { url(depth: 8, windowCenter: 100, windowWidth: 50) } }`, { id });
+    // A signed link (tested in test/db/access.test.ts), with the rendition's parameters after the signature.
+    expect(data!.image.url).toMatch(new RegExp(`^${t.server!.url}/images/${id}\\.png\\?exp=\\d+&sig=[\\w-]{43}&depth=8&center=100&width=50$`));
+    const signed = await fetch(data!.image.url);
+    expect(signed.status).toBe(200);
+    expect((await pngSamples(Buffer.from(await signed.arrayBuffer()))).depth).toBe('uchar');
+    expect((await t.request(`/images/${id}.png?depth=12`)).status).toBe(400);
+    expect((await t.request(`/images/${id}.png?depth=8&center=1`)).status).toBe(400);
+    expect((await t.request(`/images/${id}.png?depth=8&center=1&width=-5`)).status).toBe(400);
+    expect((await t.request(`/images/00000000-0000-4000-8000-000000000000.png`)).status).toBe(404);
+    expect((await t.request(`/images/not-a-uuid.png`)).status).toBe(400);
   });
 });
 
 describe('distortion catalog', () => {
   it('lists every kind with its parameters and severity mapping', async () => {
-    const { data, errors } = await graphql(
-      t.server!,
+    const { data, errors } = await t.gql(
       `{ distortionCatalog { name family random needsColor params { name unit min max default integer allowed
          severity { from to curve perMinSide } } } }`,
     );
@@ -160,9 +163,9 @@ describe('distortion catalog', () => {
 
 describe('query limits', () => {
   it('refuses too deep and too complex queries with typed errors', async () => {
-    const deep = await graphql(t.server!, `{ datasets { images { edges { node { dataset { images { edges { node { id } } } } } } } } }`);
+    const deep = await t.gql(`{ datasets { images { edges { node { dataset { images { edges { node { id } } } } } } } } }`);
     expect(deep.errors![0].extensions!.code).toBe('QUERY_TOO_DEEP');
-    const complex = await graphql(t.server!, `{ datasets { images(first: 500) { edges { node { id width height sourcePath } } } } }`);
+    const complex = await t.gql(`{ datasets { images(first: 500) { edges { node { id width height sourcePath } } } } }`);
     expect(complex.errors![0].extensions!.code).toBe('QUERY_TOO_COMPLEX');
   });
 });
@@ -171,14 +174,13 @@ describe('job progress subscription', () => {
   it('streams progress over graphql-ws until the job completes', async () => {
     const folder = mkdtempSync(path.join(tmpdir(), 'medpsim-sub-'));
     await synthesizeDataset({ outDir: folder, count: 12, width: 64, height: 64, seed: 3 });
-    const started = await graphql(
-      t.server!,
+    const started = await t.gql(
       `mutation ($input: ImportDatasetInput!) { importDataset(input: $input) { id } }`,
       { input: { path: folder, datasetName: 'subscribed' } },
     );
     const jobId = started.data!.importDataset.id;
 
-    const client = createClient({ url: t.server!.url.replace('http', 'ws') + '/graphql', webSocketImpl: WebSocket, retryAttempts: 0 });
+    const client = createClient({ url: t.server!.url.replace('http', 'ws') + '/graphql', webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: { authorization: `Bearer ${t.token}` } });
     const states: Array<{ state: string; done: number; total: number | null }> = [];
     for await (const result of client.iterate<{ jobProgress: { state: string; done: number; total: number | null } }>({
       query: `subscription ($id: ID!) { jobProgress(id: $id) { state done total } }`,
@@ -194,7 +196,7 @@ describe('job progress subscription', () => {
   });
 
   it('rejects a subscription to an unknown job', async () => {
-    const client = createClient({ url: t.server!.url.replace('http', 'ws') + '/graphql', webSocketImpl: WebSocket, retryAttempts: 0 });
+    const client = createClient({ url: t.server!.url.replace('http', 'ws') + '/graphql', webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: { authorization: `Bearer ${t.token}` } });
     const results = [];
     for await (const result of client.iterate({
       query: `subscription { jobProgress(id: "00000000-0000-4000-8000-000000000000") { state } }`,

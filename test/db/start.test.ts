@@ -1,10 +1,21 @@
 /** `npm start` as a user runs it: embedded PostgreSQL, no setup, clean shutdown on Ctrl-C (SIGINT). */
-import { chmodSync, existsSync, mkdtempSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { MAIN, startProcess, stopProcesses } from '../helpers/processes';
 
 afterAll(stopProcesses);
+
+/** POST /graphql with the first admin token, as the CLI on the server machine sends it. */
+async function gql(url: string, dataDir: string, query: string): Promise<unknown> {
+  const token = readFileSync(path.join(dataDir, 'secrets', 'admin-token'), 'utf8').trim();
+  const response = await fetch(`${url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify({ query }),
+  });
+  return response.json();
+}
 
 it('starts on an embedded PostgreSQL, serves GraphQL, keeps data across restarts and stops cleanly', async () => {
   // A fresh folder inside a temporary one, as ./data is on a first start.
@@ -16,13 +27,14 @@ it('starts on an embedded PostgreSQL, serves GraphQL, keeps data across restarts
     const server = startProcess(MAIN, [], env);
     const [, url] = await server.waitFor(/GraphQL: (http:\/\/\S+)\/graphql/);
     expect(server.output()).toContain('embedded PostgreSQL');
+    // The first start makes the admin token and says where it is, never what it is; later starts keep it.
+    const tokenFile = path.join(dataDir, 'secrets', 'admin-token');
+    expect(server.output()).toContain(round === 1 ? `Created the first admin token in ${tokenFile}` : `Admin token: ${tokenFile}`);
+    expect(statSync(tokenFile).mode & 0o777).toBe(0o600);
+    expect(statSync(path.dirname(tokenFile)).mode & 0o777).toBe(0o700);
+    expect(server.output()).not.toContain(readFileSync(tokenFile, 'utf8').trim());
     const query = round === 1 ? `mutation { createDataset(name: "kept") { name } }` : `{ datasets { name } }`;
-    const response = await fetch(`${url}/graphql`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ query }),
-    });
-    const body: any = await response.json();
+    const body = await gql(url, dataDir, query);
     if (round === 1) expect(body).toEqual({ data: { createDataset: { name: 'kept' } } });
     else expect(body).toEqual({ data: { datasets: [{ name: 'kept' }] } });
 
@@ -46,12 +58,7 @@ it('starts again after a crash that left the embedded PostgreSQL running', async
 
   const restarted = startProcess(MAIN, [], env);
   const [, url] = await restarted.waitFor(/GraphQL: (http:\/\/\S+)\/graphql/);
-  const response = await fetch(`${url}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ query: '{ datasets { name } }' }),
-  });
-  expect(await response.json()).toEqual({ data: { datasets: [] } });
+  expect(await gql(url, dataDir, '{ datasets { name } }')).toEqual({ data: { datasets: [] } });
   restarted.process.kill('SIGINT');
   expect(await restarted.exited).toBe(0);
   expect(existsSync(path.join(dataDir, 'pg', 'cluster', 'postmaster.pid'))).toBe(false);

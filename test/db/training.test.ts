@@ -9,11 +9,11 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync }
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { graphql as execute, parse, subscribe, type ExecutionResult, type GraphQLSchema } from 'graphql';
-import { registerImportWorkers } from '../../src/datasets/import-jobs';
 import { startFolderImport } from '../../src/datasets/service';
+import { MODULES } from '../../src/modules';
+import { Role, type RequestContext } from '../../src/platform/context';
 import { buildMedpsimSchema } from '../../src/schema/build';
 import { synthesizeDataset } from '../../src/synth/dataset';
-import { reapLostRuns, registerTrainingWorkers } from '../../src/training/jobs';
 import { startTestApp, waitForJob, type TestApp } from '../helpers/app';
 import { liveGroupMembers, MAIN, startProcess, stopProcesses } from '../helpers/processes';
 
@@ -34,7 +34,7 @@ beforeAll(async () => {
   scratch = mkdtempSync(path.join(tmpdir(), 'medpsim-training-'));
   modelsDir = path.join(scratch, 'models');
   t = await startTestApp({ work: false, env: { MEDPSIM_MODELS_DIR: modelsDir } });
-  schema = await buildMedpsimSchema();
+  schema = await buildMedpsimSchema(MODULES);
   phantoms = path.join(scratch, 'phantoms');
   await synthesizeDataset({ outDir: phantoms, count: 24, width: 32, height: 32, seed: 5 });
 });
@@ -45,7 +45,13 @@ afterAll(async () => {
   if (scratch) rmSync(scratch, { recursive: true, force: true });
 });
 
-const context = () => ({ app: t.app, baseUrl: 'http://localhost' });
+// The schema executed directly, as the HTTP edge would after authenticating an admin token.
+const context = (): RequestContext => ({
+  app: t.app,
+  principal: { tokenId: '00000000-0000-4000-8000-000000000000', role: Role.ADMIN, raterId: null, prefix: 'mpsim_test', expiresAt: null },
+  baseUrl: 'http://localhost',
+  clientAddress: null,
+});
 
 async function gql(query: string, variables: Record<string, unknown> = {}): Promise<ExecutionResult<Record<string, any>>> {
   return execute({ schema, source: query, variableValues: variables, contextValue: context() });
@@ -112,27 +118,25 @@ describe('bad input is BAD_USER_INPUT naming the field', () => {
 });
 
 it('fails the job when the trainer cannot be started (MEDPSIM_PYTHON wrong)', async () => {
-  const stop = await registerTrainingWorkers(t.app, { python: '/nonexistent/python3' });
+  // A second worker on the same database and data, with another MEDPSIM_PYTHON.
+  const worker = await startTestApp({ databaseUrl: t.databaseUrl, dataDir: t.dataDir, env: { MEDPSIM_MODELS_DIR: modelsDir, MEDPSIM_PYTHON: '/nonexistent/python3' } });
   try {
     const jobId = await startTraining({ task: 'DAE', name: 'dae-no-python', dataFolder: phantoms, options: DAE_TINY });
     const job = await waitForJob(t, jobId);
     expect(job.state).toBe('FAILED');
     expect(job.error).toMatch(/the trainer could not be started: cannot start the trainer \/nonexistent\/python3: .*ENOENT/);
   } finally {
-    await stop();
+    await worker.close();
   }
 });
 
 withTorch('with the Python trainer', () => {
-  let stopWorker: (() => Promise<void>) | null = null;
-
   beforeAll(async () => {
-    await registerImportWorkers(t.app);
-    stopWorker = await registerTrainingWorkers(t.app);
+    await t.app.jobs.startWorkers();
   });
 
   afterAll(async () => {
-    await stopWorker?.();
+    await t.app.jobs.stopWorkers();
   });
 
   it('trains a model from a server dataset: progress, then COMPLETED with its metrics, registered', async () => {
@@ -212,8 +216,7 @@ withTorch('with the Python trainer', () => {
   it('a worker that stops stops its trainer and queues the job again', async () => {
     const jobId = await startTraining({ task: 'DAE', name: 'dae-requeue', dataFolder: phantoms, options: DAE_LONG });
     const pgid = await runningTrainer(jobId);
-    await stopWorker!(); // what app.close() does on SIGINT/SIGTERM
-    stopWorker = null;
+    await t.app.jobs.stopWorkers(); // what app.close() does on SIGINT/SIGTERM
     expect(liveGroupMembers(pgid)).toEqual([]);
     const { rows } = await t.app.pool.query(`SELECT state, done, total FROM jobs WHERE id = $1`, [jobId]);
     expect(rows[0]).toEqual({ state: 'QUEUED', done: 0, total: null });
@@ -224,8 +227,7 @@ withTorch('with the Python trainer', () => {
 
   it('a worker killed with SIGKILL leaves no trainer running, and its job is marked FAILED', async () => {
     if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run npm run build first`);
-    await stopWorker?.(); // the worker process below takes the job
-    stopWorker = null;
+    await t.app.jobs.stopWorkers(); // the worker process below takes the job
     // A real worker process (it registers every job kind, training included).
     const child = startProcess(MAIN, [], {
       DATABASE_URL: t.databaseUrl,
@@ -243,7 +245,7 @@ withTorch('with the Python trainer', () => {
     await child.exited;
     await waitFor('the trainer to exit', async () => liveGroupMembers(pgid).length === 0, 10_000);
 
-    expect(await reapLostRuns(t.app)).toEqual([jobId]);
+    expect(await t.app.jobs.reap()).toHaveLength(1); // the dead worker's unit
     const job = await waitForJob(t, jobId);
     expect(job.state).toBe('FAILED');
     expect(job.error).toMatch(/stopped without finishing it; start the training again/);

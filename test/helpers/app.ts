@@ -8,8 +8,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { startApp, type App } from '../../src/app';
-import { loadConfig, type Config } from '../../src/config';
+import { issueToken } from '../../src/access/tokens';
+import { TokenOrigin } from '../../src/entities/ApiToken';
+import { MODULES } from '../../src/modules';
+import { startApp, type App } from '../../src/platform/app';
+import { loadConfig, type Config } from '../../src/platform/config';
+import { Role } from '../../src/platform/context';
 import { startHttpServer, type HttpServer } from '../../src/server/http';
 
 export interface TestApp {
@@ -18,7 +22,18 @@ export interface TestApp {
   server: HttpServer | null;
   dataDir: string;
   databaseUrl: string;
+  /** An ADMIN token of this app, sent by gql and request unless they are given another (or null: none). */
+  token: string;
+  /** POST /graphql with a token (this app's ADMIN one by default). */
+  gql<T = Record<string, any>>(query: string, variables?: Record<string, unknown>, token?: string | null): Promise<GraphQLResponse<T>>;
+  /** fetch of a path of the server with a token (this app's ADMIN one by default). */
+  request(path: string, init?: RequestInit, token?: string | null): Promise<Response>;
   close(): Promise<void>;
+}
+
+/** A token of this role for tests (raters come from invitations: see test/db/access.test.ts). */
+export async function tokenFor(app: App, role: Role, label = `test ${role}`): Promise<string> {
+  return (await issueToken(app.pool, { label, role, origin: TokenOrigin.CREATED, expiresAt: null })).secret;
 }
 
 function adminUrl(): string {
@@ -58,16 +73,30 @@ export async function startTestApp(
     PORT: '0',
     HOST: '127.0.0.1',
     MEDPSIM_JOB_EXPIRE_SECONDS: '3',
+    MEDPSIM_AUTH_FAILURES_PER_MINUTE: '1000000', // tests of bad tokens run in bulk; the limit has a test of its own
     ...options.env,
   });
-  const app = await startApp(config, { work: options.work ?? true });
+  const app = await startApp(config, MODULES, { work: options.work ?? true });
   const server = options.http ? await startHttpServer(app) : null;
+  const token = await tokenFor(app, Role.ADMIN);
+  const request = (path: string, init: RequestInit = {}, bearer: string | null = token) => {
+    if (!server) throw new Error('startTestApp({ http: true }) for requests');
+    const headers = new Headers(init.headers);
+    if (bearer !== null) headers.set('authorization', `Bearer ${bearer}`);
+    return fetch(`${server.url}${path}`, { ...init, headers });
+  };
   return {
     app,
     config,
     server,
     dataDir,
     databaseUrl,
+    token,
+    request,
+    async gql<T>(query: string, variables: Record<string, unknown> = {}, bearer: string | null = token) {
+      const response = await request('/graphql', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) }, bearer);
+      return (await response.json()) as GraphQLResponse<T>;
+    },
     async close() {
       await server?.close();
       await app.close();
@@ -80,19 +109,6 @@ export async function startTestApp(
 export interface GraphQLResponse<T = Record<string, any>> {
   data?: T;
   errors?: Array<{ message: string; extensions?: Record<string, any> }>;
-}
-
-export async function graphql<T = Record<string, any>>(
-  server: HttpServer,
-  query: string,
-  variables: Record<string, unknown> = {},
-): Promise<GraphQLResponse<T>> {
-  const response = await fetch(`${server.url}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ query, variables }),
-  });
-  return (await response.json()) as GraphQLResponse<T>;
 }
 
 /** Polls until the job has finished (or the time runs out, which fails the test). */

@@ -1,5 +1,5 @@
 import { ImageError } from '../../src/imaging/types';
-import { UserInputError } from '../../src/schema/errors';
+import { UserInputError } from '../../src/platform/errors';
 
 /** Awaits a promise that must reject with an ImageError of this code (and message, if given). */
 export async function expectImageError(promise: Promise<unknown>, code: string, message?: RegExp): Promise<ImageError> {

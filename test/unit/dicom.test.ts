@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
-import { chooseStoredMapping, decodeDicom } from '../../src/dicom/decode';
-import { DICOM_ATTRIBUTE_ALLOW_LIST, deidentifyDicom, patientPseudonym } from '../../src/dicom/deidentify';
+import { chooseStoredMapping, decodeDicom } from '../../src/imaging/dicom/decode';
+import { DICOM_ATTRIBUTE_ALLOW_LIST, deidentifyDicom, patientPseudonym } from '../../src/imaging/dicom/deidentify';
 import { ingestImage } from '../../src/imaging/ingest';
 import type { IngestOptions } from '../../src/imaging/types';
 import { fixturePixels, makeDicom, type TransferSyntaxName } from '../helpers/dicom-fixtures';

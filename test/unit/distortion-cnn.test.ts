@@ -4,10 +4,10 @@
  * known exactly; real ONNX models run through the same code in test/db/models-distortions.test.ts.
  */
 import { applyCnnStep, padToMultiple, type ModelRunner, type ResolvedModel } from '../../src/distortions/cnn';
-import { nativeEngine } from '../../src/distortions/native';
+import { nativeEngine } from '../../src/platform/native';
 import { resolveStep } from '../../src/distortions/spec';
-import type { FloatImage } from '../../src/imaging/float';
-import { UserInputError } from '../../src/schema/errors';
+import type { FloatImage } from '../../src/platform/native';
+import { UserInputError } from '../../src/platform/errors';
 
 const model: ResolvedModel = { name: 'identity', path: '/dev/null', sha256: '0'.repeat(64), sizeMultiple: 8, inputName: 'input', outputName: 'output' };
 const seen: number[][] = [];

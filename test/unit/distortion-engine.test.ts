@@ -2,8 +2,8 @@
 import sharp from 'sharp';
 import { applyDistortion } from '../../src/distortions/apply';
 import { NATIVE_KINDS } from '../../src/distortions/catalog';
-import { nativeEngine } from '../../src/distortions/native';
-import type { FloatImage } from '../../src/imaging/float';
+import { nativeEngine } from '../../src/platform/native';
+import type { FloatImage } from '../../src/platform/native';
 import { renderPhantom } from '../../src/synth/phantom';
 
 function phantom(width: number, height: number): FloatImage {

@@ -1,5 +1,5 @@
 import { floatToPng, pngToFloat } from '../../src/imaging/float';
-import { nativeEngine } from '../../src/distortions/native';
+import { nativeEngine } from '../../src/platform/native';
 import { encodePng } from '../../src/imaging/png';
 import { pngSamples } from '../helpers/files';
 

@@ -1,11 +1,12 @@
 import 'reflect-metadata';
 import { parse, type GraphQLSchema } from 'graphql';
+import { MODULES } from '../../src/modules';
 import { buildMedpsimSchema } from '../../src/schema/build';
 import { assertQueryLimits, queryDepth } from '../../src/schema/limits';
 
 let schema: GraphQLSchema;
 beforeAll(async () => {
-  schema = await buildMedpsimSchema();
+  schema = await buildMedpsimSchema(MODULES);
 });
 
 function limitError(query: string, variables: Record<string, unknown>, maxDepth: number, maxComplexity: number) {

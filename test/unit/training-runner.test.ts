@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { liveGroupMembers } from '../helpers/processes';
 import path from 'node:path';
 import { failureMessage } from '../../src/training/jobs';
-import { packageRoot } from '../../src/config/paths';
+import { packageRoot } from '../../src/platform/paths';
 import { startTrainer, type TrainerEvent } from '../../src/training/runner';
 
 

@@ -1,10 +1,9 @@
 /** Opens the database: the external server DATABASE_URL names, or the embedded one under the data folder. */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import pg from 'pg';
-import { DataSource } from 'typeorm';
-import { entities, migrations } from '../entities';
-import { startEmbeddedPostgres } from './embedded';
+import pg, { type PoolClient } from 'pg';
+import { DataSource, type MixedList } from 'typeorm';
+import { startEmbeddedPostgres } from './embedded-postgres';
 
 export interface Database {
   dataSource: DataSource;
@@ -44,12 +43,17 @@ async function migrateUnderLock(url: string, dataSource: DataSource): Promise<vo
 
 const MIGRATION_LOCK_KEY = 7_301_120_001;
 
-export function createDataSource(url: string): DataSource {
+export interface Schema {
+  entities: MixedList<Function>;
+  migrations: MixedList<Function>;
+}
+
+export function createDataSource(url: string, schema: Schema): DataSource {
   return new DataSource({
     type: 'postgres',
     url,
-    entities,
-    migrations,
+    entities: schema.entities,
+    migrations: schema.migrations,
     migrationsRun: false,
     synchronize: false,
     installExtensions: false,
@@ -58,11 +62,7 @@ export function createDataSource(url: string): DataSource {
   });
 }
 
-export async function openDatabase(options: {
-  databaseUrl: string | null;
-  dataDir: string;
-  log?: (line: string) => void;
-}): Promise<Database> {
+export async function openDatabase(options: Schema & { databaseUrl: string | null; dataDir: string }): Promise<Database> {
   let url = options.databaseUrl;
   let stopEmbedded: (() => Promise<void>) | null = null;
   if (!url) {
@@ -72,7 +72,7 @@ export async function openDatabase(options: {
     stopEmbedded = server.stop;
     url = await ensureDatabase(server.url, EMBEDDED_DATABASE);
   }
-  const dataSource = createDataSource(url);
+  const dataSource = createDataSource(url, options);
   try {
     await dataSource.initialize();
     await migrateUnderLock(url, dataSource);
@@ -90,4 +90,20 @@ export async function openDatabase(options: {
       await stopEmbedded?.();
     },
   };
+}
+
+/** Runs `work` in a transaction on one connection of the pool: committed if it returns, rolled back if it throws. */
+export async function inTransaction<T>(pool: pg.Pool, work: (db: PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const result = await work(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw error;
+  } finally {
+    client.release();
+  }
 }

@@ -22,7 +22,7 @@
  * patient); without the key the ID cannot be recovered or confirmed by guessing.
  */
 import { createHmac } from 'node:crypto';
-import type { DicomAttributes } from '../imaging/types';
+import type { DicomAttributes } from '../types';
 
 export const DICOM_ATTRIBUTE_ALLOW_LIST = [
   // what the image is

@@ -32,10 +32,10 @@
 import { types } from 'node:util';
 import { log as dcmjsLog } from 'dcmjs';
 import { constants, NativeCodecs, Transcoder } from 'dcmjs-codecs';
-import { assertWithinPixelLimit } from '../imaging/limits';
-import type { RawPixels } from '../imaging/png';
-import { uint16View } from '../imaging/pixels';
-import { ImageError, type BitDepth, type DisplayWindow } from '../imaging/types';
+import { assertWithinPixelLimit } from '../limits';
+import type { RawPixels } from '../png';
+import { uint16View } from '../pixels';
+import { ImageError, type BitDepth, type DisplayWindow } from '../types';
 import {
   checkDatasetStructure,
   DicomStructureError,

@@ -1,10 +1,19 @@
 /**
- * The native distortion engine (native/, built by `npm run build:native` into build/Release). Kernels run
- * on the addon's worker threads, never on the event loop.
+ * The native engine (native/, built by `npm run build:native` into build/Release): distortion kernels and
+ * the pixel conversions at the edges of the store. Its work runs on the addon's worker threads, never on
+ * the event loop.
  */
 import path from 'node:path';
-import { packageRoot } from '../config/paths';
-import type { FloatImage } from '../imaging/float';
+import { packageRoot } from './paths';
+
+/** The kernels' pixel format: float32 planar samples in [0, 1]. */
+export interface FloatImage {
+  /** Planar: all of channel 0, then channel 1, ...; row-major within a channel. */
+  data: Float32Array;
+  width: number;
+  height: number;
+  channels: 1 | 3;
+}
 
 export interface NativeItem extends FloatImage {
   seed: bigint;
@@ -48,7 +57,7 @@ export function nativeEngine(): NativeEngine {
       engine = require(ADDON_PATH) as NativeEngine;
     } catch (error) {
       throw new Error(
-        `the native distortion engine is not built (${ADDON_PATH}): run \`npm run build:native\` ` +
+        `the native engine is not built (${ADDON_PATH}): run \`npm run build:native\` ` +
           `(needs cmake and a C++17 compiler). ${(error as Error).message}`,
       );
     }

@@ -4,7 +4,8 @@
  */
 import os from 'node:os';
 import type { Pool, PoolClient } from 'pg';
-import { ItemOutcome, JobKind, JobState } from '../entities';
+import { notify } from '../notifications';
+import { ItemOutcome, JobState } from './states';
 
 export const JOB_CHANNEL = 'medpsim_jobs';
 
@@ -13,7 +14,7 @@ export const WORKER_ID = `${os.hostname()}:${process.pid}`;
 
 type Queryable = Pool | PoolClient;
 
-export async function createJob(db: Queryable, kind: JobKind, params: object): Promise<string> {
+export async function createJob(db: Queryable, kind: string, params: object): Promise<string> {
   const { rows } = await db.query<{ id: string }>(
     `INSERT INTO jobs (kind, params) VALUES ($1, $2) RETURNING id`,
     [kind, JSON.stringify(params)],
@@ -100,6 +101,25 @@ export async function cancelJob(db: Queryable, jobId: string): Promise<boolean> 
   return rowCount === 1;
 }
 
-export async function notifyJob(db: Queryable, jobId: string): Promise<void> {
-  await db.query(`SELECT pg_notify($1, $2)`, [JOB_CHANNEL, jobId]);
+export function notifyJob(db: Queryable, jobId: string): Promise<void> {
+  return notify(db, JOB_CHANNEL, jobId);
+}
+
+/** QUEUED -> RUNNING for a job run as one unit; returns its params, or null when it is not queued. */
+export async function claimJob<P>(db: Queryable, jobId: string): Promise<P | null> {
+  const { rows } = await db.query<{ params: P }>(
+    `UPDATE jobs SET state = 'RUNNING', started_at = now(), done = 0, total = NULL, error = NULL
+     WHERE id = $1 AND state = 'QUEUED' RETURNING params`,
+    [jobId],
+  );
+  return rows[0]?.params ?? null;
+}
+
+/** RUNNING -> QUEUED, to run again from the start; false when it was not RUNNING. */
+export async function requeueJob(db: Queryable, jobId: string): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `UPDATE jobs SET state = 'QUEUED', started_at = NULL, done = 0, total = NULL WHERE id = $1 AND state = 'RUNNING'`,
+    [jobId],
+  );
+  return rowCount === 1;
 }

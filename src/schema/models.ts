@@ -1,12 +1,8 @@
 /** GraphQL types of the model registry that are not rows: the result of registerModel. */
 import { Field, ObjectType, registerEnumType } from 'type-graphql';
-import { Model } from '../entities';
+import { Model } from '../entities/Model';
+import { ModelRegistrationChange } from '../models/registry';
 
-export enum ModelRegistrationChange {
-  CREATED = 'CREATED',
-  UPDATED = 'UPDATED',
-  UNCHANGED = 'UNCHANGED',
-}
 registerEnumType(ModelRegistrationChange, {
   name: 'ModelRegistrationChange',
   valuesConfig: {

@@ -1,0 +1,255 @@
+/**
+ * The one job runtime. A job is a `jobs` row (state, counters, params) plus units of work queued in
+ * pg-boss, in the same PostgreSQL database, so that any number of worker processes share them. Domains
+ * define their kinds with defineItemJob (a planner and chunks of items: import, distortion) or
+ * defineSingleJob (one unit: a training run); the runtime does the rest the same way for every kind:
+ *
+ * - queueing: the job row and its first unit in one transaction;
+ * - cancel: a watchdog reads the states of this process's jobs every 250 ms and aborts the units of jobs
+ *   that finished elsewhere (cancelJob, or failed by another worker) through their AbortSignal;
+ * - a clean stop (SIGINT/SIGTERM): no new units are taken, running ones are aborted and put back;
+ * - a worker that died: its units are found by every worker's reaper (leases.ts) within
+ *   MEDPSIM_JOB_EXPIRE_SECONDS and handed out again (or, for kinds that cannot resume, failed);
+ * - a unit that fails its last retry fails its job;
+ * - progress: notifyJob after each change, which jobProgress subscriptions in any process hear.
+ */
+import type { PoolClient } from 'pg';
+import { inTransaction } from '../database';
+import PgBoss from 'pg-boss';
+import type { App } from '../app';
+import { Leases } from './leases';
+import { FINISHED_STATES, JobState, registerJobKind } from './states';
+import * as store from './store';
+
+/** PostgreSQL's code for connections ended by a server shutdown (ours, at exit, included). */
+export const ADMIN_SHUTDOWN = '57P01';
+
+/** Why a unit was told to stop. */
+export type StopReason = 'cancelled' | 'stopping' | 'lease-lost';
+
+const WATCHDOG_MS = 250;
+
+export interface UnitData {
+  jobId: string;
+  [key: string]: unknown;
+}
+
+export interface UnitContext {
+  app: App;
+  jobId: string;
+  /** Aborted (with a StopReason) when the unit must stop: cancelled, worker stopping, lease lost. */
+  signal: AbortSignal;
+  retryCount: number;
+  retryLimit: number;
+}
+
+export interface UnitQueue {
+  name: string;
+  /** Units of this queue one worker process runs at once. */
+  concurrency(app: App): number;
+  /** pg-boss fails (and retries) a unit still running after this long; below 24 h. */
+  expireSeconds: number;
+  retryLimit: number;
+  retryDelaySeconds: number;
+  run(unit: UnitContext, data: UnitData): Promise<void>;
+}
+
+export interface JobDefinition {
+  kind: string;
+  description: string;
+  queues: UnitQueue[];
+  /** The queue of the unit sent with a new job. */
+  firstQueue: string;
+  /** Puts an aborted unit back on a clean stop of its worker (in the transaction of `db`). */
+  handBack(app: App, db: PoolClient, queue: string, data: UnitData): Promise<void>;
+  /** A unit whose worker died: 'retry' hands it out again; 'drop' ends it (the job was failed). */
+  lost(app: App, jobId: string): Promise<'retry' | 'drop'>;
+}
+
+/** Registers the kind (for the GraphQL enum) and returns the definition. */
+export function defineJob(definition: JobDefinition): JobDefinition {
+  registerJobKind(definition.kind, definition.description);
+  return definition;
+}
+
+/** Sends a unit in a transaction (pg-boss takes a db to run its insert on). */
+export function sendUnit(app: App, db: PoolClient, queue: string, data: UnitData): Promise<string | null> {
+  return app.boss.send(queue, data, { db: { executeSql: (text: string, values: unknown[]) => db.query(text, values) } });
+}
+
+interface RunningUnit {
+  jobId: string;
+  controller: AbortController;
+  done: Promise<void>;
+}
+
+export class JobRuntime {
+  private readonly byKind = new Map<string, JobDefinition>();
+  private readonly byQueue = new Map<string, { definition: JobDefinition; queue: UnitQueue }>();
+  private readonly running = new Map<string, RunningUnit>();
+  private readonly leases: Leases;
+  private timers: NodeJS.Timeout[] = [];
+  private stopping = false;
+  private working = false;
+
+  constructor(
+    private readonly app: App,
+    definitions: JobDefinition[],
+  ) {
+    this.leases = new Leases(app.db.url, app.pool, (error) => {
+      console.error("[jobs] lease connection lost; stopping this worker's units:", error.message);
+      for (const unit of this.running.values()) unit.controller.abort('lease-lost');
+    });
+    for (const definition of definitions) {
+      this.byKind.set(definition.kind, definition);
+      for (const queue of definition.queues) this.byQueue.set(queue.name, { definition, queue });
+    }
+  }
+
+  /** Creates every queue (an API-only process queues units too). */
+  async createQueues(): Promise<void> {
+    for (const { queue } of this.byQueue.values()) {
+      await this.app.boss.createQueue(queue.name, {
+        name: queue.name,
+        retryLimit: queue.retryLimit,
+        retryDelay: queue.retryDelaySeconds,
+        expireInSeconds: queue.expireSeconds,
+        retentionDays: 7,
+      });
+    }
+  }
+
+  /** Creates the job and its first unit in one transaction; returns the job id at once. */
+  async queue(kind: string, params: object): Promise<string> {
+    const definition = this.byKind.get(kind);
+    if (!definition) throw new Error(`no job kind ${kind} (is its module in src/modules.ts?)`);
+    return inTransaction(this.app.pool, async (db) => {
+      const jobId = await store.createJob(db, kind, params);
+      await sendUnit(this.app, db, definition.firstQueue, { jobId });
+      return jobId;
+    });
+  }
+
+  /** Starts taking units of every kind, the watchdog and the reaper. */
+  async startWorkers(): Promise<void> {
+    this.working = true;
+    for (const { queue } of this.byQueue.values()) {
+      const options = { batchSize: 1, pollingIntervalSeconds: 0.5, includeMetadata: true as const };
+      for (let i = 0; i < queue.concurrency(this.app); i++) {
+        await this.app.boss.work<UnitData>(queue.name, options, ([unit]) => this.runUnit(queue, unit));
+      }
+    }
+    this.timers.push(setInterval(() => void this.watch(), WATCHDOG_MS));
+    this.timers.push(setInterval(() => void this.reap(), this.app.config.reapSeconds * 1000));
+    for (const timer of this.timers) timer.unref();
+    void this.reap(); // units of a worker that died before this one started
+  }
+
+  /** A clean stop: takes no new units, aborts the running ones and puts them back, then returns. */
+  async stopWorkers(): Promise<void> {
+    if (!this.working) return;
+    this.stopping = true;
+    for (const timer of this.timers) clearInterval(timer);
+    this.timers = [];
+    for (const name of this.byQueue.keys()) await this.app.boss.offWork(name);
+    for (const unit of this.running.values()) unit.controller.abort('stopping');
+    await Promise.allSettled([...this.running.values()].map((unit) => unit.done));
+    await this.leases.close();
+    this.working = false;
+    this.stopping = false;
+  }
+
+  /** Units whose worker died: handed out again, or dropped with their job failed. Returns their ids. */
+  async reap(): Promise<string[]> {
+    try {
+      const lost = await this.leases.reap((unitId) => this.running.has(unitId));
+      for (const unit of lost) {
+        const entry = this.byQueue.get(unit.queue);
+        const action = entry ? await entry.definition.lost(this.app, unit.jobId) : 'drop';
+        if (action === 'drop') {
+          await this.app.boss.cancel(unit.queue, unit.unitId);
+          continue;
+        }
+        await this.app.boss.fail(unit.queue, unit.unitId, { error: 'its worker stopped without finishing it' });
+        const after = await this.app.boss.getJobById(unit.queue, unit.unitId);
+        if (after?.state === 'failed') await this.failJob(unit.jobId, `${unit.queue}: its workers stopped without finishing it ${after.retryCount + 1} times`);
+      }
+      return lost.map((unit) => unit.unitId);
+    } catch (error) {
+      console.error('[jobs] looking for units of workers that died:', (error as Error).message);
+      return [];
+    }
+  }
+
+  private async runUnit(queue: UnitQueue, unit: PgBoss.JobWithMetadata<UnitData>): Promise<void> {
+    const { definition } = this.byQueue.get(queue.name)!;
+    if (this.stopping) {
+      // Fetched while stopping: back in the queue for a worker that is up.
+      await inTransaction(this.app.pool, (db) => definition.handBack(this.app, db, queue.name, unit.data));
+      return;
+    }
+    if (this.running.has(unit.id)) return; // delivered again while this process runs it
+    const lease = await this.leases.acquire(unit.id, queue.name, unit.data.jobId);
+    if (!lease) return; // a live worker runs it
+    const controller = new AbortController();
+    let finish!: () => void;
+    const done = new Promise<void>((resolve) => (finish = resolve));
+    this.running.set(unit.id, { jobId: unit.data.jobId, controller, done });
+    try {
+      await this.runLeased(definition, queue, unit, controller);
+    } finally {
+      this.running.delete(unit.id);
+      await lease.release().catch((error) => console.error(`[jobs] releasing unit ${unit.id}:`, (error as Error).message));
+      finish(); // after the unit was put back: stopWorkers waits for this
+    }
+  }
+
+  private async runLeased(definition: JobDefinition, queue: UnitQueue, unit: PgBoss.JobWithMetadata<UnitData>, controller: AbortController): Promise<void> {
+    const context: UnitContext = {
+      app: this.app,
+      jobId: unit.data.jobId,
+      signal: controller.signal,
+      retryCount: unit.retryCount,
+      retryLimit: unit.retryLimit,
+    };
+    try {
+      await queue.run(context, unit.data);
+    } catch (error) {
+      if (controller.signal.reason !== 'stopping') {
+        if (unit.retryCount >= unit.retryLimit) await this.failJob(unit.data.jobId, `${queue.name} failed: ${(error as Error).message}`);
+        throw error; // pg-boss retries it
+      }
+    }
+    if (controller.signal.reason === 'stopping') {
+      await inTransaction(this.app.pool, (db) => definition.handBack(this.app, db, queue.name, unit.data));
+    } else if (controller.signal.reason === 'lease-lost' && (await definition.lost(this.app, unit.data.jobId)) === 'retry') {
+      throw new Error('this worker lost its lease on the unit'); // pg-boss hands it out again
+    }
+  }
+
+  private async failJob(jobId: string, message: string): Promise<void> {
+    await store.failJob(this.app.pool, jobId, message);
+    await store.notifyJob(this.app.pool, jobId);
+  }
+
+  private watching = false;
+
+  /** Aborts the units of jobs that finished elsewhere (cancelled, or failed by another worker). */
+  private async watch(): Promise<void> {
+    if (this.watching || this.running.size === 0) return;
+    this.watching = true;
+    try {
+      const jobIds = [...new Set([...this.running.values()].map((unit) => unit.jobId))];
+      const { rows } = await this.app.pool.query<{ id: string; state: JobState }>(`SELECT id, state FROM jobs WHERE id = ANY($1::uuid[])`, [jobIds]);
+      const states = new Map(rows.map((row) => [row.id, row.state]));
+      for (const unit of this.running.values()) {
+        const state = states.get(unit.jobId);
+        if (state === undefined || FINISHED_STATES.includes(state)) unit.controller.abort('cancelled');
+      }
+    } catch {
+      // The next round tries again; a database that stays away fails the units by itself.
+    } finally {
+      this.watching = false;
+    }
+  }
+}

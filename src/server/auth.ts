@@ -1,0 +1,65 @@
+/**
+ * Authentication at the edge, for HTTP requests and WebSocket connections alike: the bearer token of a
+ * request becomes its principal (access/tokens.ts), or the request is refused with UNAUTHENTICATED. Failed
+ * attempts are counted per client address (rate-limiter-flexible): past MEDPSIM_AUTH_FAILURES_PER_MINUTE
+ * in a minute, that address is refused (TOO_MANY_REQUESTS) for a minute, whatever it sends.
+ */
+import type { IncomingMessage } from 'node:http';
+import proxyAddr from 'proxy-addr';
+import { RateLimiterMemory } from 'rate-limiter-flexible';
+import { ACCESS_SETTINGS } from '../access/settings';
+import { authenticate, bearerToken } from '../access/tokens';
+import type { App } from '../platform/app';
+import type { Principal } from '../platform/context';
+import { AppError, UnauthenticatedError } from '../platform/errors';
+
+export class TooManyRequestsError extends AppError {
+  constructor(retryAfterSeconds: number) {
+    super('TOO_MANY_REQUESTS', `too many failed authentications from this address; try again in ${retryAfterSeconds} s`, { retryAfterSeconds });
+  }
+}
+
+export class Authenticator {
+  private readonly failures: RateLimiterMemory;
+  private readonly limit: number;
+
+  constructor(
+    private readonly app: App,
+    /** Express's compiled "trust proxy" function, so that WebSocket clients are named as HTTP ones are. */
+    private readonly trustProxy: (address: string, hop: number) => boolean,
+  ) {
+    this.limit = app.settings(ACCESS_SETTINGS).authFailuresPerMinute;
+    this.failures = new RateLimiterMemory({ points: this.limit, duration: 60, blockDuration: 60 });
+  }
+
+  clientAddress(request: IncomingMessage): string | null {
+    try {
+      return proxyAddr(request, this.trustProxy);
+    } catch {
+      return request.socket.remoteAddress ?? null;
+    }
+  }
+
+  /** The principal of an Authorization value (null without one); throws UNAUTHENTICATED or TOO_MANY_REQUESTS. */
+  async principalOf(authorization: unknown, address: string | null): Promise<Principal | null> {
+    await this.assertNotBlocked(address);
+    try {
+      if (authorization !== undefined && typeof authorization !== 'string') throw new UnauthenticatedError('the authorization value must be a string: "Bearer <token>"');
+      const token = bearerToken(authorization);
+      return token === null ? null : await authenticate(this.app, token);
+    } catch (error) {
+      if (error instanceof UnauthenticatedError) await this.failed(address);
+      throw error;
+    }
+  }
+
+  async assertNotBlocked(address: string | null): Promise<void> {
+    const state = await this.failures.get(address ?? 'unknown');
+    if (state && state.consumedPoints > this.limit) throw new TooManyRequestsError(Math.ceil(state.msBeforeNext / 1000));
+  }
+
+  /** Counts a failed attempt (a bad token, a bad image signature). */
+  async failed(address: string | null): Promise<void> {
+    await this.failures.consume(address ?? 'unknown').catch(() => {}); // over the limit: blocked, as intended
+  }
+}
