@@ -73,7 +73,7 @@ export async function listAudit(
     `SELECT id::text, at, token_id AS "tokenId", role, operation, affected_ids AS "affectedIds", outcome, client_address AS "clientAddress"
      FROM audit_log
      WHERE ($1::bigint IS NULL OR id < $1) AND ($2::text IS NULL OR operation = $2) AND ($3::uuid IS NULL OR token_id = $3)
-     ORDER BY id DESC LIMIT $4`,
+     ORDER BY audit_log.id DESC LIMIT $4`,
     [options.before ?? null, options.operation ?? null, options.tokenId ?? null, first],
   );
   return rows.map((row) => Object.assign(new AuditEntry(), row));

@@ -1,8 +1,9 @@
 /**
  * Authentication at the edge, for HTTP requests and WebSocket connections alike: the bearer token of a
  * request becomes its principal (access/tokens.ts), or the request is refused with UNAUTHENTICATED. Failed
- * attempts are counted per client address (rate-limiter-flexible): past MEDPSIM_AUTH_FAILURES_PER_MINUTE
- * in a minute, that address is refused (TOO_MANY_REQUESTS) for a minute, whatever it sends.
+ * attempts are counted per client address (rate-limiter-flexible): after MEDPSIM_AUTH_FAILURES_PER_MINUTE
+ * in a minute, that address's credentials are refused (TOO_MANY_REQUESTS) for a minute, good ones too.
+ * Requests without credentials still reach the public routes (a health check behind the same proxy).
  */
 import type { IncomingMessage } from 'node:http';
 import proxyAddr from 'proxy-addr';
@@ -42,6 +43,7 @@ export class Authenticator {
 
   /** The principal of an Authorization value (null without one); throws UNAUTHENTICATED or TOO_MANY_REQUESTS. */
   async principalOf(authorization: unknown, address: string | null): Promise<Principal | null> {
+    if (authorization === undefined) return null;
     await this.assertNotBlocked(address);
     try {
       if (authorization !== undefined && typeof authorization !== 'string') throw new UnauthenticatedError('the authorization value must be a string: "Bearer <token>"');
@@ -55,7 +57,7 @@ export class Authenticator {
 
   async assertNotBlocked(address: string | null): Promise<void> {
     const state = await this.failures.get(address ?? 'unknown');
-    if (state && state.consumedPoints > this.limit) throw new TooManyRequestsError(Math.ceil(state.msBeforeNext / 1000));
+    if (state && state.consumedPoints >= this.limit) throw new TooManyRequestsError(Math.ceil(state.msBeforeNext / 1000));
   }
 
   /** Counts a failed attempt (a bad token, a bad image signature). */

@@ -41,6 +41,6 @@ async function renderSandbox(headers: Record<string, string>): Promise<string> {
 
 /** The Sandbox page for this request: with a token only for a browser on the server machine. */
 export async function landingPage(app: App, request: Request): Promise<string> {
-  const authorization = fromServerMachine(app, request) ? `Bearer ${await sandboxToken(app)}` : 'Bearer <paste a token: medpsim token create>';
+  const authorization = fromServerMachine(app, request) ? `Bearer ${await sandboxToken(app)}` : 'Bearer paste-a-token-here (medpsim token create)';
   return renderSandbox({ Authorization: authorization });
 }
