@@ -24,7 +24,7 @@ import { onTokenRevoked } from '../access/tokens';
 import type { App } from '../platform/app';
 import { allows, describeRule, type AccessRule, type Principal, type RequestContext } from '../platform/context';
 import { AppError, ForbiddenError, httpStatusOf, UnauthenticatedError } from '../platform/errors';
-import type { HttpRoute } from '../platform/module';
+import type { DomainModule, HttpRoute } from '../platform/module';
 import { buildMedpsimSchema } from '../schema/build';
 import { assertOperationAllowed } from '../schema/guards';
 import { assertQueryLimits, type QueryLimits } from '../schema/limits';
@@ -32,11 +32,40 @@ import { Authenticator } from './auth';
 import { describeHttpError, jsonErrors } from './http-error';
 import { landingPage } from './landing-page';
 
+/** A route as the access table shows it; GraphQL's POST is checked per operation (schema/guards.ts). */
+export interface RouteRule {
+  method: string;
+  path: string;
+  access: AccessRule | 'per operation';
+  signedUrls: boolean;
+  note?: string;
+}
+
 export interface HttpServer {
   url: string;
-  /** Every route served, with its rule (GraphQL's are per operation: see the schema's rules). */
-  routes: Array<{ method: string; path: string; access: AccessRule | 'per operation' }>;
+  /** Every route served, with its rule. */
+  routes: RouteRule[];
   close(): Promise<void>;
+}
+
+const HEALTH: HttpRoute = {
+  method: 'get',
+  path: '/health',
+  access: { public: true },
+  handle: async (_context, _request, response) => void response.json({ ok: true }),
+};
+
+function plainRoutes(modules: readonly DomainModule[]): HttpRoute[] {
+  return [HEALTH, ...modules.flatMap((module) => module.routes ?? [])];
+}
+
+/** Every route the server mounts, with its rule (for the access table and its test). */
+export function routeRules(modules: readonly DomainModule[]): RouteRule[] {
+  return [
+    ...plainRoutes(modules).map((route) => ({ method: route.method.toUpperCase(), path: route.path, access: route.access, signedUrls: route.signedUrls === true })),
+    { method: 'GET', path: '/graphql', access: 'per operation', signedUrls: false, note: 'the Apollo Sandbox page for browsers needs no token' },
+    { method: 'POST', path: '/graphql', access: 'per operation', signedUrls: false },
+  ];
 }
 
 /** A GraphQL error at the edge: its code, and the HTTP status for access errors (others keep Apollo's). */
@@ -148,16 +177,8 @@ export async function startHttpServer(app: App): Promise<HttpServer> {
     response.locals.context = { app, principal, baseUrl: baseUrlOf(request), clientAddress } satisfies RequestContext;
   });
 
-  const routes: HttpServer['routes'] = [];
   const corsMiddleware = cors({ origin: config.corsOrigins, credentials: true });
-  const health: HttpRoute = {
-    method: 'get',
-    path: '/health',
-    access: { public: true },
-    handle: async (_context, _request, response) => void response.json({ ok: true }),
-  };
-  for (const route of [health, ...app.modules.flatMap((module) => module.routes ?? [])]) {
-    routes.push({ method: route.method.toUpperCase(), path: route.path, access: route.access });
+  for (const route of plainRoutes(app.modules)) {
     const before = route.before?.(app) ?? [];
     expressApp[route.method](route.path, corsMiddleware, authenticate, asMiddleware(routeAccess(route)), ...before, asMiddleware(routeHandler(route)));
   }
@@ -267,7 +288,6 @@ export async function startHttpServer(app: App): Promise<HttpServer> {
   });
   await apollo.start();
 
-  routes.push({ method: 'GET', path: '/graphql', access: { public: true } }, { method: 'POST', path: '/graphql', access: 'per operation' });
   expressApp.get('/graphql', (request, response, next) => {
     if (request.accepts(['application/json', 'text/html']) !== 'text/html') return next();
     landingPage(app, request).then((html) => {
@@ -299,7 +319,7 @@ export async function startHttpServer(app: App): Promise<HttpServer> {
   const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host.includes(':') ? `[${config.host}]` : config.host;
   return {
     url: `http://${host}:${port}`,
-    routes,
+    routes: routeRules(app.modules),
     async close() {
       stopWatchingRevocations();
       await apollo.stop(); // drains HTTP connections and the WebSocket server

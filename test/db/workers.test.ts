@@ -1,10 +1,10 @@
 /**
- * Several worker processes share one queue; one is killed (SIGKILL, as in a crash) and another stopped
- * (SIGINT, as in a restart) in the middle of an import; a third takes over; the job completes, with every
- * file imported exactly once.
+ * Several worker processes share one queue; one is killed (SIGKILL, as in a crash) while it runs a unit,
+ * and another stopped (SIGINT, as in a restart) in the middle of an import; a third takes over; the job
+ * completes, with every file imported exactly once.
  */
 import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { synthesizeDataset } from '../../src/synth/dataset';
 import { startTestApp, waitForJob, type TestApp } from '../helpers/app';
@@ -53,6 +53,16 @@ it('survives a crashed and a restarted worker without importing anything twice',
 
   const jobId = await startFolderImport(t.app, { path: folder, datasetName: 'shared' });
   await waitUntilDone(jobId, 12);
+  // Killed while it holds a unit (and after it has done some items): its unit must be handed out again.
+  const crashingId = `${hostname()}:${crashing.process.pid}`;
+  for (;;) {
+    const { rows } = await t.app.pool.query(
+      `SELECT EXISTS (SELECT 1 FROM job_units WHERE worker = $1) AND EXISTS (SELECT 1 FROM job_items WHERE worker = $1) AS ready`,
+      [crashingId],
+    );
+    if (rows[0].ready) break;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
   crashing.process.kill('SIGKILL');
   await waitUntilDone(jobId, 60);
   restarting.process.kill('SIGINT');
@@ -68,7 +78,9 @@ it('survives a crashed and a restarted worker without importing anything twice',
   expect(images.rows[0]).toEqual({ n: total, paths: total });
   const items = await t.app.pool.query(`SELECT count(*)::int AS n, count(DISTINCT worker)::int AS workers FROM job_items WHERE job_id = $1`, [jobId]);
   expect(items.rows[0]).toEqual({ n: total, workers: 3 });
-  // The killed worker's chunks were handed out again.
+  // The killed worker's units were found by the reaper and handed out again; none is left behind.
   const retried = await t.app.pool.query(`SELECT count(*)::int AS n FROM pgboss.job WHERE name = 'medpsim-import-chunk' AND retry_count > 0`);
   expect(retried.rows[0].n).toBeGreaterThan(0);
+  const leases = await t.app.pool.query(`SELECT count(*)::int AS n FROM job_units`);
+  expect(leases.rows[0].n).toBe(0);
 });

@@ -109,13 +109,9 @@ export class JobRuntime {
   /** Creates every queue (an API-only process queues units too). */
   async createQueues(): Promise<void> {
     for (const { queue } of this.byQueue.values()) {
-      await this.app.boss.createQueue(queue.name, {
-        name: queue.name,
-        retryLimit: queue.retryLimit,
-        retryDelay: queue.retryDelaySeconds,
-        expireInSeconds: queue.expireSeconds,
-        retentionDays: 7,
-      });
+      const options = { name: queue.name, retryLimit: queue.retryLimit, retryDelay: queue.retryDelaySeconds, expireInSeconds: queue.expireSeconds, retentionDays: 7 };
+      await this.app.boss.createQueue(queue.name, options); // nothing if it exists...
+      await this.app.boss.updateQueue(queue.name, options); // ...so that a queue made by an older version gets today's settings
     }
   }
 
