@@ -26,6 +26,7 @@ import {
 } from 'graphql';
 import { createClient, type Client } from 'graphql-ws';
 import { Ctx, Query, Resolver } from 'type-graphql';
+import type { Request } from 'express';
 import WebSocket from 'ws';
 import { signedPath } from '../../src/access/signed-urls';
 import { issueToken } from '../../src/access/tokens';
@@ -34,6 +35,7 @@ import { MODULES } from '../../src/modules';
 import { ALL_ROLES, Role, type AccessRule } from '../../src/platform/context';
 import { buildMedpsimSchema } from '../../src/schema/build';
 import { rootFields } from '../../src/schema/guards';
+import { fromServerMachine } from '../../src/server/landing-page';
 import { startTestApp, tokenFor, type TestApp } from '../helpers/app';
 import { greyJpeg } from '../helpers/files';
 
@@ -329,6 +331,27 @@ describe('tokens', () => {
     await t.gql(`mutation ($id: ID!) { cancelJob(id: $id) { state } }`, { id: job.data!.importDataset.id });
   });
 
+  it('stop working in every server process once revoked', async () => {
+    // A second API process on the same database (as MEDPSIM_ROLE=api behind a load balancer).
+    const other = await startTestApp({ http: true, work: false, databaseUrl: t.databaseUrl, dataDir: t.dataDir });
+    try {
+      const token = await tokenFor(t.app, Role.PIPELINE, 'used on two processes');
+      expect((await other.gql(`{ me { role } }`, {}, token)).data).toEqual({ me: { role: 'PIPELINE' } }); // cached there now
+      const { rows } = await t.app.pool.query(`SELECT id FROM api_tokens WHERE label = 'used on two processes'`);
+      await t.gql(`mutation ($id: String!) { revokeToken(id: $id) { id } }`, { id: rows[0].id });
+      expect((await t.gql(`{ me { role } }`, {}, token)).errors?.[0].extensions?.code).toBe('UNAUTHENTICATED'); // this process: at once
+      // The other process hears of it by a PostgreSQL notification (delivered at commit, milliseconds later).
+      let code: string | undefined;
+      for (let tries = 0; tries < 100 && code !== 'UNAUTHENTICATED'; tries++) {
+        code = (await other.gql(`{ me { role } }`, {}, token)).errors?.[0].extensions?.code;
+        if (code !== 'UNAUTHENTICATED') await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect(code).toBe('UNAUTHENTICATED');
+    } finally {
+      await other.close();
+    }
+  });
+
   it('are created, listed and revoked by ADMIN only, with typed errors for bad input', async () => {
     const bad = [
       [`{ label: "", role: ANALYST }`, 'label'],
@@ -482,6 +505,15 @@ describe('Apollo Sandbox', () => {
       expect(remote).not.toMatch(/mpsim_[0-9a-f]{8}_/);
       expect(remote).toContain('Bearer paste-a-token-here');
     }
+  });
+
+  it('gets none when the server listens beyond loopback, or when turned off', () => {
+    const request = { socket: { remoteAddress: '127.0.0.1' }, headers: { host: 'localhost:4000' } } as unknown as Request;
+    const onAllInterfaces = { ...t.app, config: { ...t.app.config, host: '0.0.0.0' } };
+    expect(fromServerMachine(t.app, request)).toBe(true);
+    expect(fromServerMachine(onAllInterfaces, request)).toBe(false);
+    const off = { ...t.app, settings: () => ({ sandboxToken: 'off' }) } as unknown as typeof t.app;
+    expect(fromServerMachine(off, request)).toBe(false);
   });
 });
 
