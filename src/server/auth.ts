@@ -7,7 +7,9 @@
  */
 import type { IncomingMessage } from 'node:http';
 import proxyAddr from 'proxy-addr';
-import { RateLimiterMemory } from 'rate-limiter-flexible';
+import { RateLimiterMemory, type RateLimiterRes } from 'rate-limiter-flexible';
+
+const BLOCK_MS = 60_000;
 import { ACCESS_SETTINGS } from '../access/settings';
 import { authenticate, bearerToken } from '../access/tokens';
 import type { App } from '../platform/app';
@@ -22,15 +24,16 @@ export class TooManyRequestsError extends AppError {
 
 export class Authenticator {
   private readonly failures: RateLimiterMemory;
-  private readonly limit: number;
+  /** Blocked addresses and until when (ms): checked on every request with credentials, without a promise. */
+  private readonly blockedUntil = new Map<string, number>();
 
   constructor(
     private readonly app: App,
     /** Express's compiled "trust proxy" function, so that WebSocket clients are named as HTTP ones are. */
     private readonly trustProxy: (address: string, hop: number) => boolean,
   ) {
-    this.limit = app.settings(ACCESS_SETTINGS).authFailuresPerMinute;
-    this.failures = new RateLimiterMemory({ points: this.limit, duration: 60, blockDuration: 60 });
+    const limit = app.settings(ACCESS_SETTINGS).authFailuresPerMinute;
+    this.failures = new RateLimiterMemory({ points: limit, duration: 60 });
   }
 
   clientAddress(request: IncomingMessage): string | null {
@@ -44,9 +47,9 @@ export class Authenticator {
   /** The principal of an Authorization value (null without one); throws UNAUTHENTICATED or TOO_MANY_REQUESTS. */
   async principalOf(authorization: unknown, address: string | null): Promise<Principal | null> {
     if (authorization === undefined) return null;
-    await this.assertNotBlocked(address);
+    this.assertNotBlocked(address);
     try {
-      if (authorization !== undefined && typeof authorization !== 'string') throw new UnauthenticatedError('the authorization value must be a string: "Bearer <token>"');
+      if (typeof authorization !== 'string') throw new UnauthenticatedError('the authorization value must be a string: "Bearer <token>"');
       const token = bearerToken(authorization);
       return token === null ? null : await authenticate(this.app, token);
     } catch (error) {
@@ -55,13 +58,22 @@ export class Authenticator {
     }
   }
 
-  async assertNotBlocked(address: string | null): Promise<void> {
-    const state = await this.failures.get(address ?? 'unknown');
-    if (state && state.consumedPoints >= this.limit) throw new TooManyRequestsError(Math.ceil(state.msBeforeNext / 1000));
+  assertNotBlocked(address: string | null): void {
+    const key = address ?? 'unknown';
+    const until = this.blockedUntil.get(key);
+    if (until === undefined) return;
+    const left = until - Date.now();
+    if (left <= 0) this.blockedUntil.delete(key);
+    else throw new TooManyRequestsError(Math.ceil(left / 1000));
   }
 
-  /** Counts a failed attempt (a bad token, a bad image signature). */
+  /** Counts a failed attempt (a bad token, a bad image signature); the limit's last one blocks the address. */
   async failed(address: string | null): Promise<void> {
-    await this.failures.consume(address ?? 'unknown').catch(() => {}); // over the limit: blocked, as intended
+    const key = address ?? 'unknown';
+    const state = await this.failures.consume(key).catch((refusal: RateLimiterRes) => refusal);
+    if (state.remainingPoints > 0) return;
+    const now = Date.now();
+    if (this.blockedUntil.size > 10_000) for (const [other, until] of this.blockedUntil) if (until <= now) this.blockedUntil.delete(other);
+    this.blockedUntil.set(key, now + BLOCK_MS);
   }
 }

@@ -188,7 +188,7 @@ export async function startHttpServer(app: App): Promise<HttpServer> {
     return async (request: Request, response: Response) => {
       const context = response.locals.context as RequestContext;
       if (route.signedUrls && request.query.sig !== undefined) {
-        await authenticator.assertNotBlocked(context.clientAddress);
+        authenticator.assertNotBlocked(context.clientAddress);
         const check = await checkSignature(app, request.path, request.query);
         if (check === 'valid') return;
         await authenticator.failed(context.clientAddress);
