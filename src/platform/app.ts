@@ -85,7 +85,7 @@ export async function startApp(config: Config, modules: readonly DomainModule[],
       blobs: new BlobStore(path.join(config.dataDir, 'blobs')),
       boss,
       notifications,
-      jobs: null as unknown as JobRuntime,
+      jobs: null as unknown as JobRuntime, // set below: the runtime needs the app
       modules,
       settings: (settings) => settingsOf(config, settings),
       onClose: (closer) => void serviceClosers.push(closer),

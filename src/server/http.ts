@@ -155,9 +155,14 @@ function maskUnexpectedErrors(formatted: { message: string; extensions?: Record<
 
 type Middleware = (request: Request, response: Response, next: NextFunction) => void;
 
-/** Express 5 passes a rejected promise of a handler to the error middleware. */
+/** A step that passes on to the next one when it resolves; a rejection goes to the error middleware. */
 function asMiddleware(handler: (request: Request, response: Response) => Promise<void>): Middleware {
   return (request, response, next) => void handler(request, response).then(() => next(), next);
+}
+
+/** The last step: it answers, so only a rejection goes on (to the error middleware). */
+function asHandler(handler: (request: Request, response: Response) => Promise<void>): Middleware {
+  return (request, response, next) => void handler(request, response).catch(next);
 }
 
 export async function startHttpServer(app: App): Promise<HttpServer> {
@@ -180,7 +185,7 @@ export async function startHttpServer(app: App): Promise<HttpServer> {
   const corsMiddleware = cors({ origin: config.corsOrigins, credentials: true });
   for (const route of plainRoutes(app.modules)) {
     const before = route.before?.(app) ?? [];
-    expressApp[route.method](route.path, corsMiddleware, authenticate, asMiddleware(routeAccess(route)), ...before, asMiddleware(routeHandler(route)));
+    expressApp[route.method](route.path, corsMiddleware, authenticate, asMiddleware(routeAccess(route)), ...before, asHandler(routeHandler(route)));
   }
 
   /** The route's rule, or (for <img> routes) a valid signature for this very path. */

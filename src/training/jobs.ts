@@ -37,8 +37,8 @@ export const TRAINING_SETTINGS = defineSettings('training', (env) => ({
 }));
 
 /**
- * pg-boss hands a unit out again once it has been active for its expiry, and allows less than 24 h: a run
- * gets 23 h, its unit half an hour more, so a unit is never handed out twice while its trainer runs.
+ * pg-boss fails a unit still active after its expiry, which must be under 24 h: a run gets 23 h, its unit
+ * half an hour more, so a unit is never failed while its trainer runs.
  */
 export const TRAINING_TIME_LIMIT_S = 23 * 3600;
 const UNIT_EXPIRE_S = TRAINING_TIME_LIMIT_S + 1800;
@@ -100,6 +100,7 @@ function workFolder(app: App, jobId: string): string {
 export const trainingJob = defineSingleJob<TrainingParams>({
   kind: TRAIN,
   description: 'Trains a model with the Python trainer (classifier, DAE or GAN) and registers it.',
+  noun: 'training',
   expireSeconds: UNIT_EXPIRE_S,
   run: runTraining,
   async failLost(app, jobId) {

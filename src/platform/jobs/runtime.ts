@@ -39,8 +39,6 @@ export interface UnitContext {
   jobId: string;
   /** Aborted (with a StopReason) when the unit must stop: cancelled, worker stopping, lease lost. */
   signal: AbortSignal;
-  retryCount: number;
-  retryLimit: number;
 }
 
 export interface UnitQueue {
@@ -91,6 +89,7 @@ export class JobRuntime {
   private timers: NodeJS.Timeout[] = [];
   private stopping = false;
   private working = false;
+  private watching = false;
 
   constructor(
     private readonly app: App,
@@ -201,15 +200,8 @@ export class JobRuntime {
   }
 
   private async runLeased(definition: JobDefinition, queue: UnitQueue, unit: PgBoss.JobWithMetadata<UnitData>, controller: AbortController): Promise<void> {
-    const context: UnitContext = {
-      app: this.app,
-      jobId: unit.data.jobId,
-      signal: controller.signal,
-      retryCount: unit.retryCount,
-      retryLimit: unit.retryLimit,
-    };
     try {
-      await queue.run(context, unit.data);
+      await queue.run({ app: this.app, jobId: unit.data.jobId, signal: controller.signal }, unit.data);
     } catch (error) {
       if (controller.signal.reason !== 'stopping') {
         if (unit.retryCount >= unit.retryLimit) await this.failJob(unit.data.jobId, `${queue.name} failed: ${(error as Error).message}`);
@@ -227,8 +219,6 @@ export class JobRuntime {
     await store.failJob(this.app.pool, jobId, message);
     await store.notifyJob(this.app.pool, jobId);
   }
-
-  private watching = false;
 
   /** Aborts the units of jobs that finished elsewhere (cancelled, or failed by another worker). */
   private async watch(): Promise<void> {

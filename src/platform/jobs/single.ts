@@ -11,6 +11,8 @@ import * as jobs from './store';
 export interface SingleJob<P> {
   kind: string;
   description: string;
+  /** What one run is called in messages, e.g. "training". */
+  noun: string;
   /** pg-boss's limit on one unit, below 24 h: the run's own time limit must be shorter. */
   expireSeconds: number;
   /** Runs one claimed job; it completes or fails the job itself. Returns early once unit.signal aborts. */
@@ -35,7 +37,7 @@ export function defineSingleJob<P>(definition: SingleJob<P>): JobDefinition {
       await definition.run(unit, params);
     } catch (error) {
       // An error of ours (the database, the file system): the job fails with it rather than staying RUNNING.
-      await jobs.failJob(app.pool, jobId, `${definition.kind.toLowerCase()} failed: ${(error as Error).message}`);
+      await jobs.failJob(app.pool, jobId, `${definition.noun} failed: ${(error as Error).message}`);
     } finally {
       await jobs.notifyJob(app.pool, jobId).catch(() => {});
     }
