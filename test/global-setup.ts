@@ -8,6 +8,9 @@ import path from 'node:path';
 import { startEmbeddedPostgres } from '../src/platform/embedded-postgres';
 
 export default async function globalSetup(): Promise<void> {
+  // Test folders are made under the temporary folder: the servers of the tests (and their child processes)
+  // may read there, and in the checkout (fixtures).
+  process.env.MEDPSIM_IMPORT_ROOTS = `${tmpdir()},${process.cwd()}`;
   if (process.env.DATABASE_URL) {
     process.env.MEDPSIM_TEST_ADMIN_URL = process.env.DATABASE_URL;
     return;

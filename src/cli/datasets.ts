@@ -3,19 +3,39 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { request, serverOf, serverOptions } from './client';
 import { followJob, JOB_FIELDS, jobSummary, type JobView } from './jobs';
+import { uploadFolder } from './upload';
 
 export function registerDatasetCommands(program: Command): void {
   serverOptions(program.command('import'))
-    .description('import a folder ({train,test,val}/<LABEL>/*, <LABEL>/* or flat) into a dataset, as a job')
-    .argument('<folder>', 'folder readable by the server')
+    .description('import a folder ({train,test,val}/<LABEL>/*, <LABEL>/* or flat) into a dataset: read by the server as a job, or sent with --upload')
+    .argument('<folder>', 'folder readable by the server (inside its MEDPSIM_IMPORT_ROOTS), or a local folder with --upload')
     .requiredOption('-d, --dataset <name>', 'dataset name (created if missing)')
     .option('--split <split>', 'split for files outside split folders (train, test, val)')
     .option('--label <label>', 'label for files outside label folders')
     .option('--description <text>', 'dataset description')
+    .option('--upload', 'send the files over HTTP (the server may be on another machine); files it has already are skipped')
+    .option('--in-flight <n>', 'with --upload: files sent at once (1 to 32)', (value) => Number(value), 4)
     .option('--no-wait', 'print the job id and return at once')
-    .option('--json', 'print the final job as JSON')
+    .option('--json', 'print the final job (or, with --upload, the summary) as JSON')
     .action(async (folder: string, options) => {
       const server = serverOf(options);
+      if (options.upload) {
+        if (!Number.isInteger(options.inFlight) || options.inFlight < 1 || options.inFlight > 32) throw new Error('--in-flight must be an integer in [1, 32]');
+        const summary = await uploadFolder(server, {
+          folder: path.resolve(folder),
+          dataset: options.dataset,
+          split: options.split,
+          label: options.label,
+          inFlight: options.inFlight,
+          showBar: !options.json && process.stderr.isTTY === true,
+        });
+        if (options.json) console.log(JSON.stringify(summary));
+        else {
+          console.log(`${summary.dataset}: ${summary.uploaded} uploaded, ${summary.alreadyThere} already there, ${summary.failed.length} failed (of ${summary.files} files)`);
+          for (const failure of summary.failed.slice(0, 20)) console.log(`  ${failure.item}: ${failure.code}: ${failure.message}`);
+        }
+        return;
+      }
       const { importDataset } = await request<{ importDataset: JobView }>(
         server,
         `mutation ($input: ImportDatasetInput!) { importDataset(input: $input) { ${JOB_FIELDS} } }`,

@@ -1,9 +1,10 @@
 /** Imports one file: read, hash, decode and check, store the blob, insert the row, record the outcome. */
-import { promises as fs } from 'node:fs';
+import path from 'node:path';
 import type { App } from '../platform/app';
 import { ItemOutcome } from '../entities/Job';
 import { ingestImage } from '../imaging/ingest';
 import { ImageError, type IngestedImage } from '../imaging/types';
+import { readFileSafely, UnreadableFile } from '../platform/files';
 import * as jobs from '../platform/jobs/store';
 import { sha256 } from '../platform/blobs';
 import { patientIdFromFileName, type ImportItem } from './layout';
@@ -57,7 +58,7 @@ export function imageInsert(facts: ImageFacts, stored: StoredImage, first = 1): 
     image.window?.center ?? null,
     image.window?.width ?? null,
     image.dicom ? JSON.stringify(image.dicom.attributes) : null,
-    facts.synthetic,
+    facts.synthetic || image.synthetic,
     facts.importJobId,
   ];
   const placeholders = values.map((_, index) => `$${first + index}`).join(', ');
@@ -69,7 +70,7 @@ export function imageInsert(facts: ImageFacts, stored: StoredImage, first = 1): 
 }
 
 function failureOf(error: unknown): { code: string; message: string } {
-  if (error instanceof ImageError) return { code: error.code, message: error.message };
+  if (error instanceof ImageError || error instanceof UnreadableFile) return { code: error.code, message: error.message };
   const errno = error as NodeJS.ErrnoException;
   if (typeof errno?.code === 'string' && errno.syscall) {
     return { code: 'IO_ERROR', message: `cannot read file: ${errno.message}` };
@@ -83,22 +84,33 @@ function failureOf(error: unknown): { code: string; message: string } {
  */
 export async function importFileItem(
   app: App,
-  unit: { jobId: string; datasetId: string; absolutePath: string; item: ImportItem; synthetic: boolean },
+  unit: { jobId: string; datasetId: string; root: string; item: ImportItem; synthetic: boolean },
 ): Promise<void> {
   const { jobId, item } = unit;
+  if (item.rejected) {
+    await jobs.recordOutcome(app.pool, jobId, item.path, ItemOutcome.FAILED, item.rejected);
+    return;
+  }
   let stored: StoredImage;
   try {
-    stored = await ingestAndStore(app, await fs.readFile(unit.absolutePath));
+    const bytes = await readFileSafely(unit.root, path.join(unit.root, item.path), app.settings(DATASET_SETTINGS).maxUploadBytes);
+    stored = await ingestAndStore(app, bytes);
   } catch (error) {
     await jobs.recordOutcome(app.pool, jobId, item.path, ItemOutcome.FAILED, failureOf(error));
     return;
   }
   const facts = { datasetId: unit.datasetId, sourcePath: item.path, split: item.split, label: item.label, synthetic: unit.synthetic, importJobId: jobId };
   const insert = imageInsert(facts, stored, 6);
+  if (stored.image.synthetic && !unit.synthetic) await markSynthetic(app, unit.datasetId);
   await app.pool.query(
     jobs.recordOutcomeSql(`CASE WHEN EXISTS (SELECT 1 FROM image) THEN 'DONE' ELSE 'SKIPPED' END`, `image AS (${insert.sql})`),
     [...jobs.recordOutcomeParams(jobId, item.path), ...insert.values],
   );
+}
+
+/** A dataset with a synthetic phantom in it is marked synthetic (it holds images that are not patient data). */
+export async function markSynthetic(app: App, datasetId: string): Promise<void> {
+  await app.pool.query(`UPDATE datasets SET synthetic = true WHERE id = $1 AND NOT synthetic`, [datasetId]);
 }
 
 /** Items whose path is already in the dataset: recorded as SKIPPED without reading the file. */

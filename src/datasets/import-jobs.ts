@@ -2,8 +2,8 @@
  * Folder imports as item jobs (platform/jobs/items.ts): the planner lists the folder, chunk units import
  * file by file. An image row is unique per (dataset, path), so nothing is imported twice.
  */
-import path from 'node:path';
 import type { App } from '../platform/app';
+import { folderInsideRoots } from '../platform/files';
 import { defineItemJob, PlanError } from '../platform/jobs/items';
 import { isSyntheticDatasetRoot } from '../synth/dataset';
 import { importFileItem, skipExisting } from './import-item';
@@ -33,6 +33,12 @@ export const importJob = defineItemJob<ImportParams, PlannedFile>({
   inFlight: 2, // libvips already spreads one decode over the cores
 
   async plan(app, _jobId, params) {
+    // Checked again where the files are read: the roots of this worker process are the ones that count.
+    try {
+      await folderInsideRoots(app.config, params.root, 'path');
+    } catch (error) {
+      throw new PlanError((error as Error).message);
+    }
     let items: ImportItem[];
     try {
       ({ items } = await scanFolder(params.root));
@@ -52,12 +58,6 @@ export const importJob = defineItemJob<ImportParams, PlannedFile>({
   settle: (app, jobId, params, items) => skipExisting(app, jobId, params.datasetId, items),
 
   async run(app, jobId, params, item) {
-    await importFileItem(app, {
-      jobId,
-      datasetId: params.datasetId,
-      absolutePath: path.join(params.root, item.path),
-      item,
-      synthetic: item.synthetic,
-    });
+    await importFileItem(app, { jobId, datasetId: params.datasetId, root: params.root, item, synthetic: item.synthetic });
   },
 });

@@ -1,13 +1,13 @@
 /** Datasets and images: creation, lookup, listing with keyset pagination, counts. Used by resolvers and CLI. */
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { App } from '../platform/app';
 import type { SelectQueryBuilder } from 'typeorm';
 import { Dataset } from '../entities/Dataset';
 import { Image } from '../entities/Image';
-import { assertUuid, badUserInput, notFound, requireIntInRange } from '../platform/errors';
+import { assertUuid, badUserInput, checkOptionalText, checkText, notFound, quoted, requireIntInRange } from '../platform/errors';
+import { folderInsideRoots } from '../platform/files';
 import { queueImport } from './import-jobs';
-import { imageInsert, ingestAndStore } from './import-item';
+import { imageInsert, ingestAndStore, markSynthetic } from './import-item';
 import { SPLITS, type Split } from './layout';
 import type { DisplayWindow, StoredPicture } from '../imaging/types';
 
@@ -38,7 +38,7 @@ export function decodeCursor(cursor: string): string {
 export function parseSplit(field: string, value: string | null | undefined): Split | null {
   if (value === null || value === undefined) return null;
   if (!(SPLITS as readonly string[]).includes(value)) {
-    throw badUserInput(field, `must be one of ${SPLITS.join(', ')}, got "${value}"`, { allowed: SPLITS });
+    throw badUserInput(field, `must be one of ${SPLITS.join(', ')}, got ${quoted(value)}`, { allowed: SPLITS });
   }
   return value as Split;
 }
@@ -49,10 +49,10 @@ export async function getDataset(app: App, id: string, field = 'id'): Promise<Da
   return dataset;
 }
 
-/** Finds the dataset by name, creating it on first use. */
-export async function datasetNamed(app: App, name: string, description: string | null = null): Promise<Dataset> {
-  const trimmed = name.trim();
-  if (trimmed.length < 1 || trimmed.length > 200) throw badUserInput('name', 'must be 1 to 200 characters');
+/** Finds the dataset by name, creating it on first use (`field` names the name in errors). */
+export async function datasetNamed(app: App, name: string, description: string | null = null, field = 'name'): Promise<Dataset> {
+  const trimmed = checkText(field, name, 200);
+  description = checkOptionalText('description', description, 2000, { multiline: true });
   await app.pool.query(
     `INSERT INTO datasets (name, description) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING`,
     [trimmed, description],
@@ -68,13 +68,11 @@ export async function startFolderImport(
   app: App,
   input: { path: string; datasetName: string; description?: string | null; split?: string | null; label?: string | null },
 ): Promise<string> {
-  const root = path.resolve(input.path);
-  const stat = await fs.stat(root).catch(() => null);
-  if (!stat) throw badUserInput('path', `folder not found on the server: ${root}`);
-  if (!stat.isDirectory()) throw badUserInput('path', `not a folder: ${root}`);
+  const root = await folderInsideRoots(app.config, input.path, 'path');
   const split = parseSplit('split', input.split);
-  const dataset = await datasetNamed(app, input.datasetName, input.description ?? null);
-  return queueImport(app, { datasetId: dataset.id, root, split, label: input.label ?? null });
+  const label = checkOptionalText('label', input.label, 100);
+  const dataset = await datasetNamed(app, input.datasetName, input.description ?? null, 'datasetName');
+  return queueImport(app, { datasetId: dataset.id, root, split, label });
 }
 
 export function filteredImages(app: App, datasetId: string, filter: ImageFilter): SelectQueryBuilder<Image> {
@@ -144,25 +142,84 @@ export async function getImage(app: App, id: string): Promise<Image> {
   return image;
 }
 
+export interface UploadInput {
+  datasetName: string;
+  bytes: Buffer;
+  /** The file's name (its base name is kept), for an upload that stands alone. */
+  fileName: string;
+  /** Or its path relative to an uploaded folder (medpsim import --upload): the image's source path. */
+  path?: string | null;
+  split?: string | null;
+  label?: string | null;
+  /** When the image is there already with another split or label: change them to these. */
+  update?: boolean;
+}
+
+export interface UploadResult {
+  image: Image;
+  created: boolean;
+  /** An existing image whose split or label were changed (update). */
+  updated: boolean;
+  /** An existing image that differs from what was sent (left as it was unless update): stored vs given. */
+  differences: Record<string, { stored: string | null; given: string | null }>;
+}
+
+/** A relative path inside an uploaded folder: forward slashes, no "..", no empty or hidden parts. */
+function checkRelativePath(field: string, value: string): string {
+  const relative = checkText(field, value, 500);
+  const parts = relative.split('/');
+  if (relative.startsWith('/') || parts.some((part) => part === '' || part === '.' || part === '..' || part.startsWith('.'))) {
+    throw badUserInput(field, `must be a relative path inside the uploaded folder (a/b/c.jpeg, without "..", "." or empty parts), got ${quoted(relative)}`);
+  }
+  return relative;
+}
+
 /**
- * Stores one uploaded image. Its source path is "uploads/<hash prefix>/<file name>", so uploading the same
- * bytes again returns the existing image instead of a duplicate.
+ * Stores one uploaded image. Its source path is the given relative path, or "uploads/<hash prefix>/<file
+ * name>", so that the same upload again finds the image it made instead of a duplicate; what differs from
+ * the stored image (split, label, content at the same path) is reported, and split and label are changed
+ * only when asked (update).
  */
-export async function importUpload(
-  app: App,
-  upload: { datasetName: string; fileName: string; bytes: Buffer; split?: string | null; label?: string | null },
-): Promise<{ image: Image; created: boolean }> {
+export async function importUpload(app: App, upload: UploadInput): Promise<UploadResult> {
   const split = parseSplit('split', upload.split);
-  const dataset = await datasetNamed(app, upload.datasetName);
+  const label = checkOptionalText('label', upload.label, 100);
+  const fileName = checkText('filename', upload.fileName, 200);
+  const relativePath = upload.path ? checkRelativePath('path', upload.path) : null;
+  const dataset = await datasetNamed(app, upload.datasetName, null, 'dataset');
   const stored = await ingestAndStore(app, upload.bytes);
-  const safeName = path.basename(upload.fileName).replace(/[^\w.-]+/g, '_').slice(0, 200) || 'upload';
-  const sourcePath = `uploads/${stored.hash.slice(0, 16)}/${safeName}`;
-  const facts = { datasetId: dataset.id, sourcePath, split, label: upload.label ?? null, synthetic: false, importJobId: null };
+  if (stored.image.synthetic) await markSynthetic(app, dataset.id);
+  const safeName = path.basename(fileName).replace(/[^\w.-]+/g, '_') || 'upload';
+  const sourcePath = relativePath ?? `uploads/${stored.hash.slice(0, 16)}/${safeName}`;
+  const facts = { datasetId: dataset.id, sourcePath, split, label, synthetic: false, importJobId: null };
   const insert = imageInsert(facts, stored);
   const { rows } = await app.pool.query<{ id: string }>(insert.sql, insert.values);
-  const id = rows[0]?.id ?? null;
-  const image = await app.db.dataSource
-    .getRepository(Image)
-    .findOneByOrFail(id ? { id } : { datasetId: dataset.id, sourcePath });
-  return { image, created: id !== null };
+  const images = app.db.dataSource.getRepository(Image);
+  if (rows[0]) return { image: await images.findOneByOrFail({ id: rows[0].id }), created: true, updated: false, differences: {} };
+
+  let image = await images.findOneByOrFail({ datasetId: dataset.id, sourcePath });
+  const differences: UploadResult['differences'] = {};
+  if (image.split !== split) differences.split = { stored: image.split, given: split };
+  if (image.label !== label) differences.label = { stored: image.label, given: label };
+  if (image.contentHash !== stored.hash) differences.contentHash = { stored: image.contentHash, given: stored.hash };
+  const updated = upload.update === true && (differences.split !== undefined || differences.label !== undefined);
+  if (updated) {
+    await app.pool.query(`UPDATE images SET split = $2, label = $3 WHERE id = $1`, [image.id, split, label]);
+    image = await images.findOneByOrFail({ id: image.id });
+    delete differences.split;
+    delete differences.label;
+  }
+  return { image, created: false, updated, differences };
+}
+
+/** Which of these SHA-256 hashes of files the dataset already holds (for uploads that resume). */
+export async function knownContent(app: App, datasetId: string, hashes: string[]): Promise<string[]> {
+  if (hashes.length > 1000) throw badUserInput('sha256', `at most 1000 hashes at once, got ${hashes.length}`, { max: 1000 });
+  hashes.forEach((hash, index) => {
+    if (!/^[0-9a-f]{64}$/.test(hash)) throw badUserInput(`sha256[${index}]`, `must be a SHA-256 in lowercase hex, got ${quoted(hash)}`);
+  });
+  const { rows } = await app.pool.query<{ content_hash: string }>(
+    `SELECT DISTINCT content_hash FROM images WHERE dataset_id = $1 AND content_hash = ANY($2)`,
+    [datasetId, hashes],
+  );
+  return rows.map((row) => row.content_hash);
 }

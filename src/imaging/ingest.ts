@@ -21,7 +21,7 @@ import { deidentifyDicom } from './dicom/deidentify';
 import { assertWithinPixelLimit } from './limits';
 import { encodePng, withImageChunksOnly, type RawPixels } from './png';
 import { collapseGreyRgb, uint16View, uint8View } from './pixels';
-import { ImageError, type BitDepth, type IngestOptions, type IngestedImage, type SourceFormat } from './types';
+import { ImageError, SYNTHETIC_IMAGE_DESCRIPTION, type BitDepth, type IngestOptions, type IngestedImage, type SourceFormat } from './types';
 
 type RasterFormat = Exclude<SourceFormat, 'dicom'>;
 
@@ -59,8 +59,7 @@ function describeUnsupported(buf: Buffer): string {
   if (head.startsWith('PK\x03\x04')) return `this is a ZIP archive, not an image; ${supported}`;
   if (head.startsWith('%PDF')) return `this is a PDF document, not an image; ${supported}`;
   if (looksLikeText(buf)) return `this looks like a text file, not an image; ${supported}`;
-  const hex = buf.subarray(0, 8).toString('hex').replace(/(..)(?!$)/g, '$1 ');
-  return `unrecognised file type (first bytes ${hex}); ${supported}`;
+  return `unrecognised file type; ${supported}`; // never the file's bytes: a message may reach any reader of the job
 }
 
 function looksLikeText(buf: Buffer): boolean {
@@ -80,6 +79,8 @@ interface RasterHeader {
   hasAlpha: boolean;
   /** EXIF orientation other than 1 ("upright"). */
   rotated: boolean;
+  /** Its EXIF carries the synthetic-phantom mark. */
+  synthetic: boolean;
 }
 
 async function ingestRaster(buf: Buffer, format: RasterFormat, opts: IngestOptions): Promise<IngestedImage> {
@@ -89,7 +90,7 @@ async function ingestRaster(buf: Buffer, format: RasterFormat, opts: IngestOptio
     header.grey && header.bitDepth === 8
       ? await greyPngInOnePass(buf, format, header, opts.maxPixels)
       : await encodeInspected(collapseGreyRgb(await decodeRaster(buf, format, header, opts.maxPixels)));
-  return { ...stored, bitDepth: header.bitDepth, format, window: null };
+  return { ...stored, bitDepth: header.bitDepth, format, window: null, synthetic: header.synthetic };
 }
 
 type StoredRaster = Pick<IngestedImage, 'png' | 'width' | 'height' | 'channels'>;
@@ -141,6 +142,7 @@ async function readRasterHeader(buf: Buffer, format: RasterFormat): Promise<Rast
     grey: colourChannels === 1,
     hasAlpha: meta.hasAlpha,
     rotated: (meta.orientation ?? 1) !== 1,
+    synthetic: meta.exif?.includes(SYNTHETIC_IMAGE_DESCRIPTION, 0, 'latin1') === true,
   };
 }
 
@@ -230,5 +232,6 @@ async function ingestDicom(buf: Buffer, opts: IngestOptions): Promise<IngestedIm
     format: 'dicom',
     window: decoded.window,
     dicom: { attributes, patientKey },
+    synthetic: false, // medpsim writes no DICOM phantoms
   };
 }

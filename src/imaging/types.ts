@@ -15,6 +15,12 @@ export interface StoredPicture {
   window: DisplayWindow | null;
 }
 
+/**
+ * Written into the EXIF ImageDescription of every synthetic phantom (src/synth): an image that carries it is
+ * stored as synthetic, however it arrives (folder import, upload).
+ */
+export const SYNTHETIC_IMAGE_DESCRIPTION = 'MEDPSIM SYNTHETIC PHANTOM - generated chest X-ray, not patient data';
+
 /** De-identified facts kept from a DICOM file (allow-list only, see src/imaging/dicom/deidentify.ts). */
 export type DicomAttributes = Record<string, string | number>;
 
@@ -30,6 +36,8 @@ export interface IngestedImage {
   window: DisplayWindow | null;
   /** DICOM only: allow-listed attributes and a pseudonymous patient key (never the real id). */
   dicom?: { attributes: DicomAttributes; patientKey: string | null };
+  /** The file carries the synthetic-phantom mark (SYNTHETIC_IMAGE_DESCRIPTION). */
+  synthetic: boolean;
 }
 
 export type ImageErrorCode =

@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { App } from '../platform/app';
 import { Model, ModelTask, type ModelTensor } from '../entities/Model';
 import { badUserInput, notFound } from '../platform/errors';
+import { fileInsideRoots } from '../platform/files';
 import { checkModelFiles, ManifestError, type ModelManifest, type TensorSpec } from './manifest';
 import { MODEL_SETTINGS } from './settings';
 
@@ -71,9 +72,11 @@ export async function registerModelFile(app: App, onnxPath: string): Promise<Reg
 
 /** registerModel for clients: anything wrong with the path or its files is BAD_USER_INPUT on `path`. */
 export async function registerModel(app: App, onnxPath: string): Promise<Registration> {
-  if (onnxPath.trim() === '') throw badUserInput('path', 'give the path of an .onnx file on the server (its manifest beside it)');
+  // Only files the server may read: in the models folder or an import root.
+  const roots = { ...app.config, importRoots: [app.settings(MODEL_SETTINGS).modelsDir, ...app.config.importRoots] };
+  const file = await fileInsideRoots(roots, onnxPath, 'path');
   try {
-    return await registerModelFile(app, onnxPath);
+    return await registerModelFile(app, file);
   } catch (error) {
     if (error instanceof ManifestError) throw badUserInput('path', error.message, { file: error.file });
     throw error;

@@ -78,11 +78,13 @@ export async function startApp(config: Config, modules: readonly DomainModule[],
     await notifications.start();
     await notifications.listen(JOB_CHANNEL);
     platformClosers.push(() => notifications.stop());
+    const blobs = new BlobStore(path.join(config.dataDir, 'blobs'));
+    await blobs.open();
     const app: App = {
       config,
       db,
       pool,
-      blobs: new BlobStore(path.join(config.dataDir, 'blobs')),
+      blobs,
       boss,
       notifications,
       jobs: null as unknown as JobRuntime, // set below: the runtime needs the app

@@ -1,4 +1,7 @@
-/** Content-addressed blob store: a file named by its SHA-256 is written once, whoever imports it again. */
+/**
+ * Content-addressed blob store: a file named by its SHA-256 is written once, whoever imports it again. The
+ * store is private to the server's user (folders 0700, files 0600): the images are patient data.
+ */
 import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -12,6 +15,12 @@ export function sha256(bytes: Buffer): string {
 export class BlobStore {
   constructor(readonly root: string) {}
 
+  /** Creates the store's folder, private; one made by an older version (0755) is made private too. */
+  async open(): Promise<void> {
+    await fs.mkdir(this.root, { recursive: true, mode: 0o700 });
+    await fs.chmod(this.root, 0o700);
+  }
+
   pathOf(hash: string, extension = 'png'): string {
     if (!HASH.test(hash)) throw new Error(`not a SHA-256 hex digest: ${hash}`);
     return path.join(this.root, hash.slice(0, 2), hash.slice(2, 4), `${hash}.${extension}`);
@@ -21,9 +30,9 @@ export class BlobStore {
   async put(hash: string, bytes: Buffer, extension = 'png'): Promise<void> {
     const target = this.pathOf(hash, extension);
     if (await this.has(hash, extension)) return;
-    await fs.mkdir(path.dirname(target), { recursive: true });
+    await fs.mkdir(path.dirname(target), { recursive: true, mode: 0o700 });
     const temp = `${target}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-    await fs.writeFile(temp, bytes);
+    await fs.writeFile(temp, bytes, { mode: 0o600 });
     await fs.rename(temp, target);
   }
 

@@ -51,6 +51,8 @@ export interface Config {
   publicUrl: string | null;
   /** Express's "trust proxy": which proxies' X-Forwarded-* headers are believed (none by default). */
   trustProxy: string | null;
+  /** The only folders whose files a client may have the server read (imports, training data, models). */
+  importRoots: string[];
 }
 
 export function loadConfig(env: Environment = process.env): Config {
@@ -77,6 +79,9 @@ export function loadConfig(env: Environment = process.env): Config {
       .filter(Boolean),
     publicUrl,
     trustProxy: env.MEDPSIM_TRUST_PROXY || null,
+    importRoots: env.MEDPSIM_IMPORT_ROOTS
+      ? env.MEDPSIM_IMPORT_ROOTS.split(',').map((root) => root.trim()).filter(Boolean).map((root) => path.resolve(root))
+      : [process.cwd(), path.join(dataDir, 'incoming')],
   };
 }
 

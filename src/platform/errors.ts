@@ -36,7 +36,7 @@ export class UserInputError extends AppError {
 
 export class NotFoundError extends AppError {
   constructor(what: string, id: string) {
-    super('NOT_FOUND', `${what} ${id} not found`, { id });
+    super('NOT_FOUND', `${what} ${id.length <= 80 ? id : quoted(id)} not found`, { id: id.slice(0, 80) });
     this.name = 'NotFoundError';
   }
 }
@@ -74,6 +74,31 @@ export function requireIntInRange(field: string, value: number, min: number, max
   return value;
 }
 
+/** A value echoed in a message, cut to 80 characters (a client may send megabytes). */
+export function quoted(value: unknown): string {
+  const text = String(value);
+  return text.length <= 80 ? `"${text}"` : `"${text.slice(0, 80)}…" (${text.length} characters)`;
+}
+
+/**
+ * A text a client gives to be stored (a name, a label): trimmed, `min` to `max` characters, no NUL and, unless
+ * multiline, no control characters at all.
+ */
+export function checkText(field: string, value: string, max: number, options: { min?: number; multiline?: boolean } = {}): string {
+  const text = String(value).trim();
+  const min = options.min ?? 1;
+  if (text.length < min || text.length > max) throw badUserInput(field, `must be ${min} to ${max} characters, got ${text.length}`, { min, max });
+  const control = options.multiline ? /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/ : /[\u0000-\u001f\u007f]/;
+  if (control.test(text)) throw badUserInput(field, options.multiline ? 'must not contain NUL or other control characters' : 'must be one line, without control characters');
+  return text;
+}
+
+/** checkText for an optional value: null, undefined and blank are null. */
+export function checkOptionalText(field: string, value: string | null | undefined, max: number, options: { multiline?: boolean } = {}): string | null {
+  if (value === null || value === undefined || String(value).trim() === '') return null;
+  return checkText(field, value, max, options);
+}
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function isUuid(value: string): boolean {
@@ -81,7 +106,7 @@ export function isUuid(value: string): boolean {
 }
 
 export function assertUuid(field: string, value: string): string {
-  if (!UUID.test(value)) throw badUserInput(field, `must be a UUID, got "${value}"`);
+  if (!UUID.test(value)) throw badUserInput(field, `must be a UUID, got ${quoted(value)}`);
   return value;
 }
 
@@ -96,6 +121,10 @@ export function httpStatusOf(code: string): number {
       return 403;
     case 'NOT_FOUND':
       return 404;
+    case 'PAYLOAD_TOO_LARGE':
+      return 413;
+    case 'UNSUPPORTED_MEDIA_TYPE':
+      return 415;
     case 'TOO_MANY_REQUESTS':
       return 429;
     default:

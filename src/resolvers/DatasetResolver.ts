@@ -5,6 +5,7 @@ import * as datasets from '../datasets/service';
 import { ImageConnection, ImageFilter, ImportDatasetInput, SplitLabelCount } from '../schema/types';
 import type { RequestContext } from '../platform/context';
 import { Allow, PIPELINES, READERS } from '../schema/guards';
+import { shownPath } from './paths';
 
 @Resolver(() => Dataset)
 export class DatasetResolver {
@@ -20,6 +21,11 @@ export class DatasetResolver {
     return datasets.getDataset(app, id);
   }
 
+  @FieldResolver(() => String, { nullable: true, description: 'Folder of the last import into this dataset, on the server.' })
+  sourceRoot(@Root() dataset: Dataset, @Ctx() context: RequestContext): string | null {
+    return shownPath(context, dataset.sourceRoot);
+  }
+
   @FieldResolver(() => Int, { description: 'Number of images, optionally filtered.' })
   imageCount(
     @Root() dataset: Dataset,
@@ -27,6 +33,11 @@ export class DatasetResolver {
     @Ctx() { app }: RequestContext,
   ): Promise<number> {
     return datasets.countImages(app, dataset.id, filter ?? {});
+  }
+
+  @FieldResolver(() => [String], { description: 'Which of these SHA-256 hashes of files (at most 1000) the dataset holds already: an upload that resumes skips them.' })
+  knownContent(@Root() dataset: Dataset, @Arg('sha256', () => [String]) sha256: string[], @Ctx() { app }: RequestContext): Promise<string[]> {
+    return datasets.knownContent(app, dataset.id, sha256);
   }
 
   @FieldResolver(() => [SplitLabelCount], { description: 'Image counts per split and label.' })

@@ -1,7 +1,9 @@
 import { Arg, Ctx, FieldResolver, Float, ID, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
 import { Job, JobItem, JobState } from '../entities/Job';
 import * as jobs from '../jobs/service';
+import { GraphQLJSONObject } from 'graphql-scalars';
 import type { RequestContext } from '../platform/context';
+import { shownParams, shownText } from './paths';
 import { Allow, PIPELINES, READERS } from '../schema/guards';
 
 @Resolver(() => Job)
@@ -20,6 +22,16 @@ export class JobResolver {
     @Ctx() { app }: RequestContext,
   ): Promise<Job[]> {
     return jobs.listJobs(app, { first, state });
+  }
+
+  @FieldResolver(() => GraphQLJSONObject, { description: "The job's request; server paths outside the import roots are shown to ADMIN and PIPELINE only." })
+  params(@Root() job: Job, @Ctx() context: RequestContext): Record<string, unknown> {
+    return shownParams(context, job.params) as Record<string, unknown>;
+  }
+
+  @FieldResolver(() => String, { nullable: true, description: 'Why the job as a whole failed.' })
+  error(@Root() job: Job, @Ctx() context: RequestContext): string | null {
+    return shownText(context, job.error);
   }
 
   @FieldResolver(() => Float, { nullable: true, description: 'Fraction of items with an outcome, 0..1.' })

@@ -5,6 +5,7 @@ import * as models from '../models/registry';
 import { ModelRegistration } from '../schema/models';
 import type { RequestContext } from '../platform/context';
 import { Allow, PIPELINES, READERS } from '../schema/guards';
+import { shownPath } from './paths';
 
 @Resolver(() => Model)
 export class ModelResolver {
@@ -28,6 +29,11 @@ export class ModelResolver {
   })
   registerModel(@Arg('path') path: string, @Ctx() { app }: RequestContext): Promise<ModelRegistration> {
     return models.registerModel(app, path);
+  }
+
+  @FieldResolver(() => String, { description: 'The .onnx file on the server (its full path for ADMIN and PIPELINE).' })
+  path(@Root() model: Model, @Ctx() context: RequestContext): string {
+    return shownPath(context, model.path)!;
   }
 
   @FieldResolver(() => [ModelTensor], { description: "The graph's inputs (from the manifest)." })

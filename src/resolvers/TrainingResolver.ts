@@ -6,6 +6,7 @@ import { startTraining, TRAIN } from '../training/jobs';
 import { loadRun } from '../training/store';
 import type { RequestContext } from '../platform/context';
 import { Allow, PIPELINES } from '../schema/guards';
+import { shownPath, shownText } from './paths';
 
 @Resolver()
 export class TrainingResolver {
@@ -18,6 +19,24 @@ export class TrainingResolver {
   async startTraining(@Arg('input') input: StartTrainingInput, @Ctx() { app }: RequestContext): Promise<Job> {
     const jobId = await startTraining(app, input);
     return app.db.dataSource.getRepository(Job).findOneByOrFail({ id: jobId });
+  }
+}
+
+@Resolver(() => TrainingRun)
+export class TrainingRunResolver {
+  @FieldResolver(() => String, { nullable: true, description: 'The trained .onnx file on the server, once completed.' })
+  modelPath(@Root() run: TrainingRun, @Ctx() context: RequestContext): string | null {
+    return shownPath(context, run.modelPath);
+  }
+
+  @FieldResolver(() => String, { nullable: true, description: 'Its manifest (.json) beside it.' })
+  manifestPath(@Root() run: TrainingRun, @Ctx() context: RequestContext): string | null {
+    return shownPath(context, run.manifestPath);
+  }
+
+  @FieldResolver(() => String, { nullable: true, description: 'The last lines the trainer wrote to stderr, once it has ended.' })
+  log(@Root() run: TrainingRun, @Ctx() context: RequestContext): string | null {
+    return shownText(context, run.log);
   }
 }
 

@@ -14,6 +14,7 @@ import path from 'node:path';
 import type { App } from '../platform/app';
 import { defineSettings } from '../platform/config';
 import { badUserInput } from '../platform/errors';
+import { folderInsideRoots } from '../platform/files';
 import { defineSingleJob } from '../platform/jobs/single';
 import type { UnitContext } from '../platform/jobs/runtime';
 import { failJob, jobState, notifyJob, WORKER_ID } from '../platform/jobs/store';
@@ -68,13 +69,7 @@ export async function startTraining(app: App, input: StartTrainingInput): Promis
   const name = checkModelName(input.name);
   const options = checkTrainingOptions(input.task, input.options ?? {});
 
-  let dataFolder: string | null = null;
-  if (input.dataFolder) {
-    dataFolder = path.resolve(input.dataFolder);
-    const stat = await fs.stat(dataFolder).catch(() => null);
-    if (!stat) throw badUserInput('dataFolder', `folder not found on the server: ${dataFolder}`);
-    if (!stat.isDirectory()) throw badUserInput('dataFolder', `not a folder: ${dataFolder}`);
-  }
+  const dataFolder = input.dataFolder ? await folderInsideRoots(app.config, input.dataFolder, 'dataFolder') : null;
   if (input.datasetId) {
     const dataset = await getDataset(app, input.datasetId, 'datasetId');
     const { rows } = await app.pool.query(`SELECT 1 FROM images WHERE dataset_id = $1 LIMIT 1`, [dataset.id]);

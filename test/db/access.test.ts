@@ -418,7 +418,7 @@ describe('signed image links', () => {
   beforeAll(async () => {
     const ids: string[] = [];
     for (const name of ['a', 'b']) {
-      const response = await t.request(`/upload?dataset=signed&filename=${name}.jpg`, { method: 'POST', body: await greyJpeg(16, 16, name === 'a' ? 10 : 200) }, tokens[Role.PIPELINE]);
+      const response = await t.upload(`dataset=signed&filename=${name}.jpg`, await greyJpeg(16, 16, name === 'a' ? 10 : 200), tokens[Role.PIPELINE]);
       ids.push(((await response.json()) as any).image.id);
     }
     [first, second] = ids;
@@ -453,7 +453,7 @@ describe('the audit log', () => {
     const datasetId = created.data!.createDataset.id;
     await t.gql(`mutation { createDataset(name: "") { id } }`, {}, tokens[Role.PIPELINE]);
     await t.gql(`mutation { createToken(input: { label: "x", role: ADMIN }) { secret } }`, {}, tokens[Role.ANALYST]);
-    await t.request(`/upload?dataset=audited&filename=u.jpg`, { method: 'POST', body: await greyJpeg(8, 8, 50) }, tokens[Role.PIPELINE]);
+    await t.upload(`dataset=audited&filename=u.jpg`, await greyJpeg(8, 8, 50), tokens[Role.PIPELINE]);
 
     const log = await t.gql(`{ auditLog(first: 20) { id tokenId role operation affectedIds outcome clientAddress at } }`);
     const entries = log.data!.auditLog.filter((entry: any) => Number(entry.id) > since).reverse();

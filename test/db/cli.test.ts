@@ -37,10 +37,30 @@ it('synthesizes phantoms, imports them as a job and lists the dataset', async ()
   expect(datasets).toEqual([expect.objectContaining({ name: 'cli-demo', synthetic: true, imageCount: 8 })]);
 });
 
+it('uploads a local folder over HTTP, and a rerun sends nothing again', async () => {
+  const folder = path.join(mkdtempSync(path.join(tmpdir(), 'medpsim-cli-')), 'phantoms');
+  expect((await cli(['synth', folder, '--count', '6', '--size', '64', '--seed', '8'])).code).toBe(0);
+  const first = await cli(['import', folder, '--dataset', 'uploaded', '--upload', '--json']);
+  expect(first.code).toBe(0);
+  expect(JSON.parse(first.output)).toEqual({ dataset: 'uploaded', files: 6, uploaded: 6, alreadyThere: 0, failed: [] });
+  const again = await cli(['import', folder, '--dataset', 'uploaded', '--upload', '--json']);
+  expect(JSON.parse(again.output)).toMatchObject({ uploaded: 0, alreadyThere: 6 });
+  // The layout's split and label, each file's path as its source path, and the phantoms' synthetic mark.
+  const { rows } = await t.app.pool.query(
+    `SELECT i.split, i.label, i.source_path, i.synthetic, d.synthetic AS dataset_synthetic FROM images i JOIN datasets d ON d.id = i.dataset_id
+     WHERE d.name = 'uploaded' ORDER BY i.source_path`,
+  );
+  expect(rows).toHaveLength(6);
+  for (const row of rows) {
+    expect(row.source_path).toBe(`${row.split}/${row.label}/${path.basename(row.source_path)}`);
+    expect(row).toMatchObject({ synthetic: true, dataset_synthetic: true });
+  }
+});
+
 it('reports server-side errors and an unreachable server clearly', async () => {
-  const missing = await cli(['import', '/no/such/folder', '--dataset', 'x']);
+  const missing = await cli(['import', path.join(tmpdir(), 'no-such-folder'), '--dataset', 'x']);
   expect(missing.code).toBe(1);
-  expect(missing.output).toContain('path: folder not found on the server: /no/such/folder');
+  expect(missing.output).toContain(`path: folder not found on the server: ${path.join(tmpdir(), 'no-such-folder')}`);
 
   const child = startProcess(CLI, ['datasets', '--server', 'http://127.0.0.1:9'], {});
   expect(await child.exited).toBe(1);

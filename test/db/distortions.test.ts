@@ -13,7 +13,7 @@ const body = (response: Response): Promise<any> => response.json();
 beforeAll(async () => {
   t = await startTestApp({ http: true });
   const { png } = await grey16Png(64, 48);
-  const response = await t.request(`/upload?dataset=distort&filename=deep.png`, { method: 'POST', body: png });
+  const response = await t.upload(`dataset=distort&filename=deep.png`, png);
   ({ id: imageId, datasetId } = (await body(response)).image);
 });
 

@@ -24,7 +24,7 @@ beforeAll(async () => {
   writeTinyModel(modelsDir, 'double-dae', { factor: 2, manifest: { task: 'dae' } });
   t = await startTestApp({ http: true, env: { MEDPSIM_MODELS_DIR: modelsDir, MEDPSIM_ONNX_PROVIDER: 'cpu' } });
   const { png } = await grey16Png(24, 18);
-  const response = await t.request(`/upload?dataset=cnn&filename=x.png`, { method: 'POST', body: png });
+  const response = await t.upload(`dataset=cnn&filename=x.png`, png);
   imageId = (await body(response)).image.id;
   source = (await pngSamples(png)).data;
 });

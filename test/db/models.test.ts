@@ -133,8 +133,9 @@ it('refuses bad paths, manifests and hashes as BAD_USER_INPUT on path', async ()
   writeFileSync(path.join(broken, 'v2.json'), JSON.stringify({ format: 'medpsim-model-manifest', version: 2 }));
 
   const cases: Array<[string, RegExp]> = [
-    ['', /give the path of an \.onnx file/],
-    [path.join(root, 'nope.onnx'), /nope\.onnx: no such file on the server/],
+    ['', /give a file on the server, inside .*\(MEDPSIM_IMPORT_ROOTS\)/],
+    [path.join(root, 'nope.onnx'), /file not found on the server: .*nope\.onnx/],
+    ['/etc/hostname', /\/etc\/hostname is outside the folders this server may read/],
     [path.join(modelsDir, 'dae-small.json'), /a model path must name an \.onnx file/],
     [path.join(modelsDir, 'corrupt.onnx'), /corrupt\.json: not valid JSON/],
     [path.join(broken, 'tampered.onnx'), /tampered\.onnx: SHA-256 [0-9a-f]{64} differs/],

@@ -28,6 +28,8 @@ export interface TestApp {
   gql<T = Record<string, any>>(query: string, variables?: Record<string, unknown>, token?: string | null): Promise<GraphQLResponse<T>>;
   /** fetch of a path of the server with a token (this app's ADMIN one by default). */
   request(path: string, init?: RequestInit, token?: string | null): Promise<Response>;
+  /** POST /upload?<query> with the file as application/octet-stream. */
+  upload(query: string, bytes: Buffer | string, token?: string | null): Promise<Response>;
   close(): Promise<void>;
 }
 
@@ -73,6 +75,7 @@ export async function startTestApp(
     PORT: '0',
     HOST: '127.0.0.1',
     MEDPSIM_JOB_EXPIRE_SECONDS: '3',
+    MEDPSIM_IMPORT_ROOTS: process.env.MEDPSIM_IMPORT_ROOTS,
     MEDPSIM_AUTH_FAILURES_PER_MINUTE: '1000000', // tests of bad tokens run in bulk; the limit has a test of its own
     ...options.env,
   });
@@ -93,6 +96,8 @@ export async function startTestApp(
     databaseUrl,
     token,
     request,
+    upload: (query, bytes, bearer = token) =>
+      request(`/upload?${query}`, { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: bytes }, bearer),
     async gql<T>(query: string, variables: Record<string, unknown> = {}, bearer: string | null = token) {
       const response = await request('/graphql', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) }, bearer);
       return (await response.json()) as GraphQLResponse<T>;
