@@ -10,9 +10,9 @@ import type { PoolClient } from 'pg';
 import type { App } from '../platform/app';
 import { inTransaction } from '../platform/database';
 import { Role } from '../platform/context';
-import { AppError, assertUuid, badUserInput, notFound } from '../platform/errors';
+import { AppError, assertUuid, badUserInput, checkOptionalText, checkText, notFound } from '../platform/errors';
 import { ACCESS_SETTINGS } from './settings';
-import { checkLabel, issueToken, type NewToken } from './tokens';
+import { issueToken, type NewToken } from './tokens';
 
 export interface RaterInput {
   displayName: string;
@@ -45,8 +45,8 @@ function checkHours(hours: number | null | undefined, fallback: number): number 
 }
 
 export async function createRater(app: App, input: RaterInput, expiresInHours?: number | null): Promise<Invitation> {
-  const displayName = checkLabel(input.displayName, 'displayName');
-  const specialty = input.specialty?.trim() ? checkLabel(input.specialty, 'specialty') : null;
+  const displayName = checkText('displayName', input.displayName, 100);
+  const specialty = checkOptionalText('specialty', input.specialty, 100);
   const years = input.yearsOfExperience ?? null;
   if (years !== null && (!Number.isInteger(years) || years < 0 || years > 80)) {
     throw badUserInput('yearsOfExperience', `must be an integer in [0, 80], got ${years}`, { min: 0, max: 80 });

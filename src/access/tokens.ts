@@ -13,7 +13,7 @@ import type { Pool, PoolClient } from 'pg';
 import { ApiToken, TokenOrigin } from '../entities/ApiToken';
 import { appService, type App } from '../platform/app';
 import { Role, type Principal } from '../platform/context';
-import { assertUuid, badUserInput, notFound, UnauthenticatedError } from '../platform/errors';
+import { assertUuid, badUserInput, checkText, notFound, UnauthenticatedError } from '../platform/errors';
 import { notify } from '../platform/notifications';
 
 export const TOKENS_CHANNEL = 'medpsim_tokens';
@@ -139,7 +139,7 @@ export interface TokenRequest {
 
 /** Checks a client's request for a token (RATER tokens come from invitations only). */
 export function checkTokenRequest(request: TokenRequest): { label: string; role: Role; expiresAt: Date | null } {
-  const label = checkLabel(request.label);
+  const label = checkText('label', request.label, 100);
   if (!Object.values(Role).includes(request.role)) throw badUserInput('role', `must be one of ${Object.values(Role).join(', ')}`);
   if (request.role === Role.RATER) throw badUserInput('role', 'RATER tokens come from invitations: createRater, then the rater accepts the code');
   const days = request.expiresInDays;
@@ -147,12 +147,6 @@ export function checkTokenRequest(request: TokenRequest): { label: string; role:
     throw badUserInput('expiresInDays', `must be an integer in [1, 3650] (or null: no expiry), got ${days}`, { min: 1, max: 3650 });
   }
   return { label, role: request.role, expiresAt: days ? new Date(Date.now() + days * 86_400_000) : null };
-}
-
-export function checkLabel(raw: string, field = 'label'): string {
-  const label = raw.trim();
-  if (label.length < 1 || label.length > 100) throw badUserInput(field, 'must be 1 to 100 characters');
-  return label;
 }
 
 /** Makes a token; the secret is returned once and only its hash is stored. */

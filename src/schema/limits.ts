@@ -3,7 +3,8 @@
  * a depth limit and a complexity limit (list fields cost their page size times their
  * children, from the `complexity` of type-graphql fields).
  */
-import { GraphQLError, type DocumentNode, type FragmentDefinitionNode, type GraphQLSchema, type SelectionSetNode } from 'graphql';
+import { GraphQLError, visit, type DocumentNode, type FragmentDefinitionNode, type GraphQLSchema, type SelectionSetNode } from 'graphql';
+import { badUserInput } from '../platform/errors';
 import { fieldExtensionsEstimator, getComplexity, simpleEstimator } from 'graphql-query-complexity';
 
 function selectionDepth(
@@ -94,4 +95,36 @@ function assertComplexity(
       { extensions: { code: 'QUERY_TOO_COMPLEX', complexity, maxComplexity } },
     );
   }
+}
+
+/**
+ * No text a client sends may hold a NUL character: PostgreSQL cannot store one, and nothing legitimate has
+ * one. Checked for inline arguments and variables before execution (BAD_USER_INPUT naming the argument).
+ */
+export function assertNoNulStrings(document: DocumentNode, variables: Record<string, unknown> | null | undefined): void {
+  const inVariables = findNul(variables ?? {}, '');
+  if (inVariables !== null) throw badUserInput(`$${inVariables}`, 'must not contain NUL characters');
+  visit(document, {
+    Argument(node) {
+      let found = false;
+      visit(node.value, { StringValue: (value) => void (found ||= value.value.includes('\0')) });
+      if (found) throw badUserInput(node.name.value, 'must not contain NUL characters');
+    },
+  });
+}
+
+function findNul(value: unknown, at: string): string | null {
+  if (typeof value === 'string') return value.includes('\0') ? at : null;
+  if (Array.isArray(value)) {
+    for (const [index, item] of value.entries()) {
+      const found = findNul(item, `${at}[${index}]`);
+      if (found !== null) return found;
+    }
+  } else if (value && typeof value === 'object') {
+    for (const [key, item] of Object.entries(value)) {
+      const found = findNul(item, at ? `${at}.${key}` : key);
+      if (found !== null) return found;
+    }
+  }
+  return null;
 }

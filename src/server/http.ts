@@ -27,7 +27,7 @@ import { AppError, ForbiddenError, httpStatusOf, UnauthenticatedError } from '..
 import type { DomainModule, HttpRoute } from '../platform/module';
 import { buildMedpsimSchema } from '../schema/build';
 import { assertOperationAllowed } from '../schema/guards';
-import { assertQueryLimits, type QueryLimits } from '../schema/limits';
+import { assertNoNulStrings, assertQueryLimits, type QueryLimits } from '../schema/limits';
 import { Authenticator } from './auth';
 import { describeHttpError, jsonErrors } from './http-error';
 import { landingPage } from './landing-page';
@@ -83,8 +83,10 @@ function queryLimitsPlugin(schema: GraphQLSchema, limits: QueryLimits): ApolloSe
       return {
         async didResolveOperation({ request, document }) {
           try {
+            assertNoNulStrings(document, request.variables);
             assertQueryLimits(schema, { document, variables: request.variables, operationName: request.operationName }, limits);
           } catch (error) {
+            if (error instanceof AppError) throw edgeError(error);
             const { message, extensions } = error as GraphQLError;
             throw new GraphQLError(message, { extensions: { ...extensions, http: { status: 400 } } });
           }
@@ -154,6 +156,18 @@ function maskUnexpectedErrors(formatted: { message: string; extensions?: Record<
 }
 
 type Middleware = (request: Request, response: Response, next: NextFunction) => void;
+
+const GRAPHQL_BODY_LIMIT = 1024 * 1024;
+
+/** Failures before Apollo (credentials, the body) as a GraphQL response: `{ errors: [...] }`. */
+function graphqlErrors(error: unknown, _request: Request, response: Response, _next: NextFunction): void {
+  const type = (error as { type?: string }).type;
+  const { status, code, message, details } =
+    type === 'entity.too.large'
+      ? { status: 413, code: 'PAYLOAD_TOO_LARGE', message: `the GraphQL request is larger than ${GRAPHQL_BODY_LIMIT / 1024 / 1024} MB (variables included)`, details: {} }
+      : describeHttpError(error);
+  if (!response.headersSent) response.status(status).json({ errors: [{ message, extensions: { code, ...details } }] });
+}
 
 /** A step that passes on to the next one when it resolves; a rejection goes to the error middleware. */
 function asMiddleware(handler: (request: Request, response: Response) => Promise<void>): Middleware {
@@ -268,6 +282,7 @@ export async function startHttpServer(app: App): Promise<HttpServer> {
           const document = parse(payload.query);
           if (validate(schema, document).length > 0) return; // graphql-ws reports those itself
           assertOperationAllowed(schema, document, payload.operationName, principals.get(ctx.extra.socket) ?? null);
+          assertNoNulStrings(document, payload.variables);
           assertQueryLimits(schema, { document, variables: payload.variables, operationName: payload.operationName }, limits);
         } catch (error) {
           return [error instanceof GraphQLError ? error : new GraphQLError((error as Error).message, { extensions: (error as AppError).extensions })];
@@ -304,15 +319,10 @@ export async function startHttpServer(app: App): Promise<HttpServer> {
   expressApp.use(
     '/graphql',
     corsMiddleware,
-    (request: Request, response: Response, next: NextFunction) => {
-      authenticate(request, response, (error?: unknown) => {
-        if (!error) return next();
-        const { status, code, message, details } = describeHttpError(error);
-        response.status(status).json({ errors: [{ message, extensions: { code, ...details } }] });
-      });
-    },
-    express.json({ limit: '1mb' }),
+    authenticate,
+    express.json({ limit: GRAPHQL_BODY_LIMIT }),
     expressMiddleware(apollo, { context: async ({ res }) => res.locals.context as RequestContext }),
+    graphqlErrors,
   );
   expressApp.use(jsonErrors);
 

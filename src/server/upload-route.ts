@@ -19,6 +19,7 @@ function stringParam(request: Request, name: string, required: boolean): string 
     return null;
   }
   if (typeof raw !== 'string') throw badUserInput(name, `query parameter ${name} must be given once`);
+  if (raw.includes('\0')) throw badUserInput(name, 'must not contain NUL characters');
   return raw;
 }
 
