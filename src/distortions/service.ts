@@ -238,6 +238,11 @@ export async function storedDistortion(app: App, id: string): Promise<StoredPict
   return { contentHash: distorted.contentHash, window: windowOf(await getImage(app, distorted.imageId)) };
 }
 
-export async function listDistortions(app: App, imageId: string): Promise<DistortedImage[]> {
-  return app.db.dataSource.getRepository(DistortedImage).find({ where: { imageId }, order: { createdAt: 'ASC' } });
+export async function listDistortions(app: App, imageId: string, page: { first: number; offset: number } = { first: 100, offset: 0 }): Promise<DistortedImage[]> {
+  return app.db.dataSource.getRepository(DistortedImage).find({
+    where: { imageId },
+    order: { createdAt: 'ASC', id: 'ASC' },
+    take: requireIntInRange('first', page.first, 1, 1000),
+    skip: requireIntInRange('offset', page.offset, 0, 2 ** 31 - 1),
+  });
 }

@@ -46,6 +46,11 @@ export interface Config {
   reapSeconds: number;
   maxQueryDepth: number;
   maxQueryComplexity: number;
+  maxQueryAliases: number;
+  /** Lexical tokens in one GraphQL document (checked while parsing). */
+  maxQueryTokens: number;
+  /** The largest GraphQL response sent; larger ones are replaced by a RESPONSE_TOO_LARGE error. */
+  maxResponseBytes: number;
   corsOrigins: string[];
   /** Where clients reach the server (links in invitations, image URLs); null: from each request. */
   publicUrl: string | null;
@@ -73,6 +78,9 @@ export function loadConfig(env: Environment = process.env): Config {
     reapSeconds: intFromEnv(env, 'MEDPSIM_JOB_EXPIRE_SECONDS', 10, 1, 86_400),
     maxQueryDepth: intFromEnv(env, 'MEDPSIM_MAX_QUERY_DEPTH', 10, 2, 100),
     maxQueryComplexity: intFromEnv(env, 'MEDPSIM_MAX_QUERY_COMPLEXITY', 5_000, 10, 10_000_000),
+    maxQueryAliases: intFromEnv(env, 'MEDPSIM_MAX_QUERY_ALIASES', 100, 0, 100_000),
+    maxQueryTokens: intFromEnv(env, 'MEDPSIM_MAX_QUERY_TOKENS', 5_000, 100, 1_000_000),
+    maxResponseBytes: intFromEnv(env, 'MEDPSIM_MAX_RESPONSE_BYTES', 16 * 1024 * 1024, 1024, 2 ** 31 - 1),
     corsOrigins: (env.MEDPSIM_CORS_ORIGINS ?? 'https://studio.apollographql.com,http://localhost:4000')
       .split(',')
       .map((origin) => origin.trim())

@@ -1,4 +1,4 @@
-import { Arg, Ctx, FieldResolver, Float, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Ctx, FieldResolver, Float, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { DistortedImage } from '../entities/DistortedImage';
 import { Image } from '../entities/Image';
 import { Job } from '../entities/Job';
@@ -47,9 +47,14 @@ export class DistortionResolver {
 
 @Resolver(() => Image)
 export class ImageDistortionsResolver {
-  @FieldResolver(() => [DistortedImage], { description: 'Stored distortions of this image, oldest first.' })
-  distortions(@Root() image: Image, @Ctx() { app }: RequestContext): Promise<DistortedImage[]> {
-    return distortions.listDistortions(app, image.id);
+  @FieldResolver(() => [DistortedImage], { description: 'Stored distortions of this image, oldest first (the first `first`, at most 1000).' })
+  distortions(
+    @Root() image: Image,
+    @Arg('first', () => Int, { defaultValue: 100 }) first: number,
+    @Arg('offset', () => Int, { defaultValue: 0 }) offset: number,
+    @Ctx() { app }: RequestContext,
+  ): Promise<DistortedImage[]> {
+    return distortions.listDistortions(app, image.id, { first, offset });
   }
 }
 

@@ -1,11 +1,12 @@
 /**
- * Query limits, so no client can ask for more work than the server is willing to do:
- * a depth limit and a complexity limit (list fields cost their page size times their
- * children, from the `complexity` of type-graphql fields).
+ * Query limits, so no client can ask for more work than the server is willing to do: a token limit (at
+ * parse, MEDPSIM_MAX_QUERY_TOKENS), a depth limit, an alias limit, and a complexity limit: every list field
+ * costs its page size (`first`, else `limit`, else 10) times its children, or what its `complexity` says.
+ * The checks fail closed: a query whose cost cannot be worked out is refused, not run.
  */
-import { GraphQLError, visit, type DocumentNode, type FragmentDefinitionNode, type GraphQLSchema, type SelectionSetNode } from 'graphql';
+import { getNullableType, GraphQLError, isListType, visit, type DocumentNode, type FragmentDefinitionNode, type GraphQLSchema, type SelectionSetNode } from 'graphql';
 import { badUserInput } from '../platform/errors';
-import { fieldExtensionsEstimator, getComplexity, simpleEstimator } from 'graphql-query-complexity';
+import { fieldExtensionsEstimator, getComplexity, simpleEstimator, type ComplexityEstimator } from 'graphql-query-complexity';
 
 function selectionDepth(
   set: SelectionSetNode | undefined,
@@ -53,7 +54,24 @@ export function queryDepth(document: DocumentNode, operationName?: string): numb
 export interface QueryLimits {
   maxDepth: number;
   maxComplexity: number;
+  maxAliases: number;
 }
+
+/** Fields written under an alias, fragments included (each counted once). */
+export function aliasCount(document: DocumentNode): number {
+  let aliases = 0;
+  visit(document, { Field: (node) => void (node.alias && aliases++) });
+  return aliases;
+}
+
+/** The multiplier of a list field: its page size, when it has one. */
+const DEFAULT_LIST_SIZE = 10;
+
+const listEstimator: ComplexityEstimator = ({ field, args, childComplexity }) => {
+  if (!isListType(getNullableType(field.type))) return undefined;
+  const size = Number(args.first ?? args.limit ?? DEFAULT_LIST_SIZE);
+  return 1 + (Number.isFinite(size) && size > 0 ? size : DEFAULT_LIST_SIZE) * childComplexity;
+};
 
 export function assertQueryLimits(
   schema: GraphQLSchema,
@@ -65,6 +83,12 @@ export function assertQueryLimits(
   if (depth > limits.maxDepth) {
     throw new GraphQLError(`query depth ${depth} exceeds the limit of ${limits.maxDepth} (MEDPSIM_MAX_QUERY_DEPTH)`, {
       extensions: { code: 'QUERY_TOO_DEEP', depth, maxDepth: limits.maxDepth },
+    });
+  }
+  const aliases = aliasCount(request.document);
+  if (aliases > limits.maxAliases) {
+    throw new GraphQLError(`the query has ${aliases} aliased fields, over the limit of ${limits.maxAliases} (MEDPSIM_MAX_QUERY_ALIASES)`, {
+      extensions: { code: 'QUERY_TOO_COMPLEX', aliases, maxAliases: limits.maxAliases },
     });
   }
   assertComplexity(schema, request.document, request.variables ?? {}, operationName, limits.maxComplexity);
@@ -84,10 +108,13 @@ function assertComplexity(
       query: document,
       variables,
       operationName,
-      estimators: [fieldExtensionsEstimator(), simpleEstimator({ defaultComplexity: 1 })],
+      estimators: [fieldExtensionsEstimator(), listEstimator, simpleEstimator({ defaultComplexity: 1 })],
     });
-  } catch {
-    return; // variables that do not fit the operation: execution reports that as BAD_USER_INPUT
+  } catch (error) {
+    // Fail closed: variables that do not fit the operation, or a document too large to estimate.
+    const message = (error as Error).message;
+    if (/variable/i.test(message)) throw new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT' } });
+    throw new GraphQLError(`the query's cost cannot be estimated (${message}); send a smaller query`, { extensions: { code: 'QUERY_TOO_COMPLEX' } });
   }
   if (complexity > maxComplexity) {
     throw new GraphQLError(

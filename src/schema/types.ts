@@ -22,7 +22,8 @@ export class ImageEdge {
 
 @ObjectType({ description: 'A page of images in source-path order.' })
 export class ImageConnection {
-  @Field(() => [ImageEdge])
+  // The page size is counted where the page is asked for (the `images` field), not again here.
+  @Field(() => [ImageEdge], { complexity: ({ childComplexity }) => childComplexity })
   edges!: ImageEdge[];
 
   @Field(() => PageInfo)

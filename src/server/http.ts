@@ -148,6 +148,8 @@ function rootFieldNames(operation: OperationDefinitionNode): string[] {
 function maskUnexpectedErrors(formatted: { message: string; extensions?: Record<string, unknown> }, error: unknown) {
   const original = error instanceof GraphQLError ? error.originalError : error;
   const code = formatted.extensions?.code;
+  const tokens = /Document contains more that (\d+) tokens/.exec(formatted.message); // graphql-js's wording
+  if (tokens) return { ...formatted, message: `the query has more than ${tokens[1]} tokens, over the limit (MEDPSIM_MAX_QUERY_TOKENS)` };
   if (code === 'INTERNAL_SERVER_ERROR' && original && !(original instanceof GraphQLError)) {
     console.error('[graphql]', original);
     return { message: 'internal error', extensions: { code } };
@@ -156,6 +158,17 @@ function maskUnexpectedErrors(formatted: { message: string; extensions?: Record<
 }
 
 type Middleware = (request: Request, response: Response, next: NextFunction) => void;
+
+/** The answer sent instead of a response over MEDPSIM_MAX_RESPONSE_BYTES (the work is done; the bytes are not sent). */
+function tooLargeResult(maxBytes: number) {
+  return {
+    errors: [{ message: `the response would be larger than ${maxBytes} bytes (MEDPSIM_MAX_RESPONSE_BYTES): ask for smaller pages or fewer fields`, extensions: { code: 'RESPONSE_TOO_LARGE', maxBytes } }],
+  };
+}
+
+function responseTooLarge(result: unknown, maxBytes: number): boolean {
+  return Buffer.byteLength(JSON.stringify(result)) > maxBytes;
+}
 
 const GRAPHQL_BODY_LIMIT = 1024 * 1024;
 
@@ -238,7 +251,7 @@ export async function startHttpServer(app: App): Promise<HttpServer> {
 
   // Subscriptions: the token comes in connection_init ({"authorization": "Bearer <token>"}).
   const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql' });
-  const limits = { maxDepth: config.maxQueryDepth, maxComplexity: config.maxQueryComplexity };
+  const limits = { maxDepth: config.maxQueryDepth, maxComplexity: config.maxQueryComplexity, maxAliases: config.maxQueryAliases };
   const sockets = new Map<string, Set<WebSocket>>(); // by token id, to close them when it is revoked
   const principals = new WeakMap<WebSocket, Principal | null>();
   const stopWatchingRevocations = onTokenRevoked(app, (tokenId) => {
@@ -279,7 +292,7 @@ export async function startHttpServer(app: App): Promise<HttpServer> {
       }),
       onSubscribe: (ctx, _id, payload) => {
         try {
-          const document = parse(payload.query);
+          const document = parse(payload.query, { maxTokens: config.maxQueryTokens });
           if (validate(schema, document).length > 0) return; // graphql-ws reports those itself
           assertOperationAllowed(schema, document, payload.operationName, principals.get(ctx.extra.socket) ?? null);
           assertNoNulStrings(document, payload.variables);
@@ -288,6 +301,7 @@ export async function startHttpServer(app: App): Promise<HttpServer> {
           return [error instanceof GraphQLError ? error : new GraphQLError((error as Error).message, { extensions: (error as AppError).extensions })];
         }
       },
+      onNext: (_ctx, _id, _payload, _args, result) => (responseTooLarge(result, config.maxResponseBytes) ? tooLargeResult(config.maxResponseBytes) : undefined),
     },
     wsServer,
   );
@@ -298,6 +312,11 @@ export async function startHttpServer(app: App): Promise<HttpServer> {
     includeStacktraceInErrorResponses: false,
     stopOnTerminationSignals: false, // main.ts stops the server, then the workers, then the database
     formatError: maskUnexpectedErrors,
+    parseOptions: { maxTokens: config.maxQueryTokens },
+    stringifyResult: (value) => {
+      const text = JSON.stringify(value);
+      return Buffer.byteLength(text) > config.maxResponseBytes ? JSON.stringify(tooLargeResult(config.maxResponseBytes)) : text;
+    },
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       ApolloServerPluginLandingPageDisabled(), // served below, with a token only for the server machine

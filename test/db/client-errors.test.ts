@@ -67,6 +67,27 @@ describe('GraphQL requests', () => {
   });
 });
 
+describe('what one request may cost', () => {
+  it('refuses documents over the token limit while parsing (5,000 aliases of a page of images)', async () => {
+    const aliases = Array.from({ length: 5000 }, (_, i) => `a${i}: datasets { images(first: 500) { edges { node { id } } } }`).join(' ');
+    const refused = await post(JSON.stringify({ query: `{ ${aliases} }` }));
+    expect(refused.status).toBe(400);
+    expect(refused.body.errors[0]).toMatchObject({ message: 'the query has more than 5000 tokens, over the limit (MEDPSIM_MAX_QUERY_TOKENS)', extensions: { code: 'GRAPHQL_PARSE_FAILED' } });
+  });
+
+  it('replaces a response over the size limit by an error', async () => {
+    const small = await startTestApp({ http: true, env: { MEDPSIM_MAX_RESPONSE_BYTES: '2048' } });
+    try {
+      const { errors, data } = await small.gql(`{ distortionCatalog { name description params { name description } } }`);
+      expect(data).toBeUndefined();
+      expect(errors?.[0].extensions).toEqual({ code: 'RESPONSE_TOO_LARGE', maxBytes: 2048 });
+      expect((await small.gql(`{ __typename }`)).data).toEqual({ __typename: 'Query' });
+    } finally {
+      await small.close();
+    }
+  });
+});
+
 describe('uploads', () => {
   it('take only content types a cross-origin page cannot send without a preflight', async () => {
     const jpeg = await greyJpeg(8, 8, 1);

@@ -11,7 +11,7 @@ beforeAll(async () => {
 
 function limitError(query: string, variables: Record<string, unknown>, maxDepth: number, maxComplexity: number) {
   try {
-    assertQueryLimits(schema, { document: parse(query), variables }, { maxDepth, maxComplexity });
+    assertQueryLimits(schema, { document: parse(query), variables }, { maxDepth, maxComplexity, maxAliases: 100 });
     return null;
   } catch (error) {
     return (error as { extensions: Record<string, unknown> }).extensions;
@@ -39,5 +39,31 @@ describe('complexity limit', () => {
     const query = `query ($n: Int!) { dataset(id: "x") { images(first: $n) { edges { node { id width height } } } } }`;
     expect(limitError(query, { n: 10 }, 10, 200)).toBeNull();
     expect(limitError(query, { n: 500 }, 10, 200)).toMatchObject({ code: 'QUERY_TOO_COMPLEX', maxComplexity: 200 });
+  });
+});
+
+describe('every list counts', () => {
+  it('multiplies nested lists by their page sizes (jobs(first: 500) { failures(first: 1000) })', () => {
+    expect(limitError(`{ jobs(first: 500) { failures(first: 1000) { item } } }`, {}, 10, 5000)).toMatchObject({ code: 'QUERY_TOO_COMPLEX' });
+    expect(limitError(`{ jobs(first: 5) { failures(first: 10) { item } } }`, {}, 10, 5000)).toBeNull();
+    // Lists without a page size count as 10 each: the catalog with its parameters fits, ten copies do not.
+    const catalog = `distortionCatalog { name params { name min max severity { from to } } }`;
+    expect(limitError(`{ ${catalog} }`, {}, 10, 5000)).toBeNull();
+    const copies = Array.from({ length: 10 }, (_, i) => `c${i}: ${catalog}`).join(' ');
+    expect(limitError(`{ ${copies} }`, {}, 10, 5000)).toMatchObject({ code: 'QUERY_TOO_COMPLEX' });
+  });
+
+  it('caps aliases', () => {
+    const aliased = (n: number) => `{ ${Array.from({ length: n }, (_, i) => `a${i}: __typename`).join(' ')} }`;
+    expect(limitError(aliased(100), {}, 10, 1e9)).toBeNull();
+    expect(limitError(aliased(101), {}, 10, 1e9)).toMatchObject({ code: 'QUERY_TOO_COMPLEX', aliases: 101, maxAliases: 100 });
+  });
+
+  it('fails closed: a query whose cost cannot be estimated is refused, not run', () => {
+    // Over the estimator's own node limit (parsed without the server's token limit, to get there).
+    const huge = `{ ${Array.from({ length: 12_000 }, () => 'datasets { id }').join(' ')} }`;
+    expect(limitError(huge, {}, 10, 1e12)).toMatchObject({ code: 'QUERY_TOO_COMPLEX' });
+    // Variables that do not fit the operation are the client's mistake.
+    expect(limitError(`query ($n: Int!) { jobs(first: $n) { id } }`, { n: 'many' }, 10, 1e9)).toMatchObject({ code: 'BAD_USER_INPUT' });
   });
 });
