@@ -1,4 +1,5 @@
 /** `npm start`: the API server and job workers in one process, on the embedded or external PostgreSQL. */
+import './platform/threadpool';
 import 'reflect-metadata';
 import { ensureAdminToken } from './access/bootstrap';
 import { MODULES } from './modules';

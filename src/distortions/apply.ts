@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import type { FloatImage } from '../platform/native';
 import { findKind } from './catalog';
 import { nativeEngine } from '../platform/native';
-import { badUserInput } from '../platform/errors';
+import { AppError, badUserInput } from '../platform/errors';
 import { applyCnnStep, type ModelRunner } from './cnn';
 import { resolveChain, type ResolvedStep, type StepInput } from './spec';
 
@@ -59,9 +59,37 @@ export interface AppliedDistortion {
   steps: ResolvedStep[];
 }
 
+/** Estimated CPU seconds (one core) of resolved steps on an image of this size, from the catalog's costs. */
+export function estimatedSeconds(steps: ResolvedStep[], image: { width: number; height: number; channels: number }): number {
+  const samples = image.width * image.height * image.channels;
+  return steps.reduce((total, step) => total + (step.identity ? 0 : (findKind(step.kind)!.cost(step.params) * samples) / 1e9), 0);
+}
+
+/** Refuses steps estimated to take longer than maxSeconds on this image (a preview's limit). */
+export function assertWithinCost(stepInputs: StepInput[], image: { width: number; height: number; channels: number }, maxSeconds: number): void {
+  const estimate = estimatedSeconds(resolveChain(stepInputs, image), image);
+  if (estimate <= maxSeconds) return;
+  throw badUserInput(
+    'steps',
+    `these steps would take about ${estimate.toFixed(1)} s on this ${image.width}x${image.height} image, over the limit of ${maxSeconds} s ` +
+      'for a preview (MEDPSIM_PREVIEW_MAX_SECONDS): lower the severity or run it as a job (distortImages)',
+    { estimatedSeconds: Number(estimate.toFixed(2)), maxSeconds },
+  );
+}
+
+/** Stopped between two steps (its client went away, or its time ran out). */
+export class DistortionStopped extends AppError {
+  constructor(reason: unknown, done?: number, of?: number) {
+    const timedOut = (reason as Error | undefined)?.name === 'TimeoutError';
+    const after = done === undefined ? 'before it started' : `after ${done} of ${of} steps`;
+    super(timedOut ? 'TIMEOUT' : 'CANCELLED', `${timedOut ? 'timed out' : 'cancelled'} ${after}`);
+  }
+}
+
 /**
  * Runs a chain: consecutive native steps in one call to the engine, CNN-based steps through `models`
- * (required when the chain has one). The steps come back with the SHA-256 of each model that ran.
+ * (required when the chain has one). The steps come back with the SHA-256 of each model that ran. With a
+ * signal, every step is a call of its own and the chain stops between two steps once the signal aborts.
  */
 export async function applyDistortion(
   source: FloatImage,
@@ -69,9 +97,15 @@ export async function applyDistortion(
   seed: number,
   backend: Backend,
   models?: ModelRunner,
+  options: { signal?: AbortSignal } = {},
 ): Promise<AppliedDistortion> {
   checkSeed(seed);
   const steps = resolveChain(stepInputs, source);
+  const { signal } = options;
+  let done = 0;
+  const stopIfAborted = () => {
+    if (signal?.aborted) throw new DistortionStopped(signal.reason, done, steps.length);
+  };
   steps.forEach((step, index) => {
     if (findKind(step.kind)!.needsColor && source.channels !== 3) {
       throw badUserInput(`steps[${index}].kind`, `${step.kind} acts on colour; this image is greyscale (1 channel)`);
@@ -81,27 +115,35 @@ export async function applyDistortion(
   let pending: ResolvedStep[] = [];
   const runPending = async () => {
     if (pending.length === 0) return;
+    stopIfAborted();
     const [data] = await nativeEngine().distort(
       [{ ...image, seed: BigInt(seed) }],
       pending.map((step) => ({ kind: step.kind, params: step.params })),
       { backend: backend === 'CUDA' ? 'cuda' : 'cpu' },
     );
     image = { ...image, data };
+    done += pending.length;
     pending = [];
   };
   for (const [index, step] of steps.entries()) {
-    if (step.identity) continue;
+    if (step.identity) {
+      done++;
+      continue;
+    }
     const task = findKind(step.kind)!.model;
     if (!task) {
       pending.push(step);
+      if (signal) await runPending(); // one call per step, so that it can stop between two
       continue;
     }
     await runPending();
+    stopIfAborted();
     const field = `steps[${index}]`;
     if (!models) throw badUserInput(`${field}.kind`, `${step.kind} runs a registered model, which is not available here`);
     const model = await models.resolve(step.model!, task, `${field}.model`);
     step.modelSha256 = model.sha256;
     image = await applyCnnStep(image, step, model, seed, models, field);
+    done++;
   }
   await runPending();
   // Only identity steps: an exact copy, never the caller's own array.

@@ -49,6 +49,11 @@ export interface KindSpec {
   random: boolean;
   needsColor: boolean;
   /**
+   * Rough CPU time of one step, in nanoseconds per pixel and channel on one core (from `npm run bench:distortions`
+   * at 1024x1024, BENCHMARKS.md), for the parameters given: what previews are allowed to cost is checked with it.
+   */
+  cost: (params: Record<string, number>) => number;
+  /**
    * CNN-based kinds run a registered ONNX model of this task (each step names the model) through
    * onnxruntime instead of a native kernel.
    */
@@ -75,6 +80,9 @@ function params(...tuples: ParamTuple[]): ParamSpec[] {
 function integer(spec: ParamSpec[], ...names: string[]): ParamSpec[] {
   return spec.map((param) => (names.includes(param.name) ? { ...param, integer: true } : param));
 }
+
+/** A kind whose cost per pixel does not depend on its parameters. */
+const flat = (ns: number) => () => ns;
 
 const lin = (from: number, to: number, per?: 'min_side'): SeverityMapping => ({ from, to, per });
 const log = (from: number, to: number): SeverityMapping => ({ from, to, curve: 'log' });
@@ -123,6 +131,7 @@ export const CATALOG: readonly KindSpec[] = [
     params: params(['delta', 'fraction of full range', -1, 1, 0.1, 'value added']),
     severity: { delta: lin(0, 0.3) },
     random: false,
+    cost: flat(3),
     needsColor: false,
   },
   {
@@ -136,6 +145,7 @@ export const CATALOG: readonly KindSpec[] = [
     ),
     severity: { red: lin(0, 0.2), blue: lin(0, -0.2) },
     random: false,
+    cost: flat(16),
     needsColor: true,
   },
   {
@@ -145,6 +155,7 @@ export const CATALOG: readonly KindSpec[] = [
     params: params(['factor', 'ratio', 0, 4, 0.7, '1 is the identity; below 1 flattens, above 1 stretches']),
     severity: { factor: lin(1, 0.3) },
     random: false,
+    cost: flat(3),
     needsColor: false,
   },
   {
@@ -154,6 +165,7 @@ export const CATALOG: readonly KindSpec[] = [
     params: params(['factor', 'ratio', 0, 4, 0.5, '1 is the identity, 0 is grey']),
     severity: { factor: lin(1, 0.1) },
     random: false,
+    cost: flat(9),
     needsColor: true,
   },
   // Noise
@@ -164,6 +176,7 @@ export const CATALOG: readonly KindSpec[] = [
     params: params(['amplitude', 'fraction of full range', 0, 1, 0.1, 'half-width of the distribution']),
     severity: { amplitude: lin(0, 0.3) },
     random: true,
+    cost: flat(5),
     needsColor: false,
   },
   {
@@ -173,6 +186,7 @@ export const CATALOG: readonly KindSpec[] = [
     params: params(['sigma', 'fraction of full range', 0, 1, 0.05, 'standard deviation']),
     severity: { sigma: lin(0, 0.2) },
     random: true,
+    cost: flat(6),
     needsColor: false,
   },
   {
@@ -182,6 +196,7 @@ export const CATALOG: readonly KindSpec[] = [
     params: params(['sigma', 'fraction of full range', 0, 1, 0.05, 'standard deviation of the noise field']),
     severity: { sigma: lin(0, 0.2) },
     random: true,
+    cost: flat(120),
     needsColor: false,
   },
   {
@@ -191,6 +206,7 @@ export const CATALOG: readonly KindSpec[] = [
     params: params(['sigma', 'fraction of full range', 0, 1, 0.05, 'standard deviation of the noise field']),
     severity: { sigma: lin(0, 0.2) },
     random: true,
+    cost: flat(150),
     needsColor: false,
   },
   {
@@ -203,6 +219,7 @@ export const CATALOG: readonly KindSpec[] = [
     ),
     severity: { sigma: lin(0, 0.2) },
     random: true,
+    cost: flat(110),
     needsColor: false,
   },
   {
@@ -218,6 +235,7 @@ export const CATALOG: readonly KindSpec[] = [
     ),
     severity: { amplitude: lin(0, 0.15) },
     random: true,
+    cost: flat(3),
     needsColor: false,
   },
   // Blur
@@ -228,6 +246,7 @@ export const CATALOG: readonly KindSpec[] = [
     params: params(['sigma', 'px', 0, 50, 1.5, 'standard deviation of the kernel']),
     severity: { sigma: lin(0, 0.012, 'min_side') },
     random: false,
+    cost: flat(17),
     needsColor: false,
   },
   {
@@ -240,6 +259,7 @@ export const CATALOG: readonly KindSpec[] = [
     ),
     severity: { sigma_spatial: lin(0, 0.012, 'min_side'), sigma_range: lin(0, 0.15) },
     random: false,
+    cost: (p) => 11 * (2 * Math.ceil(2 * p.sigma_spatial) + 1) ** 2 + 5,
     needsColor: false,
   },
   // Spatial
@@ -250,6 +270,7 @@ export const CATALOG: readonly KindSpec[] = [
     params: params(['dx', 'px', -4096, 4096, 4, 'to the right'], ['dy', 'px', -4096, 4096, 2, 'downwards']),
     severity: { dx: lin(0, 0.05, 'min_side'), dy: lin(0, 0.03, 'min_side') },
     random: false,
+    cost: flat(14),
     needsColor: false,
   },
   {
@@ -265,6 +286,7 @@ export const CATALOG: readonly KindSpec[] = [
     ),
     severity: { rotation: lin(0, 10), scale: lin(1, 1.1), shear: lin(0, 8) },
     random: false,
+    cost: flat(20),
     needsColor: false,
   },
   {
@@ -274,6 +296,7 @@ export const CATALOG: readonly KindSpec[] = [
     params: params(['jitter', 'fraction of the size', 0, 0.5, 0.03, 'largest corner offset']),
     severity: { jitter: lin(0, 0.08) },
     random: true,
+    cost: flat(19),
     needsColor: false,
   },
   {
@@ -283,6 +306,7 @@ export const CATALOG: readonly KindSpec[] = [
     params: WARP_PARAMS,
     severity: { magnitude: lin(0, 0.03) },
     random: true,
+    cost: flat(42),
     needsColor: false,
   },
   {
@@ -292,6 +316,7 @@ export const CATALOG: readonly KindSpec[] = [
     params: WARP_PARAMS,
     severity: { magnitude: lin(0, 0.03) },
     random: true,
+    cost: flat(50),
     needsColor: false,
   },
   {
@@ -305,6 +330,7 @@ export const CATALOG: readonly KindSpec[] = [
     ),
     severity: { alpha: lin(0, 0.3), dx: lin(0, 0.04, 'min_side') },
     random: false,
+    cost: flat(13),
     needsColor: false,
   },
   {
@@ -314,6 +340,7 @@ export const CATALOG: readonly KindSpec[] = [
     params: params(['shift', 'px', 0, 20, 2, 'displacement at the image edge']),
     severity: { shift: lin(0, 0.004, 'min_side') },
     random: false,
+    cost: flat(40),
     needsColor: true,
   },
   // Compression
@@ -324,6 +351,7 @@ export const CATALOG: readonly KindSpec[] = [
     params: integer(params(['quality', 'IJG quality', 1, 100, 50, 'lower is stronger']), 'quality'),
     severity: { quality: lin(100, 5) },
     random: false,
+    cost: flat(13),
     needsColor: false,
   },
   // X-ray
@@ -337,6 +365,7 @@ export const CATALOG: readonly KindSpec[] = [
     ),
     severity: { photons: log(1e5, 50), electronic_sigma: lin(0, 0.01) },
     random: true,
+    cost: flat(57),
     needsColor: false,
   },
   {
@@ -346,6 +375,7 @@ export const CATALOG: readonly KindSpec[] = [
     params: params(['length', 'px', 0, 200, 7, 'length of the motion'], ['angle', 'deg', 0, 180, 0, 'direction, 0 = horizontal']),
     severity: { length: lin(0, 0.02, 'min_side') },
     random: false,
+    cost: (p) => 16 * Math.max(1, p.length) + 5,
     needsColor: false,
   },
   {
@@ -363,6 +393,7 @@ export const CATALOG: readonly KindSpec[] = [
     ).map((param) => (param.name === 'angle' ? { ...param, allowed: [0, 90] } : param)),
     severity: { amplitude: lin(0, 0.1) },
     random: false,
+    cost: flat(3),
     needsColor: false,
   },
   {
@@ -378,6 +409,7 @@ export const CATALOG: readonly KindSpec[] = [
     ),
     severity: { fraction: lin(0, 0.005), lines: lin(0, 4) },
     random: true,
+    cost: flat(15),
     needsColor: false,
   },
   {
@@ -387,6 +419,7 @@ export const CATALOG: readonly KindSpec[] = [
     params: params(['factor', 'ratio', 1, 16, 2, '1 is the identity']),
     severity: { factor: lin(1, 6) },
     random: false,
+    cost: flat(11),
     needsColor: false,
   },
   {
@@ -396,6 +429,7 @@ export const CATALOG: readonly KindSpec[] = [
     params: params(['gain', 'ratio', 0.1, 10, 1.2, '1 is the identity'], ['gamma', 'exponent', 0.2, 5, 1, '1 is the identity']),
     severity: { gain: lin(1, 1.6), gamma: lin(1, 1.3) },
     random: false,
+    cost: flat(6),
     needsColor: false,
   },
   {
@@ -408,6 +442,7 @@ export const CATALOG: readonly KindSpec[] = [
     ),
     severity: { center_shift: lin(0, 0.1), width_scale: lin(1, 0.6) },
     random: false,
+    cost: flat(2),
     needsColor: false,
   },
   {
@@ -420,6 +455,7 @@ export const CATALOG: readonly KindSpec[] = [
     ),
     severity: { fraction: lin(0, 0.4), sigma: lin(0.1, 0.1, 'min_side') },
     random: false,
+    cost: flat(55),
     needsColor: false,
   },
   // CNN-based (registered ONNX models; each step names one)
@@ -430,6 +466,7 @@ export const CATALOG: readonly KindSpec[] = [
     params: CNN_PARAMS,
     severity: { mix: lin(0, 1) },
     random: true,
+    cost: flat(500),
     needsColor: false,
     model: 'gan-generator',
   },
@@ -440,6 +477,7 @@ export const CATALOG: readonly KindSpec[] = [
     params: CNN_PARAMS,
     severity: { mix: lin(0, 1) },
     random: true,
+    cost: flat(500),
     needsColor: false,
     model: 'dae',
   },

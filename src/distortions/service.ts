@@ -14,11 +14,12 @@ import type { FloatImage } from '../platform/native';
 import { defineItemJob, PlanError } from '../platform/jobs/items';
 import * as jobs from '../platform/jobs/store';
 import { sha256 } from '../platform/blobs';
-import { applyDistortion, checkSeed, chooseBackend, describeSteps, specKey, type Backend, type BackendChoice } from './apply';
+import { applyDistortion, assertWithinCost, checkSeed, chooseBackend, describeSteps, DistortionStopped, specKey, type Backend, type BackendChoice } from './apply';
 import { poolRunner, type ModelRunner } from './cnn';
 import { findModel } from '../models/registry';
 import { inferencePool } from '../models/settings';
 import { findKind } from './catalog';
+import { DISTORTION_SETTINGS, previewLane } from './settings';
 import { resolveChain, type StepInput } from './spec';
 
 export const MAX_DISTORT_ITEMS = 100_000;
@@ -52,9 +53,9 @@ function decodedSource(app: App, contentHash: string): Promise<FloatImage> {
   return source;
 }
 
-async function distortStored(app: App, image: Image, steps: StepInput[], seed: number, backend: Backend) {
+async function distortStored(app: App, image: Image, steps: StepInput[], seed: number, backend: Backend, options: { signal?: AbortSignal } = {}) {
   const source = await decodedSource(app, image.contentHash);
-  const applied = await applyDistortion(source, steps, seed, backend, modelRunner(app));
+  const applied = await applyDistortion(source, steps, seed, backend, modelRunner(app), options);
   const bitDepth = image.bitDepth === 16 ? 16 : 8;
   return { applied, png: await floatToPng(applied.image, bitDepth), bitDepth };
 }
@@ -68,13 +69,28 @@ function modelRunner(app: App): ModelRunner {
   );
 }
 
+/**
+ * One distorted image for a client that waits for it: refused when its estimated cost is over
+ * MEDPSIM_PREVIEW_MAX_SECONDS, run in the previews' own lane (apart from job work), and stopped between
+ * steps when `signal` aborts (the client went away) or MEDPSIM_PREVIEW_TIMEOUT_SECONDS pass.
+ */
 export async function previewDistortion(
   app: App,
   input: { imageId: string; steps: StepInput[]; seed: number; backend: BackendChoice },
+  signal: AbortSignal = new AbortController().signal,
 ): Promise<Preview> {
   const image = await getImage(app, input.imageId);
   const { backend, note } = chooseBackend(input.backend);
-  const { applied, png, bitDepth } = await distortStored(app, image, input.steps, checkSeed(input.seed), backend);
+  const settings = app.settings(DISTORTION_SETTINGS);
+  const within = AbortSignal.any([signal, AbortSignal.timeout(settings.previewTimeoutSeconds * 1000)]);
+  const seed = checkSeed(input.seed);
+  assertWithinCost(input.steps, image, settings.previewMaxSeconds); // before waiting for the lane
+  const { applied, png, bitDepth } = await previewLane(app)
+    .run(within, () => distortStored(app, image, input.steps, seed, backend, { signal: within }))
+    .catch((error: unknown) => {
+      if (within.aborted && !(error instanceof DistortionStopped)) throw new DistortionStopped(within.reason);
+      throw error;
+    });
   return {
     png,
     width: applied.image.width,

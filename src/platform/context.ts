@@ -49,4 +49,6 @@ export interface RequestContext {
   baseUrl: string;
   /** The client's address (for the audit log and rate limits). */
   clientAddress: string | null;
+  /** Aborted when the client goes away before its answer (interactive work stops then). */
+  signal: AbortSignal;
 }

@@ -127,6 +127,8 @@ export function httpStatusOf(code: string): number {
       return 415;
     case 'TOO_MANY_REQUESTS':
       return 429;
+    case 'TOO_BUSY':
+      return 503;
     default:
       return 400;
   }

@@ -30,9 +30,9 @@ export class DistortionResolver {
     @Arg('steps', () => [DistortionStepInput]) steps: DistortionStepInput[],
     @Arg('seed', () => Float, { defaultValue: 0 }) seed: number,
     @Arg('backend', () => BackendChoiceEnum, { defaultValue: BackendChoiceEnum.AUTO }) backend: BackendChoiceEnum,
-    @Ctx() { app }: RequestContext,
+    @Ctx() { app, signal }: RequestContext,
   ): Promise<DistortionPreview> {
-    const preview = await distortions.previewDistortion(app, { imageId, steps, seed, backend });
+    const preview = await distortions.previewDistortion(app, { imageId, steps, seed, backend }, signal);
     return { ...preview, dataUrl: `data:image/png;base64,${preview.png.toString('base64')}` };
   }
 

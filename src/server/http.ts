@@ -132,8 +132,11 @@ function accessPlugin(schema: GraphQLSchema): ApolloServerPlugin<RequestContext>
             },
           };
         },
-        async willSendResponse({ contextValue }) {
+        async willSendResponse({ contextValue, response }) {
           await recordAudit(contextValue.app, audit).catch((error) => console.error('[audit] not recorded:', (error as Error).message, audit));
+          // A whole operation refused for lack of room is a 503, as for any HTTP client.
+          const result = response.body.kind === 'single' ? response.body.singleResult : null;
+          if (result && !result.data && result.errors?.some((error) => error.extensions?.code === 'TOO_BUSY')) response.http.status = 503;
         },
       };
     },
@@ -192,6 +195,19 @@ function asHandler(handler: (request: Request, response: Response) => Promise<vo
   return (request, response, next) => void handler(request, response).catch(next);
 }
 
+const socketSignals = new WeakMap<WebSocket, AbortSignal>();
+
+/** Aborted when the WebSocket closes. */
+function socketSignal(socket: WebSocket): AbortSignal {
+  let signal = socketSignals.get(socket);
+  if (!signal) {
+    const closed = new AbortController();
+    socket.once('close', () => closed.abort(new Error('the client went away')));
+    socketSignals.set(socket, (signal = closed.signal));
+  }
+  return signal;
+}
+
 export async function startHttpServer(app: App): Promise<HttpServer> {
   const { config } = app;
   const schema = await buildMedpsimSchema(app.modules);
@@ -206,7 +222,11 @@ export async function startHttpServer(app: App): Promise<HttpServer> {
   const authenticate: Middleware = asMiddleware(async (request, response) => {
     const clientAddress = request.ip ?? null;
     const principal = await authenticator.principalOf(request.headers.authorization, clientAddress);
-    response.locals.context = { app, principal, baseUrl: baseUrlOf(request), clientAddress } satisfies RequestContext;
+    const gone = new AbortController();
+    response.once('close', () => {
+      if (!response.writableFinished) gone.abort(new Error('the client went away'));
+    });
+    response.locals.context = { app, principal, baseUrl: baseUrlOf(request), clientAddress, signal: gone.signal } satisfies RequestContext;
   });
 
   const corsMiddleware = cors({ origin: config.corsOrigins, credentials: true });
@@ -289,6 +309,7 @@ export async function startHttpServer(app: App): Promise<HttpServer> {
         principal: principals.get(ctx.extra.socket) ?? null,
         baseUrl: config.publicUrl ?? `http://${ctx.extra.request.headers.host ?? 'localhost'}`,
         clientAddress: authenticator.clientAddress(ctx.extra.request),
+        signal: socketSignal(ctx.extra.socket),
       }),
       onSubscribe: (ctx, _id, payload) => {
         try {

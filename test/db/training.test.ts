@@ -51,6 +51,7 @@ const context = (): RequestContext => ({
   principal: { tokenId: '00000000-0000-4000-8000-000000000000', role: Role.ADMIN, raterId: null, prefix: 'mpsim_test', expiresAt: null },
   baseUrl: 'http://localhost',
   clientAddress: null,
+  signal: new AbortController().signal,
 });
 
 async function gql(query: string, variables: Record<string, unknown> = {}): Promise<ExecutionResult<Record<string, any>>> {
