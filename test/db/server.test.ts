@@ -14,7 +14,7 @@ let t: TestApp;
 beforeAll(async () => {
   t = await startTestApp({
     http: true,
-    env: { MEDPSIM_MAX_UPLOAD_BYTES: '200000', MEDPSIM_MAX_QUERY_DEPTH: '8', MEDPSIM_MAX_QUERY_COMPLEXITY: '1000' },
+    env: { MEDPSIM_MAX_UPLOAD_BYTES: '200000', MEDPSIM_MAX_QUERY_DEPTH: '8', MEDPSIM_MAX_QUERY_COMPLEXITY: '2000' },
   });
 });
 

@@ -101,7 +101,8 @@ describe('bad input is BAD_USER_INPUT naming the field', () => {
     ['an unknown option', { options: { momentum: 0.9 } }, 'options.momentum', /unknown option for DAE; allowed: seed, epochs/],
     ['epochs out of range', { options: { epochs: 501 } }, 'options.epochs', /integer in \[1, 500\], got 501/],
     ['a bad model name', { name: 'My Model' }, 'name', /letters, digits/],
-    ['a folder that is not there', { dataFolder: '/nonexistent/phantoms' }, 'dataFolder', /folder not found on the server/],
+    ['a folder that is not there', { dataFolder: path.join(tmpdir(), 'nonexistent-phantoms') }, 'dataFolder', /folder not found on the server/],
+    ['a folder outside the import roots', { dataFolder: '/etc' }, 'dataFolder', /outside the folders this server may read/],
     ['both a dataset and a folder', { datasetId: '00000000-0000-4000-8000-000000000000' }, 'datasetId', /one of them/],
     ['neither', { dataFolder: null }, 'datasetId', /one of them/],
   ])('%s', async (_what, change, field, message) => {
