@@ -9,6 +9,7 @@ import { InferencePool } from '../models/inference';
 import { checkModelFiles } from '../models/manifest';
 import { floatToPng, pngToFloat } from '../imaging/float';
 import { ingestImage } from '../imaging/ingest';
+import { DATASET_SETTINGS } from '../datasets/settings';
 
 function collectParam(value: string, previous: Record<string, number>): Record<string, number> {
   const match = /^([a-z_]+)=(.+)$/.exec(value);
@@ -42,7 +43,7 @@ export function registerDistortCommand(program: Command): void {
           ? { kind: options.kind, severity: options.severity, model }
           : { kind: options.kind, params: options.param, model };
 
-      const source = await ingestImage(await fs.readFile(input), { maxPixels: 400_000_000, pseudonymKey: Buffer.alloc(32) });
+      const source = await ingestImage(await fs.readFile(input), { maxPixels: DATASET_SETTINGS.read(process.env).maxPixels, pseudonymKey: Buffer.alloc(32) });
       const { backend, note } = chooseBackend(backendChoice);
       const pool = new InferencePool({ size: 1 });
       const runner = poolRunner(pool, async () => {

@@ -35,7 +35,7 @@ export function registerSynthCommand(program: Command): void {
     .command('synth')
     .description('write synthetic chest X-ray phantoms (not patient data) as {train,test,val}/{NORMAL,PNEUMONIA}/* for tests, benchmarks and demos')
     .argument('<outDir>', 'folder to write (created if missing; must be empty or an earlier synthetic set)')
-    .option('--count <n>', `images, all in train, about 1:3 NORMAL:PNEUMONIA (default ${SYNTH_DEFAULT_COUNT} without per-split counts)`)
+    .option('--count <n>', `images, split as the Kermany release (89% train, 11% test, 0.3% val), each split with its NORMAL:PNEUMONIA share (default ${SYNTH_DEFAULT_COUNT} without per-split counts)`)
     .option('--train-normal <n>', 'NORMAL images in train')
     .option('--train-pneumonia <n>', 'PNEUMONIA images in train')
     .option('--test-normal <n>', 'NORMAL images in test')

@@ -3,6 +3,7 @@
  * (kernels are bound to these names in native/src; ranges and defaults come only from here).
  * `npm run gen:catalog` writes it; test/unit/native-catalog.test.ts fails when the committed copy is stale.
  */
+import { decimalsOf } from './spec';
 import { CATALOG, NATIVE_KINDS, describeMapping } from './catalog';
 
 export const NATIVE_CATALOG_HEADER = 'native/include/medpsim/catalog.generated.hpp';
@@ -68,6 +69,11 @@ export function renderCatalogMarkdown(): string {
     'Colour kinds apply to RGB images only. Seeded kinds use counter-based random numbers (Philox4x32-10',
     'keyed by the seed), so the same spec and seed give the same image on any thread count.',
     '',
+    'Parameters a severity sets are rounded to the decimals shown (five significant digits of the range).',
+    'A kind\'s *amounts* are the parameters with a severity mapping. A step that names one of them (`params:',
+    '{ rotation: 4 }`) gets exactly the amounts it names: the others stay at their value at severity 0, so',
+    'naming a rotation adds no shear. A step that names none of them takes the defaults for what it does not name.',
+    '',
   ];
   for (const family of new Set(CATALOG.map((kind) => kind.family))) {
     lines.push(`## ${family}`, '');
@@ -80,12 +86,12 @@ export function renderCatalogMarkdown(): string {
         .filter(Boolean)
         .join(', ');
       lines.push(`### \`${kind.name}\`${flags ? ` (${flags})` : ''}`, '', kind.description, '');
-      lines.push('| parameter | unit | range | default | severity 0 -> 1 | meaning |', '|---|---|---|---|---|---|');
+      lines.push('| parameter | unit | range | default | severity 0 -> 1 | decimals | meaning |', '|---|---|---|---|---|---|---|');
       for (const param of kind.params) {
         const range = param.allowed ? param.allowed.join(' or ') : `${param.min} .. ${param.max}${param.integer ? ' (integer)' : ''}`;
         const mapping = kind.severity[param.name];
-        const severity = mapping ? describeMapping(param, mapping).replace(`${param.name}: `, '') : 'default';
-        lines.push(`| \`${param.name}\` | ${param.unit} | ${range} | ${param.default} | ${severity} | ${param.description} |`);
+        const severity = mapping ? `${describeMapping(param, mapping).replace(`${param.name}: `, '')} (an amount)` : 'default';
+        lines.push(`| \`${param.name}\` | ${param.unit} | ${range} | ${param.default} | ${severity} | ${decimalsOf(param)} | ${param.description} |`);
       }
       lines.push('');
     }

@@ -59,19 +59,34 @@ function checkValue(field: string, param: ParamSpec, value: unknown): number {
   return value;
 }
 
-/** Explicit parameters: every given one checked, unknown names refused, the rest from the defaults. */
-export function resolveParams(kind: KindSpec, given: Record<string, unknown>, field = 'params'): Record<string, number> {
+/**
+ * Explicit parameters: every given one checked, unknown names refused, and the rest filled. A kind's amounts
+ * are the parameters its severity scales (affine: rotation, scale, shear); the others only shape it (beta of
+ * coloured noise). A step that names one of the amounts gets exactly the amounts it names: the other amounts
+ * stay at their identity (their value at severity 0), so that naming a rotation adds no shear nobody asked
+ * for. Otherwise unnamed parameters take their defaults.
+ */
+export function resolveParams(kind: KindSpec, given: Record<string, unknown>, size: { width: number; height: number }, field = 'params'): Record<string, number> {
   const known = new Set(kind.params.map((param) => param.name));
   for (const name of Object.keys(given)) {
     if (!known.has(name)) {
       throw badUserInput(`${field}.${name}`, `not a parameter of ${kind.name}`, { allowed: [...known] });
     }
   }
+  const namesAnAmount = Object.keys(given).some((name) => kind.severity[name] !== undefined);
+  const identity = namesAnAmount ? paramsForSeverity(kind, 0, size) : null;
   const resolved: Record<string, number> = {};
   for (const param of kind.params) {
-    resolved[param.name] = param.name in given ? checkValue(`${field}.${param.name}`, param, given[param.name]) : param.default;
+    if (param.name in given) resolved[param.name] = checkValue(`${field}.${param.name}`, param, given[param.name]);
+    else resolved[param.name] = identity && kind.severity[param.name] ? identity[param.name] : param.default;
   }
   return resolved;
+}
+
+/** Decimal places a parameter is stated to: integers 0, others five significant digits of the parameter's range. */
+export function decimalsOf(param: ParamSpec): number {
+  if (param.integer) return 0;
+  return Math.min(10, Math.max(0, 5 - Math.floor(Math.log10(param.max - param.min))));
 }
 
 function mapSeverity(mapping: SeverityMapping, severity: number, minSide: number): number {
@@ -82,15 +97,18 @@ function mapSeverity(mapping: SeverityMapping, severity: number, minSide: number
   return mapping.per === 'min_side' ? value * minSide : value;
 }
 
-/** The parameters a severity stands for on an image of this size (clamped into each range, integers rounded). */
+/**
+ * The parameters a severity stands for on an image of this size: clamped into each range and rounded to the
+ * parameter's stated precision (decimalsOf), so that 0.4 gives sigma 0.08, not 0.08000000000000002.
+ */
 export function paramsForSeverity(kind: KindSpec, severity: number, size: { width: number; height: number }): Record<string, number> {
   const minSide = Math.min(size.width, size.height);
   const resolved: Record<string, number> = {};
   for (const param of kind.params) {
     const mapping = kind.severity[param.name];
-    let value = mapping ? mapSeverity(mapping, severity, minSide) : param.default;
-    if (param.integer) value = Math.round(value);
-    resolved[param.name] = Math.min(param.max, Math.max(param.min, value));
+    const value = mapping ? mapSeverity(mapping, severity, minSide) : param.default;
+    const rounded = param.integer ? Math.round(value) : Number(value.toFixed(decimalsOf(param)));
+    resolved[param.name] = Math.min(param.max, Math.max(param.min, rounded));
   }
   return resolved;
 }
@@ -120,7 +138,7 @@ export function resolveStep(step: StepInput, size: { width: number; height: numb
     }
     return { kind: kind.name, params: paramsForSeverity(kind, severity, size), severity, identity: severity === 0, model };
   }
-  const params = resolveParams(kind, step.params ?? {}, `${field}.params`);
+  const params = resolveParams(kind, step.params ?? {}, size, `${field}.params`);
   return { kind: kind.name, params, severity: null, identity: kind.model !== undefined && params.mix === 0, model };
 }
 

@@ -3,6 +3,7 @@ import { GraphQLJSON, GraphQLJSONObject } from 'graphql-scalars';
 import { Field, Float, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { ImageFilter } from './types';
 import { CATALOG, FAMILIES } from '../distortions/catalog';
+import { decimalsOf } from '../distortions/spec';
 
 /** Enum values are the catalog's kind names, as the CLI and the native engine spell them. */
 export const DistortionKindName = Object.fromEntries(CATALOG.map((kind) => [kind.name, kind.name])) as Record<string, string>;
@@ -57,6 +58,12 @@ export class DistortionParamView {
 
   @Field(() => SeverityMappingView, { nullable: true, description: 'Null: severity leaves it at its default.' })
   severity!: SeverityMappingView | null;
+
+  @Field(() => Int, { description: 'Decimal places values set by a severity are rounded to.' })
+  decimals!: number;
+
+  @Field({ description: 'An amount (its severity mapping scales it): naming one amount in a step leaves the others at their identity.' })
+  amount!: boolean;
 }
 
 @ObjectType({ description: 'One kind of distortion: what it does, its parameters and its severity mapping.' })
@@ -112,6 +119,8 @@ export function catalogView(): DistortionKindView[] {
         ...param,
         integer: param.integer ?? false,
         allowed: param.allowed ? [...param.allowed] : null,
+        decimals: decimalsOf(param),
+        amount: mapping !== undefined,
         severity: mapping
           ? { from: mapping.from, to: mapping.to, curve: mapping.curve ?? 'linear', perMinSide: mapping.per === 'min_side' }
           : null,

@@ -56,7 +56,9 @@ describe('the catalog', () => {
     const dose = findKind('quantum_noise')!;
     expect(paramsForSeverity(dose, 0, SIZE).photons).toBeCloseTo(1e5, 6);
     expect(paramsForSeverity(dose, 1, SIZE).photons).toBeCloseTo(50, 6);
-    expect(paramsForSeverity(dose, 0.5, SIZE).photons).toBeCloseTo(Math.sqrt(1e5 * 50), 6);
+    // Rounded to the parameter's precision: five significant digits of its range (1 to 1e6 photons: whole photons).
+    expect(paramsForSeverity(dose, 0.5, SIZE).photons).toBe(Math.round(Math.sqrt(1e5 * 50)));
+    expect(paramsForSeverity(findKind('gaussian_noise')!, 0.4, SIZE).sigma).toBe(0.08); // not 0.08000000000000002
   });
 });
 
@@ -70,6 +72,10 @@ describe('resolving specs', () => {
       model: null,
     });
     expect(resolveStep({ kind: 'gaussian_blur', severity: 0 }, SIZE)).toMatchObject({ identity: true, params: { sigma: 0 } });
+    // Naming some of the amounts leaves the others at their identity: a rotation and a scale, no shear.
+    expect(resolveStep({ kind: 'affine', params: { rotation: 4, scale: 1.05 } }, SIZE).params).toEqual({ rotation: 4, scale: 1.05, shear: 0, tx: 0, ty: 0 });
+    // Naming none takes the defaults.
+    expect(resolveStep({ kind: 'affine', params: {} }, SIZE).params).toEqual({ rotation: 5, scale: 1.05, shear: 3, tx: 0, ty: 0 });
     expect(resolveStep({ kind: 'jpeg', severity: 0 }, SIZE).identity).toBe(true);
   });
 
@@ -112,7 +118,7 @@ describe('resolving specs', () => {
       details: { min: 0, max: 1 },
     });
     expect(inputError(() => resolveStep({ kind: 'contrast', severity: 0.5, params: { factor: 2 } }, SIZE)).field).toBe('step');
-    expect(inputError(() => resolveParams(findKind('shift')!, { dx: '3' as unknown as number })).field).toBe('params.dx');
+    expect(inputError(() => resolveParams(findKind('shift')!, { dx: '3' as unknown as number }, { width: 64, height: 64 })).field).toBe('params.dx');
   });
 
   it('resolves chains of 1 to 8 steps and names the failing step', () => {

@@ -7,6 +7,7 @@ import {
   isSyntheticDatasetRoot,
   SYNTHETIC_IMAGE_DESCRIPTION,
   SYNTHETIC_MARKER_FILE,
+  resolveCounts,
   synthesizeDataset,
   type SplitCounts,
 } from '../../src/synth/dataset';
@@ -298,14 +299,19 @@ describe('synthesizeDataset', () => {
     }
   });
 
-  it('writes a flat folder and splits --count about 1:3 like the Kermany release', async () => {
+  it('writes a flat folder and splits --count like the Kermany release', async () => {
     const dir = path.join(tempDir('flat'), 'out');
     const summary = await synthesizeDataset({ outDir: dir, count: 20, width: 64, height: 64, seed: 9, flat: true });
-    expect(summary.counts.train).toEqual({ NORMAL: 5, PNEUMONIA: 15 });
+    // 624/5856 of 20 in test, 16/5856 in val (rounds to 0), the rest in train; NORMAL shares 1349/5232, 234/624.
+    expect(summary.counts).toEqual({ train: { NORMAL: 5, PNEUMONIA: 13 }, test: { NORMAL: 1, PNEUMONIA: 1 }, val: { NORMAL: 0, PNEUMONIA: 0 } });
     const names = listFiles(dir).filter((file) => file !== SYNTHETIC_MARKER_FILE);
     expect(names).toHaveLength(20);
-    expect(names.filter((name) => NORMAL_NAME.test(name))).toHaveLength(5);
-    expect(names.filter((name) => PNEUMONIA_NAME.test(name))).toHaveLength(15);
+    expect(names.filter((name) => NORMAL_NAME.test(name))).toHaveLength(6);
+    expect(names.filter((name) => PNEUMONIA_NAME.test(name))).toHaveLength(14);
+  });
+
+  it("fills every split for the README's --count 200", () => {
+    expect(resolveCounts({ outDir: 'x', count: 200 })).toEqual({ train: { NORMAL: 46, PNEUMONIA: 132 }, test: { NORMAL: 8, PNEUMONIA: 13 }, val: { NORMAL: 1, PNEUMONIA: 0 } });
   });
 
   it('refuses to write into a folder with other content, and rejects bad options', async () => {
