@@ -6,6 +6,7 @@ import { MODULES } from './modules';
 import { startApp } from './platform/app';
 import { isLoopbackHost, loadConfig } from './platform/config';
 import { startHttpServer, type HttpServer } from './server/http';
+import { removeServerFile, writeServerFile } from './server/server-file';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -13,6 +14,8 @@ async function main(): Promise<void> {
   let server: HttpServer | null = null;
   if (config.role !== 'worker') server = await startHttpServer(app);
   const admin = server ? await ensureAdminToken(app) : null;
+  // Where this server is, for the CLI on this machine (removed on a clean stop).
+  if (server) await writeServerFile(config.dataDir, { url: server.url, pid: process.pid });
 
   const database = app.db.embedded ? `embedded PostgreSQL (data in ${config.dataDir})` : 'PostgreSQL from DATABASE_URL';
   console.log(`medpsim ${config.role === 'worker' ? 'worker' : 'server'} ready on ${database}`);
@@ -39,6 +42,7 @@ async function main(): Promise<void> {
     }, 20_000);
     force.unref();
     await server?.close().catch((error) => console.error('[shutdown]', error));
+    if (server) await removeServerFile(config.dataDir);
     await app.close();
     console.log('stopped');
     process.exit(0);

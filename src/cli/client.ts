@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import path from 'node:path';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
+import { runningServerUrl } from '../server/server-file';
 
 export class ApiError extends Error {
   constructor(
@@ -23,8 +24,12 @@ export interface Server {
   token: string | null;
 }
 
+function dataDir(env: NodeJS.ProcessEnv = process.env): string {
+  return path.resolve(env.MEDPSIM_DATA_DIR || 'data');
+}
+
 export function adminTokenFile(env: NodeJS.ProcessEnv = process.env): string {
-  return path.join(path.resolve(env.MEDPSIM_DATA_DIR || 'data'), 'secrets', 'admin-token');
+  return path.join(dataDir(env), 'secrets', 'admin-token');
 }
 
 function tokenFor(option: string | undefined): string | null {
@@ -40,14 +45,17 @@ function tokenFor(option: string | undefined): string | null {
 /** Adds --server and --token to a command that talks to a server. */
 export function serverOptions(command: Command): Command {
   return command
-    .option('--server <url>', 'medpsim server (default $MEDPSIM_URL or http://localhost:4000)')
+    .option('--server <url>', 'medpsim server (default $MEDPSIM_URL, else the one this machine runs, else http://localhost:$PORT)')
     .option('--token <token>', 'API token (default $MEDPSIM_TOKEN, else data/secrets/admin-token on the server machine)');
 }
 
-/** The server from --server (default $MEDPSIM_URL or http://localhost:4000) and the token to send it. */
+/**
+ * The server: --server, else $MEDPSIM_URL, else the server running on this machine with this data folder
+ * (data/server.json), else http://localhost:$PORT (4000); and the token to send it.
+ */
 export function serverOf(options: { server?: string; token?: string }): Server {
-  const url = (options.server ?? process.env.MEDPSIM_URL ?? 'http://localhost:4000').replace(/\/+$/, '');
-  return { url, token: tokenFor(options.token) };
+  const url = options.server ?? process.env.MEDPSIM_URL ?? runningServerUrl(dataDir()) ?? `http://localhost:${process.env.PORT || 4000}`;
+  return { url: url.replace(/\/+$/, ''), token: tokenFor(options.token) };
 }
 
 function explain(message: string, code: string | null, server: Server): string {

@@ -62,6 +62,7 @@ export interface Config {
 
 export function loadConfig(env: Environment = process.env): Config {
   const dataDir = path.resolve(env.MEDPSIM_DATA_DIR || 'data');
+  const port = intFromEnv(env, 'PORT', 4000, 0, 65535);
   const publicUrl = env.MEDPSIM_PUBLIC_URL ? env.MEDPSIM_PUBLIC_URL.replace(/\/+$/, '') : null;
   if (publicUrl && !/^https?:\/\/[^/]+/.test(publicUrl)) {
     throw new Error(`MEDPSIM_PUBLIC_URL must be an http(s) URL such as https://medpsim.example.org, got "${publicUrl}"`);
@@ -71,7 +72,7 @@ export function loadConfig(env: Environment = process.env): Config {
     dataDir,
     databaseUrl: env.DATABASE_URL || null,
     host: env.HOST || '127.0.0.1',
-    port: intFromEnv(env, 'PORT', 4000, 0, 65535),
+    port,
     role: choiceFromEnv(env, 'MEDPSIM_ROLE', PROCESS_ROLES, 'all'),
     jobChunkSize: intFromEnv(env, 'MEDPSIM_IMPORT_CHUNK', 50, 1, 10_000),
     workerConcurrency: intFromEnv(env, 'MEDPSIM_WORKER_CONCURRENCY', 2, 1, 64),
@@ -81,7 +82,7 @@ export function loadConfig(env: Environment = process.env): Config {
     maxQueryAliases: intFromEnv(env, 'MEDPSIM_MAX_QUERY_ALIASES', 100, 0, 100_000),
     maxQueryTokens: intFromEnv(env, 'MEDPSIM_MAX_QUERY_TOKENS', 5_000, 100, 1_000_000),
     maxResponseBytes: intFromEnv(env, 'MEDPSIM_MAX_RESPONSE_BYTES', 16 * 1024 * 1024, 1024, 2 ** 31 - 1),
-    corsOrigins: (env.MEDPSIM_CORS_ORIGINS ?? 'https://studio.apollographql.com,http://localhost:4000')
+    corsOrigins: (env.MEDPSIM_CORS_ORIGINS ?? `https://studio.apollographql.com,http://localhost:${port},http://127.0.0.1:${port}`)
       .split(',')
       .map((origin) => origin.trim())
       .filter(Boolean),

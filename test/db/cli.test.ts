@@ -2,6 +2,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { startFolderImport } from '../../src/datasets/service';
 import { startTestApp, type TestApp } from '../helpers/app';
 import { CLI, startProcess, stopProcesses } from '../helpers/processes';
 
@@ -54,6 +55,20 @@ it('uploads a local folder over HTTP, and a rerun sends nothing again', async ()
   for (const row of rows) {
     expect(row.source_path).toBe(`${row.split}/${row.label}/${path.basename(row.source_path)}`);
     expect(row).toMatchObject({ synthetic: true, dataset_synthetic: true });
+  }
+});
+
+it('says what a job it follows is waiting for', async () => {
+  const apiOnly = await startTestApp({ http: true, work: false });
+  try {
+    const folder = mkdtempSync(path.join(tmpdir(), 'medpsim-cli-queued-'));
+    const jobId = await startFolderImport(apiOnly.app, { path: folder, datasetName: 'queued' });
+    const child = startProcess(CLI, ['job', jobId, '--watch'], { MEDPSIM_URL: apiOnly.server!.url, MEDPSIM_TOKEN: apiOnly.token });
+    await child.waitFor(/waiting for a worker to take job .* \(is a worker running\? MEDPSIM_ROLE=api serves but runs no jobs\)/, 20_000);
+    child.process.kill('SIGINT');
+    await child.exited;
+  } finally {
+    await apiOnly.close();
   }
 });
 

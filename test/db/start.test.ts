@@ -2,7 +2,7 @@
 import { chmodSync, existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { MAIN, startProcess, stopProcesses } from '../helpers/processes';
+import { CLI, MAIN, startProcess, stopProcesses } from '../helpers/processes';
 
 afterAll(stopProcesses);
 
@@ -38,9 +38,16 @@ it('starts on an embedded PostgreSQL, serves GraphQL, keeps data across restarts
     if (round === 1) expect(body).toEqual({ data: { createDataset: { name: 'kept' } } });
     else expect(body).toEqual({ data: { datasets: [{ name: 'kept' }] } });
 
+    // The CLI on this machine finds the server (any PORT) and its token through the data folder alone.
+    expect(JSON.parse(readFileSync(path.join(dataDir, 'server.json'), 'utf8'))).toEqual({ url: url.replace('localhost', '127.0.0.1'), pid: server.process.pid });
+    const cli = startProcess(CLI, ['datasets', '--json'], { MEDPSIM_DATA_DIR: dataDir, MEDPSIM_URL: undefined, MEDPSIM_TOKEN: undefined });
+    expect(await cli.exited).toBe(0);
+    expect(JSON.parse(cli.output())).toEqual([expect.objectContaining({ name: 'kept' })]);
+
     server.process.kill('SIGINT');
     expect(await server.exited).toBe(0);
     expect(server.output()).toContain('stopped');
+    expect(existsSync(path.join(dataDir, 'server.json'))).toBe(false);
     // PostgreSQL removes its pid file when it has shut down
     expect(existsSync(path.join(dataDir, 'pg', 'cluster', 'postmaster.pid'))).toBe(false);
   }
