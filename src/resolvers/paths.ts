@@ -33,7 +33,8 @@ export function shownPath(context: RequestContext, value: string | null): string
 /** A text (an error, a log) with the server paths outside the import roots replaced by what they are. */
 export function shownText(context: RequestContext, value: string | null): string | null {
   if (value === null || seesServerPaths(context)) return value;
-  return value.replace(/(?<![\w.~-])\/[^\s'"`:,;()]+/g, (found) => shownPath(context, found) ?? found);
+  // A path starts after a space, a quote or an opening bracket: not inside a URL (http://host/...) or a word.
+  return value.replace(/(?<![\w.~:/-])\/[^\s'"`:,;()]+/g, (found) => shownPath(context, found) ?? found);
 }
 
 /** Job parameters with every absolute path in them shown as this role may see it. */

@@ -46,6 +46,16 @@ describe('previews', () => {
     expect((await t.gql(PREVIEW, { id: big, steps: [{ kind: 'gaussian_noise', severity: 0.4 }] })).data!.previewDistortion.width).toBe(512);
   });
 
+  it('leave image downloads room: a rendition is served while a long preview runs', async () => {
+    const lane = previewLane(t.app);
+    const preview = t.gql(PREVIEW, { id: image, steps: SLOW.slice(0, 4) }).then(() => 'preview');
+    await until('the preview to start', () => lane.busy === 1);
+    const { data } = await t.gql(`query ($id: ID!) { image(id: $id) { url(depth: 8) } }`, { id: image });
+    const download = fetch(data!.image.url).then(async (response) => (response.ok && (await response.arrayBuffer()).byteLength > 0 ? 'download' : 'failed'));
+    expect(await Promise.race([download, preview])).toBe('download');
+    await preview;
+  });
+
   it('stop between steps when the client goes away, and refuse others while the lane is full', async () => {
     const lane = previewLane(t.app);
     const client = new AbortController();
@@ -64,7 +74,7 @@ describe('previews', () => {
     client.abort();
     expect((await gone).name).toBe('AbortError');
     await until('the preview to stop', () => lane.stats.cancelled === 1);
-    expect(lane.stats.completed).toBe(1); // the cheap preview of the test above, not the slow one
+    expect(lane.stats.completed).toBe(2); // the two previews of the tests above, not this slow one
     expect(lane.busy).toBe(0);
     expect((await t.gql(PREVIEW, { id: image, steps: [{ kind: 'contrast', severity: 0.5 }] })).data!.previewDistortion.width).toBe(256);
   });

@@ -5,10 +5,11 @@
  * hidden from roles that do not give them, and a private blob store.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Role } from '../../src/platform/context';
+import { synthesizeDataset } from '../../src/synth/dataset';
 import { startTestApp, tokenFor, waitForJob, type TestApp } from '../helpers/app';
 import { greyJpeg } from '../helpers/files';
 
@@ -82,6 +83,20 @@ describe('import roots', () => {
     expect(failures['NORMAL/binary.jpeg'].message).not.toMatch(/01 02 03|fe fd/);
     expect(JSON.stringify(data)).not.toMatch(/root:x:0/);
   });
+});
+
+it('keeps the synthetic mark of phantoms copied without their marker file', async () => {
+  const phantoms = path.join(base, 'phantoms');
+  await synthesizeDataset({ outDir: phantoms, count: 2, width: 32, height: 32, seed: 1, flat: true });
+  const copy = path.join(root, 'copied');
+  mkdirSync(copy);
+  for (const file of readdirSync(phantoms).filter((name) => name.endsWith('.jpeg'))) copyFileSync(path.join(phantoms, file), path.join(copy, file));
+  const started = await t.gql(IMPORT, { input: { path: copy, datasetName: 'copied' } });
+  expect(await waitForJob(t, started.data!.importDataset.id)).toMatchObject({ state: 'COMPLETED', done: 2 });
+  const { rows } = await t.app.pool.query(
+    `SELECT bool_and(i.synthetic) AS images, bool_and(d.synthetic) AS dataset FROM images i JOIN datasets d ON d.id = i.dataset_id WHERE d.name = 'copied'`,
+  );
+  expect(rows[0]).toEqual({ images: true, dataset: true });
 });
 
 describe('server paths', () => {
