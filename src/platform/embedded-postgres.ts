@@ -7,7 +7,7 @@
  */
 import { ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { promises as fs, existsSync } from 'node:fs';
+import { promises as fs, existsSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -116,6 +116,44 @@ async function initialise(clusterDir: string, passwordFile: string, owner: { uid
   }
 }
 
+/**
+ * One medpsim process per embedded database: the starting process takes `owner.pid` (created exclusively),
+ * and a start while the owner lives is refused, so that a second `npm start` in the same data folder never
+ * stops the database under the first. A file whose process is gone (a crash) is taken over.
+ */
+async function takeOwnership(dataDir: string): Promise<() => Promise<void>> {
+  const file = path.join(dataDir, 'owner.pid');
+  for (;;) {
+    try {
+      await fs.writeFile(file, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
+      return () => fs.rm(file, { force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    const pid = Number((await fs.readFile(file, 'utf8').catch(() => '')).trim());
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isNodeProcess(pid)) {
+      throw new Error(
+        `the embedded database in ${dataDir} is in use by another medpsim process (pid ${pid}): stop it first, ` +
+          'or give this one another MEDPSIM_DATA_DIR (or both a DATABASE_URL)',
+      );
+    }
+    await fs.rm(file, { force: true }); // its process is gone
+  }
+}
+
+function isNodeProcess(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  try {
+    return /node/.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8'));
+  } catch {
+    return true; // alive, and no /proc to tell more: better refused than a database stopped under it
+  }
+}
+
 /** A server left running by a process that was killed (SIGKILL leaves children alive) is stopped first. */
 async function stopOrphan(clusterDir: string, owner: { uid: number; gid: number } | null): Promise<void> {
   const pidFile = path.join(clusterDir, 'postmaster.pid');
@@ -155,11 +193,17 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     await fs.chown(options.dataDir, owner.uid, owner.gid);
     await assertReachable(options.dataDir, owner);
   }
-  if (!existsSync(path.join(clusterDir, 'PG_VERSION'))) {
-    await initialise(clusterDir, passwordFile, owner);
-  } else {
-    if (owner) await chownTree(clusterDir, owner);
-    await stopOrphan(clusterDir, owner);
+  const release = await takeOwnership(options.dataDir);
+  try {
+    if (!existsSync(path.join(clusterDir, 'PG_VERSION'))) {
+      await initialise(clusterDir, passwordFile, owner);
+    } else {
+      if (owner) await chownTree(clusterDir, owner);
+      await stopOrphan(clusterDir, owner);
+    }
+  } catch (error) {
+    await release();
+    throw error;
   }
   const password = (await fs.readFile(passwordFile, 'utf8')).trim();
   const port = options.port || (await freePort());
@@ -183,6 +227,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     await waitUntilAccepting(url, child, () => output);
   } catch (error) {
     child.kill('SIGKILL');
+    await release();
     throw error;
   }
   await fs.writeFile(path.join(options.dataDir, 'url'), url + '\n', { mode: 0o600 });
@@ -191,9 +236,11 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   return {
     url,
     async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGINT'); // "fast" shutdown: roll back open transactions, checkpoint, exit
-      await exited;
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGINT'); // "fast" shutdown: roll back open transactions, checkpoint, exit
+        await exited;
+      }
+      await release();
     },
   };
 }

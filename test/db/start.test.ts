@@ -71,6 +71,20 @@ it('starts again after a crash that left the embedded PostgreSQL running', async
   expect(existsSync(path.join(dataDir, 'pg', 'cluster', 'postmaster.pid'))).toBe(false);
 });
 
+it('refuses a second server on the same data folder, leaving the first one serving', async () => {
+  const dataDir = path.join(mkdtempSync(path.join(tmpdir(), 'medpsim-twice-')), 'data');
+  chmodSync(path.dirname(dataDir), 0o711);
+  const env = { DATABASE_URL: undefined, MEDPSIM_DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1' };
+  const first = startProcess(MAIN, [], env);
+  const [, url] = await first.waitFor(/GraphQL: (http:\/\/\S+)\/graphql/);
+  const second = startProcess(MAIN, [], env);
+  expect(await second.exited).toBe(1);
+  expect(second.output()).toContain(`the embedded database in ${path.join(dataDir, 'pg')} is in use by another medpsim process (pid ${first.process.pid})`);
+  expect(await gql(url, dataDir, '{ datasets { name } }')).toEqual({ data: { datasets: [] } });
+  first.process.kill('SIGINT');
+  expect(await first.exited).toBe(0);
+});
+
 it('exits with a clear message when the configuration is wrong', async () => {
   const server = startProcess(MAIN, [], { MEDPSIM_MAX_PIXELS: '-3', DATABASE_URL: undefined });
   expect(await server.exited).toBe(1);
