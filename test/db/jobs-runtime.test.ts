@@ -13,7 +13,7 @@ import { startTestApp, waitForJob, type TestApp } from '../helpers/app';
 let t: TestApp;
 
 beforeAll(async () => {
-  t = await startTestApp({ env: { MEDPSIM_IMPORT_CHUNK: '4', MEDPSIM_JOB_EXPIRE_SECONDS: '1' } });
+  t = await startTestApp({ env: { MEDPSIM_IMPORT_CHUNK: '20', MEDPSIM_JOB_EXPIRE_SECONDS: '1' } });
 });
 
 afterAll(async () => {
@@ -26,16 +26,23 @@ it('survives the loss of its lease connection in the middle of an import', async
   await synthesizeDataset({ outDir: folder, count: total, width: 256, height: 256, seed: 4 });
   const jobId = await startFolderImport(t.app, { path: folder, datasetName: 'leases' });
 
-  // The connection that holds this worker's unit locks, terminated while it holds a chunk's (one statement).
+  // The connection that holds this worker's unit locks, terminated while it runs a chunk that has done some
+  // items and has at least three to go (two run at once), so that the chunk must stop half-way (one statement).
   let unitId: string | null = null;
   while (!unitId) {
     const { rows } = await t.app.pool.query(
-      `SELECT u.unit_id, pg_terminate_backend(l.pid) AS ok
-       FROM job_units u JOIN pg_locks l ON l.locktype = 'advisory' AND l.classid = 7301121 AND l.objid = u.lock_key
-       WHERE u.queue = 'medpsim-import-chunk' LIMIT 1`,
+      `WITH chunks AS (
+         SELECT u.unit_id, u.lock_key, jsonb_array_length(j.data->'items') AS size,
+                (SELECT count(*) FROM job_items i WHERE i.job_id = u.job_id
+                   AND i.item IN (SELECT entry->>'path' FROM jsonb_array_elements(j.data->'items') entry)) AS recorded
+         FROM job_units u JOIN pgboss.job j ON j.id = u.unit_id
+         WHERE u.queue = 'medpsim-import-chunk')
+       SELECT c.unit_id, pg_terminate_backend(l.pid) AS ok
+       FROM chunks c JOIN pg_locks l ON l.locktype = 'advisory' AND l.classid = 7301121 AND l.objid = c.lock_key
+       WHERE c.recorded BETWEEN 1 AND c.size - 3 LIMIT 1`,
     );
     unitId = rows[0]?.ok ? rows[0].unit_id : null;
-    if (!unitId) await new Promise((resolve) => setTimeout(resolve, 5));
+    if (!unitId) await new Promise((resolve) => setTimeout(resolve, 2));
   }
 
   const job = await waitForJob(t, jobId, 60_000);
