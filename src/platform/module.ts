@@ -20,9 +20,17 @@ export interface HttpRoute {
   signedUrls?: boolean;
   /** Express middleware run before the handler (e.g. a body parser), after access is checked. */
   before?(app: App): Array<(request: Request, response: Response, next: (error?: unknown) => void) => void>;
-  /** Routes that change data are audited under this operation name; the handler may set response.locals.affectedIds. */
+  /** Routes that change data are audited under this operation name, before their answer is sent. */
   audit?: string;
-  handle(context: RequestContext, request: Request, response: Response): Promise<void>;
+  /** Answers itself (e.g. image bytes), or returns the JSON answer for the server to send (audited routes do). */
+  handle(context: RequestContext, request: Request, response: Response): Promise<RouteAnswer | void>;
+}
+
+export interface RouteAnswer {
+  status: number;
+  body: unknown;
+  /** What the audit log records as affected. */
+  affectedIds?: string[];
 }
 
 export interface DomainModule {

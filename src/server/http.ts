@@ -24,7 +24,7 @@ import { onTokenRevoked } from '../access/tokens';
 import type { App } from '../platform/app';
 import { allows, describeRule, type AccessRule, type Principal, type RequestContext } from '../platform/context';
 import { AppError, ForbiddenError, httpStatusOf, UnauthenticatedError } from '../platform/errors';
-import type { DomainModule, HttpRoute } from '../platform/module';
+import type { DomainModule, HttpRoute, RouteAnswer } from '../platform/module';
 import { buildMedpsimSchema } from '../schema/build';
 import { assertOperationAllowed } from '../schema/guards';
 import { assertNoNulStrings, assertQueryLimits, type QueryLimits } from '../schema/limits';
@@ -252,20 +252,24 @@ export async function startHttpServer(app: App): Promise<HttpServer> {
     };
   }
 
+  /** Runs the route; an audited one is recorded before its answer leaves. */
   function routeHandler(route: HttpRoute) {
     return async (request: Request, response: Response) => {
       const context = response.locals.context as RequestContext;
-      if (!route.audit) return route.handle(context, request, response);
-      let outcome = 'OK';
+      const audit = (ids: string[], outcome: string) =>
+        route.audit
+          ? recordAudit(app, [auditOf(context, route.audit, ids, outcome)]).catch((error) => console.error('[audit] not recorded:', (error as Error).message))
+          : Promise.resolve();
+      let answer: RouteAnswer | void;
       try {
-        await route.handle(context, request, response);
+        answer = await route.handle(context, request, response);
       } catch (error) {
-        outcome = describeHttpError(error).code;
+        await audit([], describeHttpError(error).code);
         throw error;
-      } finally {
-        const ids = (response.locals.affectedIds as string[] | undefined) ?? [];
-        await recordAudit(app, [auditOf(context, route.audit!, ids, outcome)]).catch((error) => console.error('[audit] not recorded:', (error as Error).message));
       }
+      if (!answer) return;
+      await audit(answer.affectedIds ?? [], 'OK');
+      response.status(answer.status).json(answer.body);
     };
   }
 

@@ -10,6 +10,7 @@ import { importUpload } from '../datasets/service';
 import { DATASET_SETTINGS } from '../datasets/settings';
 import type { App } from '../platform/app';
 import type { RequestContext } from '../platform/context';
+import type { RouteAnswer } from '../platform/module';
 import { AppError, badUserInput, quoted } from '../platform/errors';
 
 function stringParam(request: Request, name: string, required: boolean): string | null {
@@ -39,7 +40,7 @@ export function uploadBody(app: App) {
   return [requireUploadType, express.raw({ type: () => true, limit: app.settings(DATASET_SETTINGS).maxUploadBytes })];
 }
 
-export async function upload({ app }: RequestContext, request: Request, response: Response): Promise<void> {
+export async function upload({ app }: RequestContext, request: Request): Promise<RouteAnswer> {
   const bytes = request.body;
   if (!Buffer.isBuffer(bytes) || bytes.length === 0) throw badUserInput('body', 'the request body (the file) is empty');
   const update = stringParam(request, 'update', false);
@@ -54,11 +55,10 @@ export async function upload({ app }: RequestContext, request: Request, response
     bytes,
   });
   const { image, created, updated, differences } = result;
-  response.locals.affectedIds = [image.id, image.datasetId];
   const note = Object.keys(differences).length
     ? `the dataset has this image already and it differs in ${Object.keys(differences).join(', ')}; it was left as it was${
         differences.split || differences.label ? ' (update=true changes split and label)' : ''
       }`
     : null;
-  response.status(created ? 201 : 200).json({ image, created, updated, differences, note });
+  return { status: created ? 201 : 200, body: { image, created, updated, differences, note }, affectedIds: [image.id, image.datasetId] };
 }
