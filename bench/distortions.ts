@@ -11,9 +11,8 @@ import os from 'node:os';
 import sharp from 'sharp';
 import { applyDistortion } from '../src/distortions/apply';
 import { NATIVE_KINDS, findKind } from '../src/distortions/catalog';
-import { nativeEngine } from '../src/platform/native';
+import { nativeEngine, type FloatImage } from '../src/platform/native';
 import { paramsForSeverity } from '../src/distortions/spec';
-import type { FloatImage } from '../src/platform/native';
 import { renderPhantom } from '../src/synth/phantom';
 
 const POINTWISE = new Set(['lightness_shift', 'color_shift', 'contrast', 'saturation', 'exposure', 'windowing', 'grid_lines', 'uniform_noise', 'gaussian_noise']);

@@ -24,19 +24,16 @@ export async function removeServerFile(dataDir: string): Promise<void> {
 
 /** The URL of the server that wrote dataDir/server.json, if its process is alive. */
 export function runningServerUrl(dataDir: string): string | null {
+  let contents: ServerFile;
   try {
-    const { url, pid } = JSON.parse(readFileSync(path.join(dataDir, NAME), 'utf8')) as ServerFile;
-    process.kill(pid, 0); // throws when no such process
-    return url;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM' ? readUrl(dataDir) : null; // alive, another user's
-  }
-}
-
-function readUrl(dataDir: string): string | null {
-  try {
-    return (JSON.parse(readFileSync(path.join(dataDir, NAME), 'utf8')) as ServerFile).url;
+    contents = JSON.parse(readFileSync(path.join(dataDir, NAME), 'utf8')) as ServerFile;
   } catch {
     return null;
   }
+  try {
+    process.kill(contents.pid, 0); // throws when there is no such process...
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return null; // ...or when it is another user's
+  }
+  return contents.url;
 }

@@ -17,7 +17,7 @@ import { badUserInput } from '../platform/errors';
 import { folderInsideRoots } from '../platform/files';
 import { defineSingleJob } from '../platform/jobs/single';
 import type { UnitContext } from '../platform/jobs/runtime';
-import { failJob, jobState, notifyJob, WORKER_ID } from '../platform/jobs/store';
+import { failJob, failRunning, jobState, notifyJob, WORKER_ID } from '../platform/jobs/store';
 import { JobState } from '../platform/jobs/states';
 import { packageRoot } from '../platform/paths';
 import { getDataset } from '../datasets/service';
@@ -101,7 +101,7 @@ export const trainingJob = defineSingleJob<TrainingParams>({
   async failLost(app, jobId) {
     const run = await store.loadRun(app.pool, jobId);
     const message = `the worker running this training (${run?.worker ?? 'unknown'}) stopped without finishing it; start the training again`;
-    const failed = await store.failRunning(app.pool, jobId, message);
+    const failed = await failRunning(app.pool, jobId, message);
     if (failed) {
       await fs.rm(workFolder(app, jobId), { recursive: true, force: true });
       await notifyJob(app.pool, jobId);

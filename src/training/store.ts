@@ -89,15 +89,6 @@ export async function completeRun(
   return rowCount === 1;
 }
 
-/** RUNNING -> FAILED (a run whose worker died); false when the job was not RUNNING. */
-export async function failRunning(db: Queryable, jobId: string, error: string): Promise<boolean> {
-  const { rowCount } = await db.query(
-    `UPDATE jobs SET state = 'FAILED', error = $2, finished_at = now() WHERE id = $1 AND state = 'RUNNING'`,
-    [jobId, error],
-  );
-  return rowCount === 1;
-}
-
 export async function loadRun(db: Queryable, jobId: string): Promise<TrainingRun | null> {
   const { rows } = await db.query(
     `SELECT job_id AS "jobId", worker, pid, device, progress, data, warnings, metrics, model_path AS "modelPath",

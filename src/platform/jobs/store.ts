@@ -92,6 +92,15 @@ export async function failJob(db: Queryable, jobId: string, error: string): Prom
   );
 }
 
+/** RUNNING -> FAILED only (a job whose worker died, not one queued again meanwhile); false otherwise. */
+export async function failRunning(db: Queryable, jobId: string, error: string): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `UPDATE jobs SET state = 'FAILED', error = $2, finished_at = now() WHERE id = $1 AND state = 'RUNNING'`,
+    [jobId, error],
+  );
+  return rowCount === 1;
+}
+
 /** Cancels a job that has not finished; its remaining items are left unprocessed. */
 export async function cancelJob(db: Queryable, jobId: string): Promise<boolean> {
   const { rowCount } = await db.query(
