@@ -12,7 +12,7 @@ import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/dis
 import { expressMiddleware } from '@as-integrations/express5';
 import cors from 'cors';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { GraphQLError, parse, validate, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
+import { GraphQLError, parse, validate, type DocumentNode, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import http from 'node:http';
@@ -68,32 +68,28 @@ export function routeRules(modules: readonly DomainModule[]): RouteRule[] {
   ];
 }
 
-/** A GraphQL error at the edge: its code, and the HTTP status for access errors (others keep Apollo's). */
+/** A refusal at the edge as a GraphQL error with its HTTP status: the code's status, 400 for query limits. */
 function edgeError(error: unknown): GraphQLError {
-  if (error instanceof GraphQLError) return error;
   if (error instanceof AppError) {
     return new GraphQLError(error.message, { originalError: error, extensions: { ...error.extensions, http: { status: httpStatusOf(error.code) } } });
   }
-  return new GraphQLError((error as Error).message, { originalError: error as Error });
+  const { message, extensions } = error as GraphQLError;
+  return new GraphQLError(message, { extensions: { ...extensions, http: { status: 400 } } });
 }
 
-function queryLimitsPlugin(schema: GraphQLSchema, limits: QueryLimits): ApolloServerPlugin<RequestContext> {
-  return {
-    async requestDidStart() {
-      return {
-        async didResolveOperation({ request, document }) {
-          try {
-            assertNoNulStrings(document, request.variables);
-            assertQueryLimits(schema, { document, variables: request.variables, operationName: request.operationName }, limits);
-          } catch (error) {
-            if (error instanceof AppError) throw edgeError(error);
-            const { message, extensions } = error as GraphQLError;
-            throw new GraphQLError(message, { extensions: { ...extensions, http: { status: 400 } } });
-          }
-        },
-      };
-    },
-  };
+/**
+ * Everything checked of an operation before it runs, over HTTP and WebSocket alike: who may use its fields,
+ * no NUL in its texts, and its size (depth, aliases, complexity).
+ */
+function checkOperation(
+  schema: GraphQLSchema,
+  limits: QueryLimits,
+  request: { document: DocumentNode; variables?: Record<string, unknown> | null; operationName?: string | null },
+  principal: Principal | null,
+): void {
+  assertOperationAllowed(schema, request.document, request.operationName, principal);
+  assertNoNulStrings(request.document, request.variables);
+  assertQueryLimits(schema, request, limits);
 }
 
 function auditOf(context: RequestContext, operation: string, ids: string[], outcome: string): AuditRecord {
@@ -105,15 +101,15 @@ function codeOf(error: unknown): string {
   return typeof code === 'string' ? code : 'INTERNAL_SERVER_ERROR';
 }
 
-/** Access rules before execution; every mutation field (allowed or refused) into the audit log. */
-function accessPlugin(schema: GraphQLSchema): ApolloServerPlugin<RequestContext> {
+/** The operation's checks before execution; every mutation field, allowed or refused, into the audit log. */
+function operationPlugin(schema: GraphQLSchema, limits: QueryLimits): ApolloServerPlugin<RequestContext> {
   return {
     async requestDidStart() {
       const audit: AuditRecord[] = [];
       return {
-        async didResolveOperation({ contextValue, document, operationName, operation }) {
+        async didResolveOperation({ contextValue, document, request, operation }) {
           try {
-            assertOperationAllowed(schema, document, operationName, contextValue.principal);
+            checkOperation(schema, limits, { document, variables: request.variables, operationName: request.operationName }, contextValue.principal);
           } catch (error) {
             if (operation?.operation === 'mutation') {
               for (const field of rootFieldNames(operation)) audit.push(auditOf(contextValue, field, [], codeOf(error)));
@@ -319,9 +315,7 @@ export async function startHttpServer(app: App): Promise<HttpServer> {
         try {
           const document = parse(payload.query, { maxTokens: config.maxQueryTokens });
           if (validate(schema, document).length > 0) return; // graphql-ws reports those itself
-          assertOperationAllowed(schema, document, payload.operationName, principals.get(ctx.extra.socket) ?? null);
-          assertNoNulStrings(document, payload.variables);
-          assertQueryLimits(schema, { document, variables: payload.variables, operationName: payload.operationName }, limits);
+          checkOperation(schema, limits, { document, variables: payload.variables, operationName: payload.operationName }, principals.get(ctx.extra.socket) ?? null);
         } catch (error) {
           return [error instanceof GraphQLError ? error : new GraphQLError((error as Error).message, { extensions: (error as AppError).extensions })];
         }
@@ -345,8 +339,7 @@ export async function startHttpServer(app: App): Promise<HttpServer> {
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       ApolloServerPluginLandingPageDisabled(), // served below, with a token only for the server machine
-      accessPlugin(schema),
-      queryLimitsPlugin(schema, limits),
+      operationPlugin(schema, limits),
       { async serverWillStart() { return { async drainServer() { await wsCleanup.dispose(); } }; } },
     ],
   });
