@@ -72,12 +72,12 @@ export class UnreadableFile extends Error {
 }
 
 /**
- * Reads a regular file of at most maxBytes, inside `root`: a symlink (as the file, or on its way out of the
- * root), a FIFO, a device or a socket is refused before a byte is read.
+ * Reads a regular file of at most maxBytes, inside `root` (a folder already resolved, as folderInsideRoots
+ * returns it): a symlink (as the file, or on its way out of the root), a FIFO, a device or a socket is
+ * refused before a byte is read.
  */
 export async function readFileSafely(root: string, file: string, maxBytes: number): Promise<Buffer> {
-  const real = await fs.realpath(file);
-  if (!isInside(await fs.realpath(root), real)) throw new UnreadableFile('OUTSIDE_ROOTS', 'the file resolves to a place outside the imported folder');
+  if (!isInside(root, await fs.realpath(file))) throw new UnreadableFile('OUTSIDE_ROOTS', 'the file resolves to a place outside the imported folder');
   // O_NOFOLLOW: a file swapped for a symlink meanwhile is refused; O_NONBLOCK: opening a FIFO does not wait.
   let handle;
   try {
