@@ -30,7 +30,7 @@ function codeHash(code: string): Buffer {
   return createHash('sha256').update(code, 'utf8').digest();
 }
 
-const RATER_COLUMNS = `id, pseudonym, display_name AS "displayName", specialty, years_of_experience AS "yearsOfExperience", created_at AS "createdAt"`;
+const RATER_COLUMNS = `id, pseudonym, display_name AS "displayName", specialty, years_of_experience AS "yearsOfExperience", simulated, created_at AS "createdAt"`;
 
 function asRater(row: Record<string, unknown>): Rater {
   return Object.assign(new Rater(), row);
@@ -131,4 +131,18 @@ export async function getRater(app: App, id: string): Promise<Rater> {
 export async function listRaters(app: App): Promise<Rater[]> {
   const { rows } = await app.pool.query(`SELECT ${RATER_COLUMNS} FROM raters ORDER BY created_at, pseudonym`);
   return rows.map(asRater);
+}
+
+/** Simulated rater accounts (pseudonyms S-xxxxxx, marked simulated), made in the caller's transaction. */
+export async function insertSimulatedRaters(db: PoolClient, count: number, observer: string): Promise<Array<{ id: string; pseudonym: string }>> {
+  const made: Array<{ id: string; pseudonym: string }> = [];
+  while (made.length < count) {
+    const pseudonym = `S-${randomBytes(3).toString('hex')}`;
+    const { rows } = await db.query<{ id: string }>(
+      `INSERT INTO raters (pseudonym, display_name, simulated) VALUES ($1, $2, true) ON CONFLICT (pseudonym) DO NOTHING RETURNING id`,
+      [pseudonym, `simulated: ${observer}`],
+    );
+    if (rows[0]) made.push({ id: rows[0].id, pseudonym }); // else the pseudonym was taken: draw again
+  }
+  return made;
 }

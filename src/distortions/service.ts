@@ -42,7 +42,7 @@ export interface Preview {
 const recentSources = new Map<string, Promise<FloatImage>>();
 const RECENT_SOURCES = 4;
 
-function decodedSource(app: App, contentHash: string): Promise<FloatImage> {
+export function decodedSource(app: App, contentHash: string): Promise<FloatImage> {
   let source = recentSources.get(contentHash);
   if (!source) {
     source = app.blobs.read(contentHash).then(pngToFloat);
@@ -58,6 +58,20 @@ async function distortStored(app: App, image: Image, steps: StepInput[], seed: n
   const applied = await applyDistortion(source, steps, seed, backend, modelRunner(app), options);
   const bitDepth = image.bitDepth === 16 ? 16 : 8;
   return { applied, png: await floatToPng(applied.image, bitDepth), bitDepth };
+}
+
+/** Checks a chain before work is queued: kinds, parameters, and that each CNN-based step's model is registered. */
+export async function checkSteps(app: App, steps: StepInput[], field: string): Promise<void> {
+  const runner = modelRunner(app);
+  for (const [position, step] of resolveChain(steps, { width: 256, height: 256 }, field).entries()) {
+    const task = findKind(step.kind)!.model;
+    if (task) await runner.resolve(step.model!, task, `${field}[${position}].model`);
+  }
+}
+
+/** Distorts pixels that are not a stored image (e.g. a test set's patch), CNN-based steps included. */
+export function distortPixels(app: App, image: FloatImage, steps: StepInput[], seed: number, backend: Backend) {
+  return applyDistortion(image, steps, seed, backend, modelRunner(app));
 }
 
 /** CNN-based steps run registered models through the app's inference pool (worker threads). */
@@ -137,13 +151,7 @@ export async function startDistortJob(app: App, input: DistortJobInput): Promise
   checkSeed(input.seed);
   const specs = input.sweep ? severitySweep(input.sweep.kind, input.sweep.severities, input.sweep.model ?? null) : input.specs!;
   if (specs.length < 1) throw badUserInput('specs', 'give at least one spec');
-  const runner = modelRunner(app);
-  for (const [index, steps] of specs.entries()) {
-    for (const [position, step] of resolveChain(steps, { width: 256, height: 256 }, `specs[${index}]`).entries()) {
-      const task = findKind(step.kind)!.model;
-      if (task) await runner.resolve(step.model!, task, `specs[${index}][${position}].model`);
-    }
-  }
+  for (const [index, steps] of specs.entries()) await checkSteps(app, steps, `specs[${index}]`);
   const imageIds = input.imageIds ?? (await datasetImageIds(app, input.datasetId!, input.filter ?? {}, input.limit ?? null));
   if (imageIds.length < 1) throw badUserInput('imageIds', 'give at least one image');
   const total = imageIds.length * specs.length;

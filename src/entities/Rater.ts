@@ -27,6 +27,10 @@ export class Rater {
   @Column({ name: 'years_of_experience', type: 'int', nullable: true })
   yearsOfExperience!: number | null;
 
+  @Field({ description: 'A simulated rater (medpsim simulate-panel): its judgments are left out of analyses unless asked for.' })
+  @Column({ type: 'boolean', default: false })
+  simulated!: boolean;
+
   @Field()
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;

@@ -11,7 +11,7 @@ import { badUserInput } from '../platform/errors';
 import { renderPng } from '../imaging/render';
 import type { StoredPicture } from '../imaging/types';
 
-export type ImageCollection = 'images' | 'distortions';
+export type ImageCollection = 'images' | 'distortions' | 'test-set-items' | 'presentations';
 
 export interface RenditionOptions {
   depth: number;

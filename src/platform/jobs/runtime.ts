@@ -114,15 +114,19 @@ export class JobRuntime {
     }
   }
 
-  /** Creates the job and its first unit in one transaction; returns the job id at once. */
-  async queue(kind: string, params: object): Promise<string> {
+  /**
+   * Creates the job and its first unit in one transaction (the caller's, when it gives one, so that the job
+   * exists exactly when the caller's rows do); returns the job id at once.
+   */
+  async queue(kind: string, params: object, transaction?: PoolClient): Promise<string> {
     const definition = this.byKind.get(kind);
     if (!definition) throw new Error(`no job kind ${kind} (is its module in src/modules.ts?)`);
-    return inTransaction(this.app.pool, async (db) => {
+    const create = async (db: PoolClient) => {
       const jobId = await store.createJob(db, kind, params);
       await sendUnit(this.app, db, definition.firstQueue, { jobId });
       return jobId;
-    });
+    };
+    return transaction ? create(transaction) : inTransaction(this.app.pool, create);
   }
 
   /** Starts taking units of every kind, the watchdog and the reaper. */

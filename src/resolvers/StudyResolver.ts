@@ -1,0 +1,159 @@
+import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Rater } from '../entities/Rater';
+import { Study } from '../entities/Study';
+import { TestSet } from '../entities/TestSet';
+import { Role, type RequestContext } from '../platform/context';
+import { Allow, PIPELINES, READERS } from '../schema/guards';
+import {
+  CreateStudyInput,
+  ExclusionRulesInput,
+  ItemAggregates,
+  PanelChangeView,
+  RaterImages,
+  RaterPresentation,
+  RaterQualityView,
+  RaterStudy,
+  SimulatedRaterToken,
+  StudyProgressView,
+  JudgmentReceipt,
+  SubmitJudgmentInput,
+} from '../schema/studies';
+import { imageUrl } from '../server/image-route';
+import * as judgments from '../studies/judgments';
+import * as quality from '../studies/quality';
+import * as studies from '../studies/service';
+import { addSimulatedRaters, simulatedRaterTokens } from '../studies/simulated';
+import { getTestSet } from '../testsets/service';
+
+@Resolver()
+export class StudyResolver {
+  @Allow(...READERS)
+  @Query(() => [Study], { description: 'Studies, newest first.' })
+  studies(
+    @Arg('first', () => Int, { defaultValue: 50 }) first: number,
+    @Arg('offset', () => Int, { defaultValue: 0 }) offset: number,
+    @Ctx() { app }: RequestContext,
+  ): Promise<Study[]> {
+    return studies.listStudies(app, { first, offset });
+  }
+
+  @Allow(...READERS)
+  @Query(() => Study)
+  study(@Arg('id', () => ID) id: string, @Ctx() { app }: RequestContext): Promise<Study> {
+    return studies.getStudy(app, id);
+  }
+
+  @Allow(...PIPELINES)
+  @Mutation(() => Study, { description: "Starts a study: locks its test sets and lays out every rater's presentations." })
+  createStudy(@Arg('input') input: CreateStudyInput, @Ctx() { app }: RequestContext): Promise<Study> {
+    return studies.createStudy(app, input);
+  }
+
+  @Allow(...PIPELINES)
+  @Mutation(() => PanelChangeView, { description: 'Raters join a running study; open items move to them until open loads are even.' })
+  addStudyRaters(@Arg('studyId', () => ID) studyId: string, @Arg('raterIds', () => [ID]) raterIds: string[], @Ctx() { app }: RequestContext): Promise<PanelChangeView> {
+    return studies.addStudyRaters(app, studyId, raterIds);
+  }
+
+  @Allow(...PIPELINES)
+  @Mutation(() => PanelChangeView, { description: "A rater leaves a study: their judgments stay; their open items go to other raters." })
+  withdrawStudyRater(@Arg('studyId', () => ID) studyId: string, @Arg('raterId', () => ID) raterId: string, @Ctx() { app }: RequestContext): Promise<PanelChangeView> {
+    return studies.withdrawStudyRater(app, studyId, raterId);
+  }
+
+  @Allow(...PIPELINES)
+  @Mutation(() => Study, { description: 'Ends judging: raters get no more presentations.' })
+  closeStudy(@Arg('id', () => ID) id: string, @Ctx() { app }: RequestContext): Promise<Study> {
+    return studies.closeStudy(app, id);
+  }
+
+  @Allow(...READERS)
+  @Mutation(() => Study, { description: 'Sets which raters analyses leave out (replacing the rules before); no data is deleted.' })
+  setStudyExclusions(@Arg('studyId', () => ID) studyId: string, @Arg('rules') rules: ExclusionRulesInput, @Ctx() { app }: RequestContext): Promise<Study> {
+    return quality.setExclusionRules(app, studyId, rules);
+  }
+
+  @Allow(...PIPELINES)
+  @Mutation(() => [SimulatedRaterToken], { description: 'Simulated raters join the study; their tokens are returned once (medpsim simulate-panel).' })
+  async addSimulatedRaters(
+    @Arg('studyId', () => ID) studyId: string,
+    @Arg('count', () => Int) count: number,
+    @Arg('observer', { description: 'The observer model, as the simulating client describes it.' }) observer: string,
+    @Ctx() { app }: RequestContext,
+  ): Promise<SimulatedRaterToken[]> {
+    return (await addSimulatedRaters(app, studyId, count, observer)).raters;
+  }
+
+  @Allow(...PIPELINES)
+  @Mutation(() => [SimulatedRaterToken], { description: "Fresh tokens for the study's active simulated raters." })
+  simulatedRaterTokens(@Arg('studyId', () => ID) studyId: string, @Ctx() { app }: RequestContext): Promise<SimulatedRaterToken[]> {
+    return simulatedRaterTokens(app, studyId);
+  }
+}
+
+@Resolver(() => Study)
+export class StudyFieldsResolver {
+  @FieldResolver(() => [TestSet])
+  async testSets(@Root() study: Study, @Ctx() { app }: RequestContext): Promise<TestSet[]> {
+    const { rows } = await app.pool.query<{ id: string }>(`SELECT test_set_id AS id FROM study_test_sets WHERE study_id = $1 ORDER BY test_set_id`, [study.id]);
+    return Promise.all(rows.map((row) => getTestSet(app, row.id)));
+  }
+
+  @FieldResolver(() => [Rater], { description: 'The panel, in the order raters joined.' })
+  async raters(@Root() study: Study, @Ctx() { app }: RequestContext): Promise<Rater[]> {
+    const { rows } = await app.pool.query(
+      `SELECT r.id, r.pseudonym, r.display_name AS "displayName", r.specialty, r.years_of_experience AS "yearsOfExperience", r.simulated, r.created_at AS "createdAt"
+       FROM study_raters sr JOIN raters r ON r.id = sr.rater_id WHERE sr.study_id = $1 ORDER BY sr.stream`,
+      [study.id],
+    );
+    return rows.map((row) => Object.assign(new Rater(), row));
+  }
+
+  @FieldResolver(() => StudyProgressView)
+  progress(@Root() study: Study, @Ctx() { app }: RequestContext): Promise<StudyProgressView> {
+    return studies.studyProgress(app, study.id);
+  }
+
+  @FieldResolver(() => [RaterQualityView], { description: 'Per rater: sentinels, retests, response times, and whether the exclusion rules leave them out.' })
+  raterQuality(@Root() study: Study, @Arg('includeSimulated', { defaultValue: false }) includeSimulated: boolean, @Ctx() { app }: RequestContext): Promise<RaterQualityView[]> {
+    return quality.raterQuality(app, study.id, { includeSimulated });
+  }
+
+  @FieldResolver(() => ItemAggregates, { description: 'Per item: judgments, the fraction choosing p1 (2AFC) or saying same (JND), and the raters used.' })
+  itemJudgments(
+    @Root() study: Study,
+    @Arg('includeSimulated', { defaultValue: false }) includeSimulated: boolean,
+    @Arg('testSetId', () => ID, { nullable: true }) testSetId: string | null,
+    @Arg('first', () => Int, { defaultValue: 1000 }) first: number,
+    @Arg('offset', () => Int, { defaultValue: 0 }) offset: number,
+    @Ctx() { app }: RequestContext,
+  ): Promise<ItemAggregates> {
+    return quality.itemAggregates(app, study.id, { includeSimulated, testSetId, first, offset });
+  }
+}
+
+/** The rater API: a RATER token reaches only its own rater's presentations. */
+@Resolver()
+export class RaterResolver {
+  @Allow(Role.RATER)
+  @Query(() => [RaterStudy], { description: 'The studies you are in, with your progress.' })
+  myStudies(@Ctx() { app, principal }: RequestContext): Promise<RaterStudy[]> {
+    return judgments.raterStudies(app, principal!.raterId!);
+  }
+
+  @Allow(Role.RATER)
+  @Query(() => RaterPresentation, { nullable: true, description: 'Your next presentation in a study (null when you are done).' })
+  async nextPresentation(@Arg('studyId', () => ID) studyId: string, @Ctx() context: RequestContext): Promise<RaterPresentation | null> {
+    const next = await judgments.nextPresentation(context.app, context.principal!.raterId!, studyId);
+    if (!next) return null;
+    const images: Record<string, string | null> = { reference: null, left: null, right: null, comparison: null };
+    for (const slot of next.slots) images[slot] = await imageUrl(context, 'presentations', `${next.id}/${slot}`, { depth: 8 });
+    return { ...next, images: images as unknown as RaterImages };
+  }
+
+  @Allow(Role.RATER)
+  @Mutation(() => JudgmentReceipt, { description: 'Your answer to a presentation; a retry with the same clientKey returns the stored judgment.' })
+  submitJudgment(@Arg('input') input: SubmitJudgmentInput, @Ctx() { app, principal }: RequestContext): Promise<JudgmentReceipt> {
+    return judgments.submitJudgment(app, principal!.raterId!, input);
+  }
+}
