@@ -144,7 +144,7 @@ export async function itemAggregates(
      LEFT JOIN presentations p ON p.study_id = st.study_id AND p.item_id = i.id AND p.purpose = 'MAIN' AND p.rater_id = ANY($2::uuid[])
      LEFT JOIN judgments j ON j.presentation_id = p.id AND j.superseded_at IS NULL
      WHERE st.study_id = $1 AND ($3::uuid IS NULL OR s.id = $3)
-     GROUP BY i.id, s.kind ORDER BY s.created_at, s.id, i.position LIMIT $4 OFFSET $5`,
+     GROUP BY i.id, s.kind, s.created_at, s.id ORDER BY s.created_at, s.id, i.position LIMIT $4 OFFSET $5`,
     [
       studyId,
       included.includedRaterIds,
