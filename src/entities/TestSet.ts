@@ -148,6 +148,10 @@ export class TestSetItem {
   @Column({ type: 'int', nullable: true })
   height!: number | null;
 
+  @Field(() => Int, { nullable: true, description: '1 (grey) or 3 (RGB).' })
+  @Column({ type: 'smallint', nullable: true })
+  channels!: number | null;
+
   @Field(() => Int, { nullable: true })
   @Column({ name: 'bit_depth', type: 'smallint', nullable: true })
   bitDepth!: number | null;

@@ -1,4 +1,5 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Job } from '../entities/Job';
 import { Rater } from '../entities/Rater';
 import { Study } from '../entities/Study';
 import { TestSet } from '../entities/TestSet';
@@ -19,6 +20,7 @@ import {
   SubmitJudgmentInput,
 } from '../schema/studies';
 import { imageUrl } from '../server/image-route';
+import { startExport } from '../studies/export';
 import * as judgments from '../studies/judgments';
 import * as quality from '../studies/quality';
 import * as studies from '../studies/service';
@@ -71,6 +73,17 @@ export class StudyResolver {
   @Mutation(() => Study, { description: 'Sets which raters analyses leave out (replacing the rules before); no data is deleted.' })
   setStudyExclusions(@Arg('studyId', () => ID) studyId: string, @Arg('rules') rules: ExclusionRulesInput, @Ctx() { app }: RequestContext): Promise<Study> {
     return quality.setExclusionRules(app, studyId, rules);
+  }
+
+  @Allow(...READERS)
+  @Mutation(() => Job, { description: 'Exports the study as a job: BAPPS layout, originals, judgments.csv, manifest; download /exports/<job id>.zip once COMPLETED.' })
+  async exportStudy(
+    @Arg('studyId', () => ID) studyId: string,
+    @Arg('includeSimulated', { defaultValue: false, description: "Count simulated raters' judgments in the judge/same values." }) includeSimulated: boolean,
+    @Ctx() { app }: RequestContext,
+  ): Promise<Job> {
+    const jobId = await startExport(app, studyId, includeSimulated);
+    return app.db.dataSource.getRepository(Job).findOneByOrFail({ id: jobId });
   }
 
   @Allow(...PIPELINES)

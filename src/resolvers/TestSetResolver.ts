@@ -1,7 +1,8 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { ObjectType, Field } from 'type-graphql';
 import { Job } from '../entities/Job';
-import { TestSet, TestSetItem } from '../entities/TestSet';
+import { TestSet, TestSetItem, TestSetKind } from '../entities/TestSet';
+import { startBappsImport } from '../testsets/bapps-import';
 import type { RequestContext } from '../platform/context';
 import { BackendChoiceEnum } from '../schema/distortions';
 import { Allow, PIPELINES, READERS } from '../schema/guards';
@@ -59,6 +60,17 @@ export class TestSetResolver {
     @Ctx() { app }: RequestContext,
   ): Promise<TestSet> {
     return testSets.cloneTestSet(app, id, definition);
+  }
+
+  @Allow(...PIPELINES)
+  @Mutation(() => TestSet, { description: 'Imports a folder in the BAPPS layout (its 2afc or jnd part) as a test set with its stored judgments, as a job.' })
+  async importBappsTestSet(
+    @Arg('path', { description: 'The folder on the server (inside MEDPSIM_IMPORT_ROOTS) holding 2afc/ and/or jnd/.' }) path: string,
+    @Arg('name') name: string,
+    @Arg('kind', () => TestSetKind) kind: TestSetKind,
+    @Ctx() { app }: RequestContext,
+  ): Promise<TestSet> {
+    return testSets.getTestSet(app, await startBappsImport(app, { path, name, kind }));
   }
 
   @Allow(...PIPELINES)

@@ -1,21 +1,30 @@
 /** Studies and judgments: panels, assignments, presentations, the rater API, rater quality and aggregates. */
+import { registerSimulatePanelCommand } from '../cli/simulate-panel';
 import { Study } from '../entities/Study';
 import { Studies1764500000001 } from '../entities/migrations/1764500000001-Studies';
 import { Role } from '../platform/context';
 import type { DomainModule } from '../platform/module';
 import { RaterResolver, StudyFieldsResolver, StudyResolver } from '../resolvers/StudyResolver';
 import { presentationImageRoute } from '../server/presentation-route';
+import { exportDownload } from '../server/export-route';
+import { READERS } from '../schema/guards';
+import { exportStudyJob } from './export';
 
 export const studiesModule: DomainModule = {
   name: 'studies',
   entities: [Study],
   migrations: [Studies1764500000001],
   resolvers: [StudyResolver, StudyFieldsResolver, RaterResolver],
-  routes: (['reference', 'left', 'right', 'comparison'] as const).map((slot) => ({
-    method: 'get' as const,
-    path: `/presentations/:id/${slot}.png`,
-    access: { roles: [Role.RATER] },
-    signedUrls: true,
-    handle: presentationImageRoute(slot),
-  })),
+  jobs: [exportStudyJob],
+  routes: [
+    ...(['reference', 'left', 'right', 'comparison'] as const).map((slot) => ({
+      method: 'get' as const,
+      path: `/presentations/:id/${slot}.png`,
+      access: { roles: [Role.RATER] },
+      signedUrls: true,
+      handle: presentationImageRoute(slot),
+    })),
+    { method: 'get', path: '/exports/:id.zip', access: { roles: READERS }, handle: exportDownload },
+  ],
+  cli: registerSimulatePanelCommand,
 };

@@ -5,6 +5,7 @@ import type { DomainModule } from '../platform/module';
 import { TestSetFieldsResolver, TestSetItemResolver, TestSetResolver } from '../resolvers/TestSetResolver';
 import { READERS } from '../schema/guards';
 import { imageRoute } from '../server/image-route';
+import { importBappsJob } from './bapps-import';
 import { buildTestSetJob } from './build';
 import { itemPicture, type ItemSlot } from './service';
 
@@ -15,7 +16,7 @@ export const testSetsModule: DomainModule = {
   entities: [TestSet, TestSetItem],
   migrations: [TestSets1764500000000],
   resolvers: [TestSetResolver, TestSetFieldsResolver, TestSetItemResolver],
-  jobs: [buildTestSetJob],
+  jobs: [buildTestSetJob, importBappsJob],
   routes: SLOTS.map((slot) => ({
     method: 'get' as const,
     path: `/test-set-items/:id/${slot}.png`,

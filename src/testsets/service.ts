@@ -123,10 +123,15 @@ async function finalise(app: App, set: TestSet): Promise<TestSet> {
      FROM jobs j WHERE j.id = $2`,
     [set.id, set.jobId],
   );
-  if (rows[0]?.state !== 'COMPLETED' || rows[0].failed > 0 || rows[0].unbuilt > 0) return set;
+  // A built set needs every item; an imported one keeps the pairs that could be read (the job lists the rest).
+  if (rows[0]?.state !== 'COMPLETED' || rows[0].unbuilt > 0 || (set.origin === 'BUILT' && rows[0].failed > 0)) return set;
   const hash = await contentHash(app, set.id);
-  await app.pool.query(`UPDATE test_sets SET content_hash = $2 WHERE id = $1 AND content_hash IS NULL`, [set.id, hash]);
-  return Object.assign(set, { contentHash: hash, state: TestSetState.READY });
+  const updated = await app.pool.query(
+    `UPDATE test_sets SET content_hash = $2, item_count = (SELECT count(*) FROM test_set_items WHERE test_set_id = $1)
+     WHERE id = $1 AND content_hash IS NULL RETURNING item_count AS "itemCount"`,
+    [set.id, hash],
+  );
+  return Object.assign(set, { contentHash: hash, state: TestSetState.READY, itemCount: updated.rows[0]?.itemCount ?? set.itemCount });
 }
 
 export async function getTestSet(app: App, id: string, field = 'id'): Promise<TestSet> {

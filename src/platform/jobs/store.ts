@@ -132,3 +132,17 @@ export async function requeueJob(db: Queryable, jobId: string): Promise<boolean>
   );
   return rowCount === 1;
 }
+
+/** Progress of a job run as one unit (while it is RUNNING). */
+export async function setProgress(db: Queryable, jobId: string, done: number, total: number | null): Promise<void> {
+  await db.query(`UPDATE jobs SET done = $2, total = COALESCE($3, total) WHERE id = $1 AND state = 'RUNNING'`, [jobId, done, total]);
+}
+
+/** RUNNING -> COMPLETED for a job run as one unit; false when it was not RUNNING (e.g. cancelled meanwhile). */
+export async function completeRunning(db: Queryable, jobId: string): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `UPDATE jobs SET state = 'COMPLETED', finished_at = now(), done = COALESCE(total, done) WHERE id = $1 AND state = 'RUNNING'`,
+    [jobId],
+  );
+  return rowCount === 1;
+}
