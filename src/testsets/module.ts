@@ -1,4 +1,5 @@
 /** Test sets: built from a definition and seed (or imported from a BAPPS-layout folder), browsed, cloned, locked. */
+import { registerTestSetCommands } from '../cli/testsets';
 import { TestSet, TestSetItem } from '../entities/TestSet';
 import { TestSets1764500000000 } from '../entities/migrations/1764500000000-TestSets';
 import type { DomainModule } from '../platform/module';
@@ -17,6 +18,7 @@ export const testSetsModule: DomainModule = {
   migrations: [TestSets1764500000000],
   resolvers: [TestSetResolver, TestSetFieldsResolver, TestSetItemResolver],
   jobs: [buildTestSetJob, importBappsJob],
+  cli: registerTestSetCommands,
   routes: SLOTS.map((slot) => ({
     method: 'get' as const,
     path: `/test-set-items/:id/${slot}.png`,

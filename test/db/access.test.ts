@@ -207,7 +207,15 @@ describe('every HTTP route against its declared rule', () => {
     const problems: string[] = [];
     const routes = t.server!.routes.filter((route) => route.access !== 'per operation');
     expect(routes.map((route) => `${route.method} ${route.path}`).sort()).toEqual(
-      ['GET /distortions/:id.png', 'GET /health', 'GET /images/:id.png', 'POST /upload'].sort(),
+      [
+        'GET /distortions/:id.png',
+        'GET /exports/:id.zip',
+        'GET /health',
+        'GET /images/:id.png',
+        ...['comparison', 'left', 'reference', 'right'].map((slot) => `GET /presentations/:id/${slot}.png`),
+        ...['p0', 'p1', 'ref'].map((slot) => `GET /test-set-items/:id/${slot}.png`),
+        'POST /upload',
+      ].sort(),
     );
     for (const route of routes) {
       const rule = route.access as AccessRule;
