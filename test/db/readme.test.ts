@@ -11,6 +11,12 @@ import { Kind, parse, print, validate, visit, type DocumentNode, type GraphQLSch
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { startFolderImport } from '../../src/datasets/service';
+import { acceptInvitation, createRater } from '../../src/access/raters';
+import { Role } from '../../src/platform/context';
+import { ruleOf } from '../../src/schema/guards';
+import { nextPresentation } from '../../src/studies/judgments';
+import { createStudy } from '../../src/studies/service';
+import { createTestSet } from '../../src/testsets/service';
 import { MODULES } from '../../src/modules';
 import { buildMedpsimSchema } from '../../src/schema/build';
 import { synthesizeDataset } from '../../src/synth/dataset';
@@ -35,21 +41,36 @@ function examples(): Array<{ name: string; document: DocumentNode; source: strin
   return found;
 }
 
-/** What each variable stands for, from the field it is an argument of. */
-function variablesFor(document: DocumentNode, ids: { job: string; image: string; dataset: string }): Record<string, string> {
+type Ids = { job: string; image: string; dataset: string; testSet: string; study: string; rater: string; presentation: string };
+
+/** What each variable stands for, from the argument or input field it is given to (and its field). */
+function variablesFor(document: DocumentNode, ids: Ids): Record<string, string> {
   const variables: Record<string, string> = {};
   let field = '';
+  let argument = '';
+  const byName: Record<string, keyof Ids> = {
+    datasetId: 'dataset',
+    testSetIds: 'testSet',
+    raterIds: 'rater',
+    studyId: 'study',
+    presentationId: 'presentation',
+  };
+  const byField: Record<string, keyof Ids> = {
+    job: 'job',
+    jobProgress: 'job',
+    image: 'image',
+    previewDistortion: 'image',
+    testSet: 'testSet',
+    cloneTestSet: 'testSet',
+    study: 'study',
+  };
   visit(document, {
+    VariableDefinition: () => false, // the $name in the operation's header, not a use
     Field: (node) => void (field = node.name.value),
-    Argument: (node) => {
-      if (node.value.kind !== Kind.VARIABLE) return;
-      const name = node.value.name.value;
-      if (field === 'job' || field === 'jobProgress') variables[name] = ids.job;
-      else if (field === 'image' || field === 'previewDistortion') variables[name] = ids.image;
-      else variables[name] = ids.dataset;
-    },
-    ObjectField: (node) => {
-      if (node.value.kind === Kind.VARIABLE && node.name.value === 'datasetId') variables[node.value.name.value] = ids.dataset;
+    Argument: (node) => void (argument = node.name.value),
+    ObjectField: (node) => void (argument = node.name.value),
+    Variable: (node) => {
+      variables[node.name.value] ??= ids[byName[argument] ?? byField[field] ?? 'dataset'];
     },
   });
   return variables;
@@ -57,7 +78,8 @@ function variablesFor(document: DocumentNode, ids: { job: string; image: string;
 
 let t: TestApp;
 let schema: GraphQLSchema;
-const ids = { job: '', image: '', dataset: '' };
+const ids: Ids = { job: '', image: '', dataset: '', testSet: '', study: '', rater: '', presentation: '' };
+let raterToken = '';
 
 beforeAll(async () => {
   // No workers: jobs the examples start are queued, not run (a training would take minutes).
@@ -69,11 +91,20 @@ beforeAll(async () => {
   try {
     ids.job = await startFolderImport(t.app, { path: phantoms, datasetName: 'demo' });
     await waitForJob(t, ids.job);
+    const { rows } = await t.app.pool.query(`SELECT id, dataset_id FROM images ORDER BY source_path LIMIT 1`);
+    [ids.image, ids.dataset] = [rows[0].id, rows[0].dataset_id];
+    // A READY test set, a rater and a study with a presentation for them, for the examples that need one.
+    const set = await createTestSet(t.app, { name: 'readme', kind: 'TWO_AFC', datasetId: ids.dataset, references: 2, size: 32, pool: [{ kinds: ['gaussian_blur'] }], seed: 1 });
+    await waitForJob(t, set.jobId!);
+    ids.testSet = set.id;
+    const invitation = await createRater(t.app, { displayName: 'readme reader' });
+    raterToken = (await acceptInvitation(t.app, invitation.code)).secret;
+    ids.rater = invitation.rater.id;
+    ids.study = (await createStudy(t.app, { name: 'readme', testSetIds: [set.id], raterIds: [ids.rater], seed: 1, protocol: { judgmentsPerItem: 1 } })).id;
+    ids.presentation = (await nextPresentation(t.app, ids.rater, ids.study))!.id;
   } finally {
     await worker.close();
   }
-  const { rows } = await t.app.pool.query(`SELECT id, dataset_id FROM images ORDER BY source_path LIMIT 1`);
-  [ids.image, ids.dataset] = [rows[0].id, rows[0].dataset_id];
 });
 
 afterAll(async () => {
@@ -100,7 +131,12 @@ it.each(examples().map((example) => [example.name, example] as const))('%s valid
       await client.dispose();
     }
   } else {
-    ({ errors } = await t.gql(example.source, variables));
+    // An operation only raters may call runs with the rater's token.
+    const root = (operation.selectionSet.selections[0] as { name: { value: string } }).name.value;
+    const type = operation.operation === 'mutation' ? schema.getMutationType() : schema.getQueryType();
+    const rule = ruleOf(type!.getFields()[root]);
+    const forRater = rule !== null && 'roles' in rule && !rule.roles.includes(Role.ADMIN);
+    ({ errors } = await t.gql(example.source, variables, forRater ? raterToken : t.token));
   }
   if (PLACEHOLDERS.some((placeholder) => example.source.includes(placeholder))) {
     for (const error of errors ?? []) expect(['BAD_USER_INPUT', 'NOT_FOUND']).toContain(error.extensions?.code);
