@@ -130,3 +130,17 @@ it('refuses definitions out of range, naming the field', async () => {
   expect(await refused(twoAfc({ identicalShare: 0.2 }))).toMatchObject({ field: 'identicalShare' });
   expect(await refused(twoAfc({ datasetId: '00000000-0000-0000-0000-000000000000' }))).toMatchObject({ code: 'NOT_FOUND' });
 });
+
+it('leaves a set whose build was cancelled FAILED, and deletable', async () => {
+  await t.app.jobs.stopWorkers(); // nobody takes the job before it is cancelled
+  const created = await t.gql(CREATE_SET, { definition: twoAfc({ references: 6, seed: 99 }) });
+  const { id, jobId } = created.data!.createTestSet;
+  await t.gql(`mutation ($id: ID!) { cancelJob(id: $id) { state } }`, { id: jobId });
+  await t.app.jobs.startWorkers();
+  expect((await waitForJob(t, jobId)).state).toBe('CANCELLED');
+  const set = await t.gql(`query ($id: ID!) { testSet(id: $id) { state contentHash } }`, { id });
+  expect(set.data!.testSet).toEqual({ state: 'FAILED', contentHash: null });
+  const deleted = await t.gql(`mutation ($id: ID!) { deleteTestSet(id: $id) { id } }`, { id });
+  expect(deleted.errors).toBeUndefined();
+  expect((await t.gql(`query ($id: ID!) { testSet(id: $id) { id } }`, { id })).errors![0].extensions).toMatchObject({ code: 'NOT_FOUND' });
+});
