@@ -1,5 +1,6 @@
 /** Studies and judgments: panels, assignments, presentations, the rater API, rater quality and aggregates. */
 import { registerSimulatePanelCommand } from '../cli/simulate-panel';
+import { registerStudyCommands } from '../cli/studies';
 import { Study } from '../entities/Study';
 import { Studies1764500000001 } from '../entities/migrations/1764500000001-Studies';
 import { Role } from '../platform/context';
@@ -26,5 +27,8 @@ export const studiesModule: DomainModule = {
     })),
     { method: 'get', path: '/exports/:id.zip', access: { roles: READERS }, handle: exportDownload },
   ],
-  cli: registerSimulatePanelCommand,
+  cli(program) {
+    registerStudyCommands(program);
+    registerSimulatePanelCommand(program);
+  },
 };
