@@ -254,3 +254,19 @@ it('shows a rater nothing of kinds, severities, categories, scores, placements o
   const text = JSON.stringify([next, mine]);
   for (const word of ['gaussian', 'blur', 'traditional', 'sentinel', 'severity', twoAfcId, raters[0].id]) expect(text).not.toContain(word);
 });
+
+it('lets a rater change an answer where the protocol allows it, keeping the old judgment', async () => {
+  const { data } = await t.gql(CREATE, {
+    input: { name: 'changeable', testSetIds: [jndId], raterIds: raters.slice(0, 3).map((r) => r.id), seed: 5, protocol: { allowAnswerChange: true, practice: false } },
+  });
+  const study = data!.createStudy.id;
+  const next = (await t.gql(NEXT, { study }, raters[0].token)).data!.nextPresentation;
+  expect(next).toMatchObject({ kind: 'JND', jnd: { referenceMs: 1000, blankMs: 250, distortedMs: 1000 } });
+  expect(next.images).toMatchObject({ left: null, right: null, comparison: expect.stringContaining('/comparison.png') });
+  const first = await t.gql(SUBMIT, { input: { presentationId: next.id, answer: 'SAME', responseMs: 700, clientKey: 'change-1' } }, raters[0].token);
+  const second = await t.gql(SUBMIT, { input: { presentationId: next.id, answer: 'DIFFERENT', responseMs: 900, clientKey: 'change-2' } }, raters[0].token);
+  expect(second.errors).toBeUndefined();
+  expect(second.data!.submitJudgment.id).not.toBe(first.data!.submitJudgment.id);
+  const { rows } = await t.app.pool.query(`SELECT answer, superseded_at IS NOT NULL AS superseded FROM judgments WHERE presentation_id = $1 ORDER BY received_at`, [next.id]);
+  expect(rows).toEqual([{ answer: 'SAME', superseded: true }, { answer: 'DIFFERENT', superseded: false }]);
+});
