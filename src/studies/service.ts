@@ -265,11 +265,7 @@ export async function addStudyRaters(app: App, studyId: string, raterIdsInput: s
         `INSERT INTO study_raters (study_id, rater_id, stream) SELECT $1, $2, COALESCE(max(stream) + 1, 0) FROM study_raters WHERE study_id = $1 RETURNING stream`,
         [studyId, raterId],
       );
-      const { held, open } = await holdings(db, studyId);
-      for (const [other] of open) {
-        const active = await db.query(`SELECT 1 FROM study_raters WHERE study_id = $1 AND rater_id = $2 AND withdrawn_at IS NULL`, [studyId, other]);
-        if (active.rowCount === 0) open.delete(other);
-      }
+      const { held, open } = await holdings(db, studyId); // withdrawn raters have nothing open
       open.set(raterId, []);
       const moves = rebalanceForNewRater(open, held, raterId);
       for (const [from, group] of groupBy(moves, (move) => move.from)) await withdrawOpen(db, studyId, from, group.map((move) => move.itemId));
