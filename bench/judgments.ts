@@ -4,7 +4,11 @@
  * generator, in a child process (so that it does not share the server's event loop; with taskset and 2+
  * cores the server's Node process gets core 0 and the load generator core 1, PostgreSQL runs where the
  * scheduler puts it). Beside it, in the same run and with the same tokens and connections, the peer:
- * `{ __typename }`, the fixed cost of an authenticated GraphQL request on this server. Rounds in ABBA order.
+ * `{ __typename }`, the fixed cost of an authenticated GraphQL request on this server. Rounds in ABBA order,
+ * each connection sending its next request the moment its answer is in (the ceiling); then one round paced at
+ * --paced-rate judgments/s over all connections (default 1,000: the issue's target), whose latency is what a
+ * rater waits at that load. With 50 connections in a closed loop the mean latency is 50 / rate, so the
+ * ceiling rounds' p99 says little about the target.
  *
  * Setup (not measured): a data folder and database of its own (the embedded PostgreSQL, or a new database on
  * the server DATABASE_URL names), synthetic 256x256 phantoms, a TWO_AFC set of 32x32 patches, R raters with
@@ -18,10 +22,11 @@
  * generator per request; and every 50 ms the app pool's queue and what PostgreSQL's backends wait on.
  * Speed is reported against the issue's target, never asserted.
  *
- *   npm run bench:judgments                       # 2,000 items x 5 judgments, 50 raters, 50 connections
+ *   npm run bench:judgments                       # 3,000 items x 5 judgments, 50 raters, 50 connections
  *   npm run bench:judgments -- --quick            # 200 items, 10 raters: well under a minute
  *   npm run bench:judgments -- --raters 100 --connections 100 --items 4000 --duration 20
  *   options: --raters R, --connections C (<= R), --items N, --duration s (each round at most s seconds),
+ *            --paced-rate r (judgments/s of the paced round),
  *            --quick, --no-pin; DATABASE_URL=... runs on a new database of that server (dropped at the end)
  */
 import '../src/platform/threadpool';
@@ -74,6 +79,8 @@ interface ClientSpec {
   duration: number;
   keyPrefix: string;
   raters: Array<{ token: string; presentations: string[] }>;
+  /** Requests per second over all connections (autocannon's overallRate); 0: as fast as answers come. */
+  rate?: number;
 }
 
 interface ClientResult {
@@ -135,6 +142,7 @@ function runLoad(spec: ClientSpec): Promise<ClientResult> {
         url: url.origin,
         connections,
         pipelining: 1,
+        ...(spec.rate ? { overallRate: spec.rate } : {}),
         // Exactly perConnection per connection (autocannon spreads `amount` evenly), or for a time.
         ...(spec.duration > 0 ? { duration: spec.duration, maxConnectionRequests: spec.perConnection } : { amount: connections * spec.perConnection }),
         timeout: 10,
@@ -497,8 +505,9 @@ async function main(): Promise<void> {
   const quick = flag('quick');
   const raterCount = Math.round(option('raters', quick ? 10 : 50));
   const connections = Math.round(option('connections', raterCount));
-  const items = Math.round(option('items', quick ? 200 : 2000));
+  const items = Math.round(option('items', quick ? 300 : 3000));
   const duration = option('duration', 0);
+  const pacedRate = option('paced-rate', TARGET.rate);
   const judgmentsPerItem = 5;
   const directCalls = quick ? 50 : 200;
   if (connections > raterCount) throw new Error(`--connections (${connections}) must not exceed --raters (${raterCount}): one rater per connection`);
@@ -634,8 +643,9 @@ async function main(): Promise<void> {
     const keyPrefix = randomBytes(3).toString('hex');
     const base = { url, duration: 0, keyPrefix, raters: used };
     const warmJudgments = Math.max(1, Math.floor(perRater * 0.05));
-    const perRound = Math.floor((perRater - warmJudgments) / 2);
-    if (perRound < 1) throw new Error(`too few presentations per rater (${perRater}) for two rounds: raise --items or lower --raters`);
+    // Two rounds as fast as answers come back, then one paced at the target rate (how long one waits at that load).
+    const perRound = Math.floor((perRater - warmJudgments) / 3);
+    if (perRound < 1) throw new Error(`too few presentations per rater (${perRater}) for three rounds: raise --items or lower --raters`);
     await runClient({ ...base, arm: 'typename', perConnection: 40, offset: 0 }, specFile);
     await runClient({ ...base, arm: 'submit', perConnection: warmJudgments, offset: 0, keyPrefix: `${keyPrefix}w` }, specFile);
     const submitRounds: Measured[] = [];
@@ -648,6 +658,7 @@ async function main(): Promise<void> {
     typenameRounds.push(await typenameRound(submitRounds[0].result.requests));
     typenameRounds.push(await typenameRound(submitRounds[0].result.requests));
     submitRounds.push(await submitRound(1));
+    const paced = await measure(app, { ...base, arm: 'submit', perConnection: perRound, offset: warmJudgments + 2 * perRound, duration, keyPrefix: `${keyPrefix}p`, rate: pacedRate }, specFile);
     const submit = combine(submitRounds);
     const typename = combine(typenameRounds);
 
@@ -657,7 +668,7 @@ async function main(): Promise<void> {
               (SELECT count(*) FROM presentations WHERE study_id = $1 AND state = 'ANSWERED')::int AS answered`,
       [study.id],
     );
-    const okSubmissions = [...submitRounds].reduce((total, round) => total + round.result.requests - round.result.repeated - Object.values(round.result.graphqlErrors).reduce((a, b) => a + b, 0), 0);
+    const okSubmissions = [...submitRounds, paced].reduce((total, round) => total + round.result.requests - round.result.repeated - Object.values(round.result.graphqlErrors).reduce((a, b) => a + b, 0), 0);
 
     const cores = os.cpus().length;
     console.log(
@@ -676,10 +687,14 @@ async function main(): Promise<void> {
     console.log(`  submitJudgment / { __typename }: req/s ${(s.rate / t.rate).toFixed(2)}, p50 ${(s.p50 / t.p50).toFixed(2)}x, p99 ${(s.p99 / t.p99).toFixed(2)}x`);
     console.log(`  repeated receipts: ${submit.result.repeated}; stored judgments in the study: ${stored[0].n} (answered presentations ${stored[0].answered}), ` +
       `requests that stored one (warm-up included): ${okSubmissions + connections * warmJudgments}`);
-    const met = s.rate >= TARGET.rate && s.p99 < TARGET.p99Ms;
+    console.log(row(`**submitJudgment, paced at ${pacedRate}/s**`, paced));
+    // The target is a load the server must carry (the paced round) with a latency at that load; the
+    // rounds above, where 50 raters answer the moment they get a reply, show its ceiling.
+    const p = summary(paced);
+    const met = s.rate >= TARGET.rate && p.rate >= 0.97 * pacedRate && p.p99 < TARGET.p99Ms;
     console.log(
-      `  target (issue): >= ${TARGET.rate} judgments/s with p99 < ${TARGET.p99Ms} ms on this ${cores}-core machine: ${s.rate.toFixed(0)}/s, p99 ${s.p99.toFixed(1)} ms: ` +
-        `${met ? 'MET' : 'NOT MET'}`,
+      `  target (issue): >= ${TARGET.rate} judgments/s with p99 < ${TARGET.p99Ms} ms on this ${cores}-core machine: ceiling ${s.rate.toFixed(0)}/s; ` +
+        `paced at ${pacedRate}/s: ${p.rate.toFixed(0)}/s, p50 ${p.p50.toFixed(1)} ms, p99 ${p.p99.toFixed(1)} ms: ${met ? 'MET' : 'NOT MET'}`,
     );
 
     console.log(`\nSQL statements per HTTP request (every pg client of the server process, during the measured rounds):`);

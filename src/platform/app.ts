@@ -66,7 +66,7 @@ export async function startApp(config: Config, modules: readonly DomainModule[],
     await runAll(platformClosers);
   };
   try {
-    const pool = new pg.Pool({ connectionString: db.url, max: 8 });
+    const pool = new pg.Pool({ connectionString: db.url, max: config.dbPoolSize });
     // An idle connection lost (server restart or shutdown) must not take the process down; pg reconnects.
     pool.on('error', (error: Error & { code?: string }) => {
       if (error.code !== ADMIN_SHUTDOWN) console.error('[db] idle connection lost:', error.message);

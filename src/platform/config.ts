@@ -42,6 +42,8 @@ export interface Config {
   jobChunkSize: number;
   /** Parallel units per worker process. */
   workerConcurrency: number;
+  /** Connections of each process's pool: concurrent requests wait for one (PostgreSQL's commits overlap). */
+  dbPoolSize: number;
   /** How often (seconds) workers look for units whose worker died, and hand them out again. */
   reapSeconds: number;
   maxQueryDepth: number;
@@ -76,6 +78,7 @@ export function loadConfig(env: Environment = process.env): Config {
     role: choiceFromEnv(env, 'MEDPSIM_ROLE', PROCESS_ROLES, 'all'),
     jobChunkSize: intFromEnv(env, 'MEDPSIM_IMPORT_CHUNK', 50, 1, 10_000),
     workerConcurrency: intFromEnv(env, 'MEDPSIM_WORKER_CONCURRENCY', 2, 1, 64),
+    dbPoolSize: intFromEnv(env, 'MEDPSIM_DB_POOL_SIZE', 20, 2, 500),
     reapSeconds: intFromEnv(env, 'MEDPSIM_JOB_EXPIRE_SECONDS', 10, 1, 86_400),
     maxQueryDepth: intFromEnv(env, 'MEDPSIM_MAX_QUERY_DEPTH', 10, 2, 100),
     maxQueryComplexity: intFromEnv(env, 'MEDPSIM_MAX_QUERY_COMPLEXITY', 5_000, 10, 10_000_000),

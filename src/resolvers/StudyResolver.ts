@@ -4,7 +4,7 @@ import { Rater } from '../entities/Rater';
 import { Study } from '../entities/Study';
 import { TestSet } from '../entities/TestSet';
 import { Role, type RequestContext } from '../platform/context';
-import { Allow, PIPELINES, READERS } from '../schema/guards';
+import { Allow, PIPELINES, READERS, SelfRecorded } from '../schema/guards';
 import {
   CreateStudyInput,
   ExclusionRulesInput,
@@ -165,6 +165,7 @@ export class RaterResolver {
   }
 
   @Allow(Role.RATER)
+  @SelfRecorded() // the judgment row is the record (rater, answer, receive time); one commit per answer
   @Mutation(() => JudgmentReceipt, { description: 'Your answer to a presentation; a retry with the same clientKey returns the stored judgment.' })
   submitJudgment(@Arg('input') input: SubmitJudgmentInput, @Ctx() { app, principal }: RequestContext): Promise<JudgmentReceipt> {
     return judgments.submitJudgment(app, principal!.raterId!, input);

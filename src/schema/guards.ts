@@ -41,6 +41,19 @@ export function Authenticated() {
   return Allow(...ALL_ROLES);
 }
 
+/**
+ * A mutation whose success is itself a durable record of who did what and when (a judgment row holds its
+ * rater and receive time): its successes are not written to the audit log a second time; refusals and
+ * failures are, as for every mutation.
+ */
+export function SelfRecorded() {
+  return Extensions({ selfRecorded: true });
+}
+
+export function isSelfRecorded(field: GraphQLField<unknown, unknown> | undefined): boolean {
+  return field?.extensions?.selfRecorded === true;
+}
+
 export function ruleOf(field: GraphQLField<unknown, unknown>): AccessRule | null {
   return (field.extensions?.access as AccessRule | undefined) ?? null;
 }

@@ -26,7 +26,7 @@ import { allows, describeRule, type AccessRule, type Principal, type RequestCont
 import { AppError, ForbiddenError, httpStatusOf, UnauthenticatedError } from '../platform/errors';
 import type { DomainModule, HttpRoute, RouteAnswer } from '../platform/module';
 import { buildMedpsimSchema } from '../schema/build';
-import { assertOperationAllowed } from '../schema/guards';
+import { assertOperationAllowed, isSelfRecorded } from '../schema/guards';
 import { assertNoNulStrings, assertQueryLimits, type QueryLimits } from '../schema/limits';
 import { Authenticator } from './auth';
 import { describeHttpError, jsonErrors } from './http-error';
@@ -122,7 +122,9 @@ function operationPlugin(schema: GraphQLSchema, limits: QueryLimits): ApolloServ
           return {
             willResolveField({ info, args }) {
               if (info.parentType.name !== 'Mutation') return;
+              const selfRecorded = isSelfRecorded(info.parentType.getFields()[info.fieldName]);
               return (error, result) => {
+                if (selfRecorded && !error) return;
                 audit.push(auditOf(contextValue, info.fieldName, affectedIds(args, error ? null : result), error ? codeOf(error) : 'OK'));
               };
             },

@@ -126,7 +126,8 @@ export async function submitJudgment(app: App, raterId: string, input: SubmitInp
   const display = JSON.stringify(checkDisplay(input.display));
   const params = [presentationId, raterId, clientKey, input.answer, responseMs, display];
   try {
-    const { rows } = await app.pool.query(CLAIM_AND_STORE, params);
+    // Prepared once per connection: the statement is parsed and planned once, not per answer.
+    const { rows } = await app.pool.query({ name: 'claim-and-store-judgment', text: CLAIM_AND_STORE, values: params });
     if (rows[0]) return { ...rows[0], repeated: false };
   } catch (error) {
     if ((error as DatabaseError).code !== '23505') throw error; // the client key was used before

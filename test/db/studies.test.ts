@@ -118,6 +118,9 @@ it('serves a rater their next presentation and its images, and stores an answer 
   expect(answers.filter((answer) => !answer.data!.submitJudgment.repeated)).toHaveLength(1);
   const { rows } = await t.app.pool.query(`SELECT count(*)::int AS n FROM judgments WHERE presentation_id = $1`, [next.id]);
   expect(rows[0].n).toBe(1);
+  // A stored judgment is its own record; refused submissions go to the audit log like any refused mutation.
+  const audited = await t.app.pool.query(`SELECT outcome, count(*)::int AS n FROM audit_log WHERE operation = 'submitJudgment' GROUP BY outcome`);
+  expect(audited.rows).toEqual([{ outcome: 'ALREADY_ANSWERED', n: 1 }]);
 });
 
 it('refuses what is not the rater’s to answer, with typed errors', async () => {
