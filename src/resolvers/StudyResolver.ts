@@ -159,9 +159,12 @@ export class RaterResolver {
   async nextPresentation(@Arg('studyId', () => ID) studyId: string, @Ctx() context: RequestContext): Promise<RaterPresentation | null> {
     const next = await judgments.nextPresentation(context.app, context.principal!.raterId!, studyId);
     if (!next) return null;
-    const images: Record<string, string | null> = { reference: null, left: null, right: null, comparison: null };
-    for (const slot of next.slots) images[slot] = await imageUrl(context, 'presentations', `${next.id}/${slot}`, { depth: 8 });
-    return { ...next, images: images as unknown as RaterImages };
+    const view = async (presentation: Omit<judgments.NextPresentation, 'upcoming'>) => {
+      const images: Record<string, string | null> = { reference: null, left: null, right: null, comparison: null };
+      for (const slot of presentation.slots) images[slot] = await imageUrl(context, 'presentations', `${presentation.id}/${slot}`, { depth: 8 });
+      return { ...presentation, images: images as unknown as RaterImages, upcoming: null };
+    };
+    return { ...(await view(next)), upcoming: next.upcoming && (await view(next.upcoming)) };
   }
 
   @Allow(Role.RATER)

@@ -187,6 +187,9 @@ export class RaterPresentation {
 
   @Field(() => JndTimingView, { nullable: true })
   jnd!: JndTimingView | null;
+
+  @Field(() => RaterPresentation, { nullable: true, description: 'The presentation after this one, to load its images ahead (its own upcoming is null).' })
+  upcoming!: RaterPresentation | null;
 }
 
 @ObjectType()

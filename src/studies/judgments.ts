@@ -63,6 +63,8 @@ export interface NextPresentation {
   breakBefore: boolean;
   slots: Slot[];
   jnd: Protocol['jnd'] | null;
+  /** The one after it, so that a client can load its images ahead (null at the end). */
+  upcoming: Omit<NextPresentation, 'upcoming'> | null;
 }
 
 export class AlreadyAnswered extends AppError {
@@ -180,7 +182,7 @@ async function changeAnswer(app: App, params: unknown[]): Promise<Receipt> {
   });
 }
 
-/** The rater's first open presentation in a study (null when they are done). */
+/** The rater's first open presentation in a study (null when they are done), and the one after it. */
 export async function nextPresentation(app: App, raterId: string, studyId: string): Promise<NextPresentation | null> {
   assertUuid('studyId', studyId);
   const { rows } = await app.pool.query(
@@ -190,27 +192,29 @@ export async function nextPresentation(app: App, raterId: string, studyId: strin
             (SELECT count(*) FROM presentations q WHERE q.study_id = p.study_id AND q.rater_id = p.rater_id AND q.state <> 'WITHDRAWN' AND q.purpose = 'PRACTICE')::int AS practice
      FROM presentations p JOIN test_set_items i ON i.id = p.item_id JOIN test_sets s ON s.id = i.test_set_id JOIN studies st ON st.id = p.study_id
      WHERE p.study_id = $1 AND p.rater_id = $2 AND p.state = 'OPEN' AND st.state = 'OPEN'
-     ORDER BY p.sequence LIMIT 1`,
+     ORDER BY p.sequence LIMIT 2`,
     [studyId, raterId],
   );
-  const row = rows[0];
-  if (!row) {
+  if (!rows[0]) {
     await requireMembership(app, raterId, studyId);
     return null;
   }
-  const protocol = row.protocol as Protocol;
-  const judged = row.number - 1 - row.practice; // presentations after the practice block already behind the rater
-  return {
-    id: row.id,
-    studyId: row.studyId,
-    kind: row.kind,
-    practice: row.purpose === 'PRACTICE',
-    number: row.number,
-    total: row.total,
-    breakBefore: row.purpose !== 'PRACTICE' && protocol.breakEvery > 0 && judged > 0 && judged % protocol.breakEvery === 0,
-    slots: row.kind === 'TWO_AFC' ? ['reference', 'left', 'right'] : ['reference', 'comparison'],
-    jnd: row.kind === 'JND' ? protocol.jnd : null,
-  };
+  const [current, after] = rows.map((row) => {
+    const protocol = row.protocol as Protocol;
+    const judged = row.number - 1 - row.practice; // presentations after the practice block already behind the rater
+    return {
+      id: row.id,
+      studyId: row.studyId,
+      kind: row.kind,
+      practice: row.purpose === 'PRACTICE',
+      number: row.number,
+      total: row.total,
+      breakBefore: row.purpose !== 'PRACTICE' && protocol.breakEvery > 0 && judged > 0 && judged % protocol.breakEvery === 0,
+      slots: (row.kind === 'TWO_AFC' ? ['reference', 'left', 'right'] : ['reference', 'comparison']) as Slot[],
+      jnd: row.kind === 'JND' ? protocol.jnd : null,
+    };
+  });
+  return { ...current, upcoming: after ?? null };
 }
 
 async function requireMembership(app: App, raterId: string, studyId: string): Promise<void> {

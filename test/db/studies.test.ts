@@ -32,7 +32,8 @@ afterAll(async () => {
 });
 
 const CREATE = `mutation ($input: CreateStudyInput!) { createStudy(input: $input) { id state protocol } }`;
-const NEXT = `query ($study: ID!) { nextPresentation(studyId: $study) { id studyId kind practice number total breakBefore images { reference left right comparison } jnd { referenceMs blankMs distortedMs } } }`;
+const NEXT = `query ($study: ID!) { nextPresentation(studyId: $study) { id studyId kind practice number total breakBefore images { reference left right comparison } jnd { referenceMs blankMs distortedMs }
+  upcoming { id number images { reference left right comparison } } } }`;
 const SUBMIT = `mutation ($input: SubmitJudgmentInput!) { submitJudgment(input: $input) { id presentationId answer responseMs receivedAt repeated correct } }`;
 
 let studyId: string;
@@ -109,8 +110,11 @@ it('serves a rater their next presentation and its images, and stores an answer 
   const row = await t.app.pool.query(`SELECT display, received_at, chose_p1 FROM judgments WHERE client_key = 'k-1'`);
   expect(row.rows[0].display).toEqual({ viewportWidth: 1280, devicePixelRatio: 2, imageWidth: 512 });
 
-  // Ten identical requests at once: one judgment.
+  // Ten identical requests at once: one judgment. (The one shown next was announced as upcoming, its images loadable ahead.)
   const next = (await t.gql(NEXT, { study: studyId }, rater.token)).data!.nextPresentation;
+  expect(next.id).toBe(presentation.upcoming.id);
+  expect(next.upcoming.number).toBe(next.number + 1);
+  expect((await fetch(next.upcoming.images.left)).status).toBe(200);
   const race = { presentationId: next.id, answer: 'RIGHT', responseMs: 900, clientKey: 'race' };
   const answers = await Promise.all(Array.from({ length: 10 }, () => t.gql(SUBMIT, { input: race }, rater.token)));
   expect(answers.every((answer) => !answer.errors)).toBe(true);
