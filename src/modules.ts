@@ -8,8 +8,9 @@ import { distortionsModule } from './distortions/module';
 import { jobsModule } from './jobs/module';
 import { modelsModule } from './models/module';
 import type { DomainModule } from './platform/module';
+import { readingModule } from './reading/module';
 import { studiesModule } from './studies/module';
 import { testSetsModule } from './testsets/module';
 import { trainingModule } from './training/module';
 
-export const MODULES: readonly DomainModule[] = [accessModule, jobsModule, datasetsModule, distortionsModule, modelsModule, trainingModule, testSetsModule, studiesModule];
+export const MODULES: readonly DomainModule[] = [accessModule, jobsModule, datasetsModule, distortionsModule, modelsModule, trainingModule, testSetsModule, studiesModule, readingModule];

@@ -1,3 +1,4 @@
+import { GraphQLJSONObject } from 'graphql-scalars';
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { Job } from '../entities/Job';
 import { Rater } from '../entities/Rater';
@@ -7,6 +8,7 @@ import { Role, type RequestContext } from '../platform/context';
 import { Allow, PIPELINES, READERS, SelfRecorded } from '../schema/guards';
 import {
   CreateStudyInput,
+  DisplayCheckInput,
   ExclusionRulesInput,
   ItemAggregates,
   PanelChangeView,
@@ -165,6 +167,12 @@ export class RaterResolver {
       return { ...presentation, images: images as unknown as RaterImages, upcoming: null };
     };
     return { ...(await view(next)), upcoming: next.upcoming && (await view(next.upcoming)) };
+  }
+
+  @Allow(Role.RATER)
+  @Mutation(() => GraphQLJSONObject, { description: "Records your display check for a study (the reading app's grey-step pattern); returns what was stored." })
+  recordDisplayCheck(@Arg('studyId', () => ID) studyId: string, @Arg('check') check: DisplayCheckInput, @Ctx() { app, principal }: RequestContext): Promise<Record<string, number>> {
+    return judgments.recordDisplayCheck(app, principal!.raterId!, studyId, check);
   }
 
   @Allow(Role.RATER)

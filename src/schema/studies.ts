@@ -1,4 +1,5 @@
 /** GraphQL types of studies and judgments. Rater-facing types (Rater*) carry nothing a rater may not see. */
+import { GraphQLJSONObject } from 'graphql-scalars';
 import { Field, Float, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { Study } from '../entities/Study';
 import { TestSetItem } from '../entities/TestSet';
@@ -232,6 +233,39 @@ export class RaterStudy {
 
   @Field(() => Int)
   total!: number;
+
+  @Field({ description: 'You have done the display check for this study.' })
+  displayChecked!: boolean;
+}
+
+@InputType({ description: "The reading app's display check: the grey steps shown, how many the rater told apart, and the display." })
+export class DisplayCheckInput {
+  @Field(() => Int)
+  stepsShown!: number;
+
+  @Field(() => Int)
+  stepsDistinguished!: number;
+
+  @Field(() => Float, { nullable: true })
+  screenWidth?: number | null;
+
+  @Field(() => Float, { nullable: true })
+  screenHeight?: number | null;
+
+  @Field(() => Float, { nullable: true })
+  devicePixelRatio?: number | null;
+
+  @Field(() => Float, { nullable: true, description: 'Browser zoom as the app estimates it (1: none).' })
+  zoom?: number | null;
+
+  @Field(() => Float, { nullable: true })
+  colorDepth?: number | null;
+
+  @Field(() => Float, { nullable: true })
+  viewportWidth?: number | null;
+
+  @Field(() => Float, { nullable: true })
+  viewportHeight?: number | null;
 }
 
 @ObjectType()
@@ -289,6 +323,12 @@ export class RaterQualityView {
 
   @Field(() => Float, { nullable: true })
   medianResponseMs!: number | null;
+
+  @Field(() => GraphQLJSONObject, { nullable: true, description: "The rater's display check (reading app), if done." })
+  displayCheck!: Record<string, number> | null;
+
+  @Field(() => Date, { nullable: true, description: 'When the rater last answered.' })
+  lastActivity!: Date | null;
 
   @Field()
   excluded!: boolean;

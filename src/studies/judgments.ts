@@ -228,15 +228,17 @@ export interface RaterStudy {
   open: boolean;
   answered: number;
   total: number;
+  displayChecked: boolean;
 }
 
 /** The studies a rater is in, with their own progress only. */
 export async function raterStudies(app: App, raterId: string): Promise<RaterStudy[]> {
   const { rows } = await app.pool.query(
     `SELECT st.id, st.name, st.state = 'OPEN' AND sr.withdrawn_at IS NULL AS open,
-            count(p.id) FILTER (WHERE p.state = 'ANSWERED')::int AS answered, count(p.id) FILTER (WHERE p.state <> 'WITHDRAWN')::int AS total
+            count(p.id) FILTER (WHERE p.state = 'ANSWERED')::int AS answered, count(p.id) FILTER (WHERE p.state <> 'WITHDRAWN')::int AS total,
+            sr.display_checked_at IS NOT NULL AS "displayChecked"
      FROM study_raters sr JOIN studies st ON st.id = sr.study_id LEFT JOIN presentations p ON p.study_id = sr.study_id AND p.rater_id = sr.rater_id
-     WHERE sr.rater_id = $1 GROUP BY st.id, sr.withdrawn_at ORDER BY st.created_at, st.id`,
+     WHERE sr.rater_id = $1 GROUP BY st.id, sr.withdrawn_at, sr.display_checked_at ORDER BY st.created_at, st.id`,
     [raterId],
   );
   return rows;
@@ -264,4 +266,39 @@ export async function presentationPicture(app: App, presentationId: string, slot
   if (!contentHash) throw notFound(`${slot} image of presentation`, presentationId);
   const window = row.window ?? (row.window_center === null ? null : { center: row.window_center, width: row.window_width });
   return { contentHash, window };
+}
+
+export interface DisplayCheck {
+  /** Grey steps of the check pattern shown, and how many of them the rater could tell apart. */
+  stepsShown: number;
+  stepsDistinguished: number;
+  screenWidth?: number | null;
+  screenHeight?: number | null;
+  devicePixelRatio?: number | null;
+  /** Browser zoom as the app estimates it (1: none). */
+  zoom?: number | null;
+  colorDepth?: number | null;
+  viewportWidth?: number | null;
+  viewportHeight?: number | null;
+}
+
+/** Stores the rater's display check for a study (a later check replaces it). */
+export async function recordDisplayCheck(app: App, raterId: string, studyId: string, check: DisplayCheck): Promise<Record<string, number>> {
+  assertUuid('studyId', studyId);
+  const shown = requireIntInRange('check.stepsShown', check.stepsShown, 2, 256);
+  requireIntInRange('check.stepsDistinguished', check.stepsDistinguished, 0, shown);
+  const stored: Record<string, number> = {};
+  const limits: Record<string, number> = { screenWidth: 100_000, screenHeight: 100_000, devicePixelRatio: 16, zoom: 16, colorDepth: 64, viewportWidth: 100_000, viewportHeight: 100_000 };
+  for (const [key, value] of Object.entries(check)) {
+    if (value === null || value === undefined) continue;
+    const max = limits[key] ?? 256;
+    if (!Number.isFinite(value) || value < 0 || value > max) throw badUserInput(`check.${key}`, `must be a number in [0, ${max}], got ${value}`, { min: 0, max });
+    stored[key] = value;
+  }
+  const { rowCount } = await app.pool.query(
+    `UPDATE study_raters SET display_check = $3, display_checked_at = now() WHERE study_id = $1 AND rater_id = $2`,
+    [studyId, raterId, JSON.stringify(stored)],
+  );
+  if (rowCount === 0) throw notFound('study', studyId);
+  return stored;
 }

@@ -27,6 +27,8 @@ export interface RaterQuality {
   retests: number;
   retestAgreement: number | null;
   medianResponseMs: number | null;
+  displayCheck: Record<string, number> | null;
+  lastActivity: Date | null;
   excluded: boolean;
   reasons: string[];
 }
@@ -71,7 +73,8 @@ export async function raterQuality(app: App, studyId: string, options: { include
             (avg((${CORRECT})::int) FILTER (WHERE p.purpose = 'SENTINEL'))::float8 AS "sentinelPassRate",
             count(first.id) FILTER (WHERE p.purpose = 'RETEST')::int AS retests,
             (avg((COALESCE(j.chose_p1, j.said_same) = COALESCE(first.chose_p1, first.said_same))::int) FILTER (WHERE p.purpose = 'RETEST'))::float8 AS "retestAgreement",
-            (percentile_cont(0.5) WITHIN GROUP (ORDER BY j.response_ms) FILTER (WHERE p.purpose <> 'PRACTICE'))::float8 AS "medianResponseMs"
+            (percentile_cont(0.5) WITHIN GROUP (ORDER BY j.response_ms) FILTER (WHERE p.purpose <> 'PRACTICE'))::float8 AS "medianResponseMs",
+            sr.display_check AS "displayCheck", max(j.received_at) AS "lastActivity"
      FROM study_raters sr
      JOIN raters r ON r.id = sr.rater_id
      LEFT JOIN presentations p ON p.study_id = sr.study_id AND p.rater_id = sr.rater_id
@@ -79,7 +82,7 @@ export async function raterQuality(app: App, studyId: string, options: { include
      LEFT JOIN test_set_items i ON i.id = p.item_id
      LEFT JOIN judgments first ON first.presentation_id = p.retest_of AND first.superseded_at IS NULL AND j.id IS NOT NULL
      WHERE sr.study_id = $1
-     GROUP BY sr.rater_id, r.pseudonym, r.simulated, sr.withdrawn_at
+     GROUP BY sr.rater_id, r.pseudonym, r.simulated, sr.withdrawn_at, sr.display_check
      ORDER BY r.pseudonym`,
     [study.id],
   );

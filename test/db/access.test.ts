@@ -213,6 +213,8 @@ describe('every HTTP route against its declared rule', () => {
         'GET /health',
         'GET /images/:id.png',
         ...['comparison', 'left', 'reference', 'right'].map((slot) => `GET /presentations/:id/${slot}.png`),
+        'GET /read',
+        'GET /read/assets/:file',
         ...['p0', 'p1', 'ref'].map((slot) => `GET /test-set-items/:id/${slot}.png`),
         'POST /upload',
       ].sort(),

@@ -35,6 +35,9 @@ export class Studies1764500000001 implements MigrationInterface {
         stream int NOT NULL,
         joined_at timestamptz NOT NULL DEFAULT now(),
         withdrawn_at timestamptz,
+        -- What the rater's display showed in the reading app's check (grey steps told apart, screen, zoom).
+        display_check jsonb,
+        display_checked_at timestamptz,
         PRIMARY KEY (study_id, rater_id),
         UNIQUE (study_id, stream)
       )`);
