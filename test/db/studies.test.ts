@@ -277,3 +277,18 @@ it('lets a rater change an answer where the protocol allows it, keeping the old 
   const { rows } = await t.app.pool.query(`SELECT answer, superseded_at IS NOT NULL AS superseded FROM judgments WHERE presentation_id = $1 ORDER BY received_at`, [next.id]);
   expect(rows).toEqual([{ answer: 'SAME', superseded: true }, { answer: 'DIFFERENT', superseded: false }]);
 });
+
+it('keeps a rater’s display check per study, checked against its ranges, for analysts to see', async () => {
+  const RECORD = `mutation ($study: ID!, $check: DisplayCheckInput!) { recordDisplayCheck(studyId: $study, check: $check) }`;
+  const check = { stepsShown: 16, stepsDistinguished: 14, screenWidth: 2560, screenHeight: 1440, devicePixelRatio: 2, zoom: 1, colorDepth: 30 };
+  const stored = await t.gql(RECORD, { study: studyId, check }, raters[1].token);
+  expect(stored.data!.recordDisplayCheck).toEqual(check);
+  expect((await t.gql(`{ myStudies { id displayChecked } }`, {}, raters[1].token)).data!.myStudies).toContainEqual({ id: studyId, displayChecked: true });
+  const bad = await t.gql(RECORD, { study: studyId, check: { ...check, stepsDistinguished: 17 } }, raters[1].token);
+  expect(bad.errors![0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'check.stepsDistinguished' });
+  expect((await t.gql(RECORD, { study: studyId, check }, raters[5].token)).errors![0].extensions).toMatchObject({ code: 'NOT_FOUND' }); // not in the study
+  const quality = await t.gql(`query ($id: ID!) { study(id: $id) { raterQuality { raterId displayCheck lastActivity } } }`, { id: studyId });
+  const row = quality.data!.study.raterQuality.find((r: any) => r.raterId === raters[1].id);
+  expect(row.displayCheck).toEqual(check);
+  expect(row.lastActivity).not.toBeNull();
+});
