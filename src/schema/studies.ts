@@ -392,8 +392,14 @@ export class StudyProgressView {
   @Field(() => Int)
   answered!: number;
 
+  @Field(() => Int, { description: 'Main items of the study’s sets.' })
+  items!: number;
+
   @Field(() => Int, { description: 'Items with fewer presentations than the protocol asks (after withdrawals).' })
   itemsShort!: number;
+
+  @Field(() => Int, { description: 'Items with every judgment the protocol asks.' })
+  itemsComplete!: number;
 }
 
 @ObjectType()

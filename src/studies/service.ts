@@ -336,8 +336,12 @@ export interface StudyProgress {
   activeRaters: number;
   presentations: number;
   answered: number;
+  /** Main items of the study's sets. */
+  items: number;
   /** Main items with fewer open or answered presentations than the protocol asks (after withdrawals). */
   itemsShort: number;
+  /** Main items with all the judgments the protocol asks. */
+  itemsComplete: number;
 }
 
 export async function studyProgress(app: App, studyId: string): Promise<StudyProgress> {
@@ -349,14 +353,20 @@ export async function studyProgress(app: App, studyId: string): Promise<StudyPro
      FROM presentations p WHERE p.study_id = $1`,
     [studyId],
   );
-  const short = await app.pool.query(
-    `SELECT count(*)::int AS n FROM (
-       SELECT i.id, s.kind, count(p.id) FILTER (WHERE p.state <> 'WITHDRAWN') AS given
-       FROM study_test_sets st JOIN test_sets s ON s.id = st.test_set_id JOIN test_set_items i ON i.test_set_id = s.id AND i.role = 'ITEM'
+  // Per main item: presentations still given (not withdrawn) and those answered, against what the protocol asks.
+  const coverage = await app.pool.query(
+    `SELECT count(*)::int AS items,
+            count(*) FILTER (WHERE t.given < t.wanted)::int AS short,
+            count(*) FILTER (WHERE t.answered >= t.wanted)::int AS complete
+     FROM (
+       SELECT count(p.id) FILTER (WHERE p.state <> 'WITHDRAWN') AS given, count(p.id) FILTER (WHERE p.state = 'ANSWERED') AS answered,
+              (studies.protocol -> 'judgmentsPerItem' ->> s.kind)::int AS wanted
+       FROM studies JOIN study_test_sets st ON st.study_id = studies.id JOIN test_sets s ON s.id = st.test_set_id
+       JOIN test_set_items i ON i.test_set_id = s.id AND i.role = 'ITEM'
        LEFT JOIN presentations p ON p.study_id = st.study_id AND p.item_id = i.id AND p.purpose = 'MAIN'
-       WHERE st.study_id = $1 GROUP BY i.id, s.kind) t, studies
-     WHERE studies.id = $1 AND t.given < (studies.protocol -> 'judgmentsPerItem' ->> t.kind)::int`,
+       WHERE studies.id = $1 GROUP BY i.id, s.kind, studies.protocol) t`,
     [studyId],
   );
-  return { ...rows[0], itemsShort: short.rows[0].n };
+  const { items, short, complete } = coverage.rows[0];
+  return { ...rows[0], items, itemsShort: short, itemsComplete: complete };
 }

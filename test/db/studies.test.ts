@@ -174,13 +174,13 @@ it('aggregates per item over the included raters, and measures rater quality', a
   for (const rater of raters.slice(0, 4)) await answerAll(rater, right);
   await answerAll(raters[4], (truth) => (truth.kind === 'JND' ? (truth.expected === 'SAME' || truth.expected === null ? 'DIFFERENT' : 'SAME') : truth.expected === 'P1' ? (truth.swapped ? 'RIGHT' : 'LEFT') : truth.expected === 'P0' ? p1Side(truth) : truth.swapped ? 'RIGHT' : 'LEFT'), 200);
 
-  const QUALITY = `query ($id: ID!) { study(id: $id) { progress { raters answered presentations itemsShort }
+  const QUALITY = `query ($id: ID!) { study(id: $id) { progress { raters answered presentations items itemsShort itemsComplete }
     raterQuality { raterId judgments sentinels sentinelPassRate retests retestAgreement medianResponseMs excluded reasons } } }`;
   const { data } = await t.gql(QUALITY, { id: studyId });
   const byRater = new Map(data!.study.raterQuality.map((row: any) => [row.raterId, row]));
   expect(byRater.get(raters[1].id)).toMatchObject({ sentinels: 5, sentinelPassRate: 1, retestAgreement: 1, medianResponseMs: 1200, excluded: false });
   expect(byRater.get(raters[4].id)).toMatchObject({ sentinels: 5, sentinelPassRate: 0, retestAgreement: 1, medianResponseMs: 200 });
-  expect(data!.study.progress).toMatchObject({ raters: 5, itemsShort: 0 });
+  expect(data!.study.progress).toMatchObject({ raters: 5, items: 18, itemsShort: 0, itemsComplete: 18 });
 
   const ITEMS = `query ($id: ID!, $set: ID) { study(id: $id) { itemJudgments(testSetId: $set) { items { itemId kind judgments fraction raterIds } inclusion { includedRaterIds excluded { raterId reasons } } } } }`;
   const all = (await t.gql(ITEMS, { id: studyId, set: twoAfcId })).data!.study.itemJudgments;
