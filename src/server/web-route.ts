@@ -40,15 +40,15 @@ async function send(response: Response, file: string, cache: string): Promise<vo
   response.end(body);
 }
 
-/** GET <mount> (and any path below it that is not an asset) gives the app's page; <mount>/assets/<name> its files. */
-export function webAppRoutes(name: string, mount: string): HttpRoute[] {
+/** GET <page> gives the app's page (which names its files by absolute path); <assets>/<name> its files. */
+export function webAppRoutes(name: string, page: string, assets = `${page}/assets`): HttpRoute[] {
   const folder = webAppFolder(name);
-  const page = async (_context: RequestContext, _request: Request, response: Response) => send(response, path.join(folder, 'index.html'), 'no-cache');
+  const index = async (_context: RequestContext, _request: Request, response: Response) => send(response, path.join(folder, 'index.html'), 'no-cache');
   return [
-    { method: 'get', path: mount, access: { public: true }, handle: page },
+    { method: 'get', path: page, access: { public: true }, handle: index },
     {
       method: 'get',
-      path: `${mount}/assets/:file`,
+      path: `${assets}/:file`,
       access: { public: true },
       async handle(_context, request, response) {
         const file = String(request.params.file);

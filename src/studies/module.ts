@@ -8,6 +8,7 @@ import type { DomainModule } from '../platform/module';
 import { RaterResolver, StudyFieldsResolver, StudyResolver } from '../resolvers/StudyResolver';
 import { presentationImageRoute } from '../server/presentation-route';
 import { exportDownload } from '../server/export-route';
+import { webAppRoutes } from '../server/web-route';
 import { READERS } from '../schema/guards';
 import { exportStudyJob } from './export';
 
@@ -26,6 +27,8 @@ export const studiesModule: DomainModule = {
       handle: presentationImageRoute(slot),
     })),
     { method: 'get', path: '/exports/:id.zip', access: { roles: READERS }, handle: exportDownload },
+    // The study page (web/study) asks for an ADMIN or ANALYST token itself; the page holds no data.
+    ...webAppRoutes('study', '/studies/:id', '/studies/assets'),
   ],
   cli(program) {
     registerStudyCommands(program);

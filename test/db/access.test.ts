@@ -215,6 +215,8 @@ describe('every HTTP route against its declared rule', () => {
         ...['comparison', 'left', 'reference', 'right'].map((slot) => `GET /presentations/:id/${slot}.png`),
         'GET /read',
         'GET /read/assets/:file',
+        'GET /studies/:id',
+        'GET /studies/assets/:file',
         ...['p0', 'p1', 'ref'].map((slot) => `GET /test-set-items/:id/${slot}.png`),
         'POST /upload',
       ].sort(),
