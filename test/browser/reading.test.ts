@@ -1,0 +1,317 @@
+/**
+ * The reading app (web/read, built into web/dist/read by `npm run build`) in a real browser: Debian's
+ * Chromium through playwright-core, against the real server. A rater opens their invitation link and goes
+ * through instructions, the display check, practice with feedback, 2AFC and JND items, a break and the
+ * done screen; then the database must hold every answer with its display. Also: JND timing, answers kept
+ * through a network cut and sent exactly once, resuming after the page was closed, what a rater token
+ * cannot reach, accessibility (axe-core) on every screen, and screenshots under test-artifacts/reading/.
+ *
+ * Page code is passed to the browser as strings: the test's own TypeScript has no DOM types.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { launchChromium, seriousViolations } from '../helpers/browser';
+import { createRater } from '../../src/access/raters';
+import { startTestApp, type TestApp } from '../helpers/app';
+import { buildSet, importPhantoms } from '../helpers/testsets';
+
+jest.setTimeout(120_000);
+
+const ROOT = path.join(__dirname, '..', '..');
+const APP_PAGE = path.join(ROOT, 'web', 'dist', 'read', 'index.html');
+const ARTIFACTS = path.join(ROOT, 'test-artifacts', 'reading');
+/** Headless Chromium draws at 60 Hz: a shown duration can be off its target by at most about one frame (16.7 ms). */
+const ONE_FRAME_MS = 20;
+
+let t: TestApp;
+let browser: Browser;
+let afcSetId: string;
+let jndSetId: string;
+const contexts: BrowserContext[] = [];
+
+interface Screen {
+  screen: string;
+  seq: number;
+  number: number;
+  practice: boolean;
+}
+
+const CREATE = `mutation ($input: CreateStudyInput!) { createStudy(input: $input) { id } }`;
+
+async function newStudy(name: string, testSetIds: string[], protocol: Record<string, unknown>): Promise<{ studyId: string; raterId: string; link: string }> {
+  const invitation = await createRater(t.app, { displayName: `reader of ${name}` });
+  const { data, errors } = await t.gql(CREATE, { input: { name, testSetIds, raterIds: [invitation.rater.id], seed: 7, protocol: { judgmentsPerItem: 1, retestShare: 0, ...protocol } } });
+  if (errors) throw new Error(JSON.stringify(errors));
+  return { studyId: data!.createStudy.id, raterId: invitation.rater.id, link: `${t.server!.url}/read#invite=${invitation.code}` };
+}
+
+/** A page that fails the test on a page error or a Content-Security-Policy refusal. */
+async function openPage(context: BrowserContext, url: string): Promise<Page> {
+  const page = await context.newPage();
+  const problems: string[] = [];
+  page.on('pageerror', (error) => problems.push(error.message));
+  page.on('console', (message) => {
+    if (message.type() === 'error' && /Content Security Policy|Refused to/i.test(message.text())) problems.push(message.text());
+  });
+  (page as any).problems = problems;
+  await page.goto(url);
+  return page;
+}
+
+const problemsOf = (page: Page): string[] => (page as any).problems;
+
+function state(page: Page): Promise<Screen> {
+  return page.evaluate(`(() => { const m = document.querySelector('main');
+    return { screen: m.dataset.screen, seq: Number(m.dataset.seq), number: Number(m.dataset.number || 0), practice: m.dataset.practice === 'true' }; })()`) as Promise<Screen>;
+}
+
+/**
+ * Waits for the screen after `seq` that takes input. The predicates are functions, not strings: a string
+ * would be eval'd in the page, which its CSP refuses. They run in the browser (hence globalThis.document).
+ */
+async function nextScreen(page: Page, seq: number, timeout = 30_000): Promise<Screen> {
+  await page.waitForFunction(
+    (after) => {
+      const main = (globalThis as any).document.querySelector('main');
+      return Number(main.dataset.seq) > after && main.dataset.ready === 'true';
+    },
+    seq,
+    { timeout, polling: 50 },
+  );
+  return state(page);
+}
+
+async function waitForScreen(page: Page, name: string, timeout = 30_000): Promise<void> {
+  await page.waitForFunction((screen) => (globalThis as any).document.querySelector('main').dataset.screen === screen, name, { timeout, polling: 20 });
+}
+
+async function judgmentRows(studyId: string) {
+  const { rows } = await t.app.pool.query(
+    `SELECT p.id, p.sequence, s.kind, p.purpose, p.state, j.response_ms AS "responseMs", j.display, j.answer,
+            (SELECT count(*)::int FROM judgments k WHERE k.presentation_id = p.id) AS judgments
+     FROM presentations p JOIN test_set_items i ON i.id = p.item_id JOIN test_sets s ON s.id = i.test_set_id
+     LEFT JOIN judgments j ON j.presentation_id = p.id AND j.superseded_at IS NULL
+     WHERE p.study_id = $1 ORDER BY p.sequence`,
+    [studyId],
+  );
+  return rows;
+}
+
+beforeAll(async () => {
+  if (!existsSync(APP_PAGE)) throw new Error(`the reading app is not built (${path.relative(ROOT, APP_PAGE)} is missing): run npm run build`);
+  mkdirSync(ARTIFACTS, { recursive: true });
+  browser = await launchChromium();
+  t = await startTestApp({ http: true });
+  const datasetId = await importPhantoms(t, 4, 128);
+  const common = { datasetId, size: 64, patchesPerImage: 2, pool: [{ kinds: ['gaussian_blur'] }, { kinds: ['gaussian_noise'] }], seed: 1 };
+  afcSetId = (await buildSet(t, { ...common, name: 'afc', kind: 'TWO_AFC', references: 4, sentinels: 1, practice: 1 })).id;
+  jndSetId = (await buildSet(t, { ...common, name: 'jnd', kind: 'JND', references: 3, sentinels: 0, practice: 0 })).id;
+}, 180_000);
+
+afterAll(async () => {
+  for (const context of contexts) await context.close().catch(() => undefined);
+  await browser?.close();
+  await t?.close();
+});
+
+let studyA: { studyId: string; raterId: string; link: string };
+
+it('takes a rater from the invitation link through instructions, display check, practice, 2AFC, JND and a break to the end', async () => {
+  studyA = await newStudy('reading A', [afcSetId, jndSetId], { breakEvery: 3 });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  contexts.push(context);
+  const page = await openPage(context, studyA.link);
+
+  const seen = new Map<string, number>();
+  const visit = async (name: string) => {
+    seen.set(name, (seen.get(name) ?? 0) + 1);
+    if (seen.get(name)! > 1) return;
+    await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`) });
+    expect({ screen: name, violations: await seriousViolations(page) }).toEqual({ screen: name, violations: [] });
+  };
+
+  let screen = await nextScreen(page, 0);
+  expect(screen.screen).toBe('instructions');
+  expect(page.url()).toBe(`${t.server!.url}/read`); // the one-time code is gone from the address
+  expect(await page.locator('main').count()).toBe(1);
+  let answered = 0;
+  let clicked = false;
+  while (screen.screen !== 'done') {
+    await visit(screen.screen);
+    switch (screen.screen) {
+      case 'instructions':
+      case 'break':
+        await page.keyboard.press('Enter'); // the focused Start / Continue button
+        break;
+      case 'check':
+        expect(await page.locator('canvas.steps').evaluate((canvas: any) => canvas.width)).toBe(16 * 40);
+        await page.fill('#steps', '14');
+        await page.keyboard.press('Enter');
+        break;
+      case 'afc':
+        await expect(page.getByRole('button', { name: 'Left image is closer' }).isVisible()).resolves.toBe(true);
+        expect(await page.locator('#progress-text').textContent()).toBe(screen.practice ? 'Practice' : `${9 - screen.number + 1} left`);
+        if (!screen.practice && !clicked) {
+          clicked = true;
+          await page.getByRole('button', { name: 'Right image is closer' }).click();
+        } else {
+          await page.keyboard.press(answered % 2 ? 'ArrowLeft' : '2');
+        }
+        answered++;
+        if (screen.practice) {
+          await waitForScreen(page, 'feedback');
+          expect(await page.locator('main .feedback').textContent()).toMatch(/^(Correct|Not quite)$/);
+          await visit('feedback');
+        }
+        break;
+      case 'jnd':
+        await page.keyboard.press(answered % 2 ? 's' : 'D');
+        answered++;
+        break;
+      default:
+        throw new Error(`unexpected screen ${screen.screen}`);
+    }
+    screen = await nextScreen(page, screen.seq);
+  }
+  await visit('done');
+  expect(await page.locator('main h1').textContent()).toBe('Thank you');
+  expect([...seen.keys()].sort()).toEqual(['afc', 'break', 'check', 'done', 'feedback', 'instructions', 'jnd']);
+  expect(seen.get('instructions')).toBe(2); // one per test type
+  expect(seen.get('break')).toBe(2); // 8 items after practice, a break every 3
+  expect(problemsOf(page)).toEqual([]);
+
+  const rows = await judgmentRows(studyA.studyId);
+  expect(rows).toHaveLength(9); // 1 practice + 4 + 1 sentinel (2AFC) + 3 (JND)
+  expect(answered).toBe(9);
+  for (const row of rows) {
+    expect(row).toMatchObject({ state: 'ANSWERED', judgments: 1 });
+    expect(row.responseMs).toBeGreaterThan(0);
+    expect(row.display).toMatchObject({ devicePixelRatio: 1, imageWidth: 64, imageHeight: 64, viewportWidth: 1280, viewportHeight: 800 });
+  }
+  const check = await t.app.pool.query(`SELECT display_check FROM study_raters WHERE study_id = $1 AND rater_id = $2`, [studyA.studyId, studyA.raterId]);
+  expect(check.rows[0].display_check).toMatchObject({ stepsShown: 16, stepsDistinguished: 14, devicePixelRatio: 1, viewportWidth: 1280, viewportHeight: 800, colorDepth: 24 });
+  expect(check.rows[0].display_check.screenWidth).toBeGreaterThan(0);
+});
+
+it('shows JND reference, blank and comparison for 1000, 250 and 1000 ms, to within a frame', async () => {
+  const rows = (await judgmentRows(studyA.studyId)).filter((row) => row.kind === 'JND');
+  expect(rows).toHaveLength(3);
+  for (const { display } of rows) {
+    expect(Math.abs(display.shownReferenceMs - 1000)).toBeLessThanOrEqual(ONE_FRAME_MS);
+    expect(Math.abs(display.shownBlankMs - 250)).toBeLessThanOrEqual(ONE_FRAME_MS);
+    expect(Math.abs(display.shownComparisonMs - 1000)).toBeLessThanOrEqual(ONE_FRAME_MS);
+  }
+});
+
+let studyB: { studyId: string; raterId: string; link: string };
+let contextB: BrowserContext;
+let pageB: Page;
+
+it('keeps answers on the device through a network cut and sends each exactly once', async () => {
+  studyB = await newStudy('reading B', [afcSetId], { breakEvery: 0, practice: false });
+  contextB = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  contexts.push(contextB);
+  pageB = await openPage(contextB, studyB.link);
+  let screen = await nextScreen(pageB, 0);
+  expect(screen.screen).toBe('instructions');
+  await pageB.getByRole('button', { name: 'Start' }).click();
+  screen = await nextScreen(pageB, screen.seq);
+  expect(screen.screen).toBe('check');
+  await pageB.fill('#steps', '16');
+  await pageB.getByRole('button', { name: 'Continue' }).click();
+  screen = await nextScreen(pageB, screen.seq);
+  expect(screen).toMatchObject({ screen: 'afc', number: 1 });
+
+  const before = await pageB.locator('main .reference').boundingBox();
+  await pageB.route('**/graphql', (route) => route.abort());
+  await pageB.keyboard.press('ArrowLeft');
+  screen = await nextScreen(pageB, screen.seq); // the next one was loaded ahead: it shows without the server
+  expect(screen).toMatchObject({ screen: 'afc', number: 2 });
+  await pageB.locator('#network', { hasText: 'Saved on this device' }).waitFor({ state: 'visible' });
+  expect(await pageB.locator('main .reference').boundingBox()).toEqual(before); // no layout jump, the note included
+  await pageB.keyboard.press('ArrowRight');
+  await pageB.waitForFunction(() => (globalThis as any).document.querySelector('main').dataset.ready === 'false');
+  await pageB.screenshot({ path: path.join(ARTIFACTS, 'offline.png') });
+  expect((await judgmentRows(studyB.studyId)).filter((row) => row.judgments > 0)).toHaveLength(0);
+  expect(await pageB.evaluate(`new Promise((resolve) => { const r = indexedDB.open('medpsim-read'); r.onsuccess = () => { const q = r.result.transaction('outbox').objectStore('outbox').count(); q.onsuccess = () => resolve(q.result); }; })`)).toBe(2);
+
+  await pageB.unroute('**/graphql');
+  screen = await nextScreen(pageB, screen.seq, 60_000); // after the sender's next retry (backoff of at most 8 s)
+  expect(screen).toMatchObject({ screen: 'afc', number: 3 });
+  await pageB.locator('#network').waitFor({ state: 'hidden' });
+  const rows = await judgmentRows(studyB.studyId);
+  expect(rows.slice(0, 2).map((row) => [row.answer, row.judgments])).toEqual([['LEFT', 1], ['RIGHT', 1]]);
+  expect(rows.slice(2).every((row) => row.judgments === 0)).toBe(true);
+  const all = await t.app.pool.query(`SELECT count(*)::int AS n, count(DISTINCT presentation_id)::int AS distinct FROM judgments WHERE study_id = $1`, [studyB.studyId]);
+  expect(all.rows[0]).toEqual({ n: 2, distinct: 2 });
+  expect(problemsOf(pageB).filter((problem) => !/ERR_FAILED|Failed to fetch/.test(problem))).toEqual([]);
+});
+
+it('resumes at the next unanswered presentation after the page was closed', async () => {
+  let screen = await state(pageB);
+  expect(screen).toMatchObject({ screen: 'afc', number: 3 });
+  await pageB.keyboard.press('1');
+  screen = await nextScreen(pageB, screen.seq);
+  expect(screen).toMatchObject({ screen: 'afc', number: 4 });
+  await pageB.close(); // the answer to 3 may still be in the outbox: the next page sends it
+
+  const again = await openPage(contextB, `${t.server!.url}/read`);
+  screen = await nextScreen(again, 0);
+  expect(screen.screen).toBe('instructions');
+  await again.keyboard.press('Enter');
+  screen = await nextScreen(again, screen.seq); // no display check again: it is done for this study
+  expect(screen).toMatchObject({ screen: 'afc', number: 4 });
+  const rows = await judgmentRows(studyB.studyId);
+  expect(rows.map((row) => row.judgments)).toEqual([1, 1, 1, 0, 0]);
+  expect(rows[2].answer).toBe('LEFT');
+  pageB = again;
+
+  // Too small a window for the three images at native size: a visible note, gone once it is large again.
+  await again.setViewportSize({ width: 200, height: 300 });
+  await again.locator('#display-warning', { hasText: 'too small' }).waitFor({ state: 'visible' });
+  await again.setViewportSize({ width: 1280, height: 800 });
+  await again.locator('#display-warning').waitFor({ state: 'hidden' });
+});
+
+it('gives a rater token nothing beyond the rater API, and says what to do without an invitation', async () => {
+  const result = (await pageB.evaluate(`fetch('/graphql', { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer ' + localStorage.getItem('medpsim.read.token') },
+    body: JSON.stringify({ query: '{ studies { id } }' }) }).then((r) => r.json())`)) as { errors: Array<{ extensions: { code: string } }> };
+  expect(result.errors[0].extensions.code).toBe('FORBIDDEN');
+
+  const stranger = await browser.newContext();
+  contexts.push(stranger);
+  const page = await openPage(stranger, `${t.server!.url}/read`);
+  await waitForScreen(page, 'message');
+  expect(await page.locator('main').textContent()).toContain('invitation link');
+  const unknown = await openPage(stranger, `${t.server!.url}/read#invite=AAAAAAAAAAAAAAAAAAAAAA`); // a fresh load, not a same-document hash change
+  await unknown.locator('main h1', { hasText: 'This invitation link does not work' }).waitFor();
+  expect(await unknown.evaluate(`localStorage.getItem('medpsim.read.token')`)).toBeNull();
+  expect(unknown.url()).toBe(`${t.server!.url}/read`);
+});
+
+it('shows images at native pixels on a 2x display, and warns when the display scale changes', async () => {
+  const token = await pageB.evaluate(`localStorage.getItem('medpsim.read.token')`);
+  const retina = await browser.newContext({ viewport: { width: 1280, height: 800 }, deviceScaleFactor: 2 });
+  contexts.push(retina);
+  await retina.addInitScript(`localStorage.setItem('medpsim.read.token', ${JSON.stringify(token)})`); // the same rater on another screen
+  const page = await openPage(retina, `${t.server!.url}/read`);
+  let screen = await nextScreen(page, 0);
+  expect(screen.screen).toBe('instructions');
+  await page.keyboard.press('Enter');
+  screen = await nextScreen(page, screen.seq);
+  expect(screen).toMatchObject({ screen: 'afc', number: 4 });
+  const sizes = await page.locator('main .reference img').evaluate((img: any) => ({ natural: img.naturalWidth, css: img.getBoundingClientRect().width }));
+  expect(sizes).toEqual({ natural: 64, css: 32 }); // 64 image pixels on 64 device pixels
+
+  const session = await retina.newCDPSession(page);
+  await session.send('Emulation.setDeviceMetricsOverride', { width: 1280, height: 800, deviceScaleFactor: 1, mobile: false });
+  await page.locator('#display-warning', { hasText: 'display scale changed' }).waitFor({ state: 'visible' });
+  await session.send('Emulation.setDeviceMetricsOverride', { width: 1280, height: 800, deviceScaleFactor: 2, mobile: false }); // back to the context's own
+  await page.locator('#display-warning').waitFor({ state: 'hidden' });
+
+  await page.keyboard.press('ArrowRight');
+  await nextScreen(page, screen.seq);
+  const rows = await judgmentRows(studyB.studyId);
+  expect(rows[3].display).toMatchObject({ devicePixelRatio: 2, imageWidth: 64, imageHeight: 64 });
+});
