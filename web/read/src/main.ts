@@ -448,6 +448,7 @@ async function runStudy(study: Study): Promise<void> {
   if (!presentation) return done(study);
   const explained = new Set<string>();
   let checked = study.displayChecked;
+  let after: Promise<Presentation | null | undefined> | null = null;
   while (presentation) {
     if (!explained.has(presentation.kind)) {
       await instructions(presentation.kind, presentation.practice);
@@ -480,11 +481,23 @@ async function runStudy(study: Study): Promise<void> {
       const receipt = receiptOf(input.clientKey);
       if (receipt && receipt.correct !== null) await feedback(receipt.correct);
     }
-    const upcoming: Presentation | null = presentation.upcoming;
+    // The next one: the upcoming the server named, or (for one shown that way) the one the server named
+    // after it once that answer was sent.
+    const upcoming: Presentation | null | undefined = presentation.upcoming ?? (after ? await after : undefined);
+    after = null;
     if (!presentation.practice && upcoming && !upcoming.practice) {
-      // Shown at once, its images loaded ahead, while the answer is sent; the one after it is asked for
-      // only once the outbox is empty (the server decides what comes next).
-      presentation = { ...upcoming, upcoming: null };
+      // Shown at once, its images loaded ahead, while the answer is sent. Once the outbox is empty the
+      // server is asked what follows it (it decides what comes next), and those images start loading.
+      const shown = upcoming;
+      after = sending
+        .then(() => api.nextPresentation(study.id))
+        .then((fresh) => {
+          if (!fresh || fresh.id !== shown.id) return undefined; // something changed meanwhile: ask again later
+          prefetch(fresh.upcoming);
+          return fresh.upcoming;
+        })
+        .catch(() => undefined);
+      presentation = { ...shown, upcoming: null };
       continue;
     }
     await sendAll();
