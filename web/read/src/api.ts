@@ -121,8 +121,9 @@ export async function nextPresentation(studyId: string): Promise<Presentation | 
   return data.nextPresentation;
 }
 
-export async function submitJudgment(input: JudgmentInput): Promise<Receipt> {
-  const data = await gql<{ submitJudgment: Receipt }>(`mutation ($input: SubmitJudgmentInput!) { submitJudgment(input: $input) { id repeated correct } }`, { input });
+/** Sent with the token of the rater who answered (an outbox may outlive a sign-in on a shared browser). */
+export async function submitJudgment(input: JudgmentInput, token: string | null = storedToken()): Promise<Receipt> {
+  const data = await gql<{ submitJudgment: Receipt }>(`mutation ($input: SubmitJudgmentInput!) { submitJudgment(input: $input) { id repeated correct } }`, { input }, token);
   return data.submitJudgment;
 }
 

@@ -4,11 +4,13 @@
  * included, or ALREADY_ANSWERED). On a network error it keeps them, says so, and retries with backoff and
  * on the browser's `online` event. A reload finds what is left and sends it first.
  */
-import { ApiError, NetworkError, submitJudgment, type JudgmentInput, type Receipt } from './api';
+import { ApiError, NetworkError, storedToken, submitJudgment, type JudgmentInput, type Receipt } from './api';
 
 interface Entry {
   seq?: number;
   input: JudgmentInput;
+  /** The token of the rater who answered: another rater signing in on this browser does not send it as theirs. */
+  token: string | null;
 }
 
 const DB_NAME = 'medpsim-read';
@@ -44,7 +46,7 @@ const remove = (seq: number) => run('readwrite', (store) => store.delete(seq));
 
 /** Puts an answer in the outbox (durably, before it is sent). */
 export async function enqueue(input: JudgmentInput): Promise<void> {
-  await run('readwrite', (store) => store.add({ input } satisfies Entry));
+  await run('readwrite', (store) => store.add({ input, token: storedToken() } satisfies Entry));
 }
 
 export interface SenderEvents {
@@ -87,7 +89,7 @@ function send(events: SenderEvents): Promise<void> {
       if (queue.length === 0) break;
       const entry = queue[0];
       try {
-        receipts.set(entry.input.clientKey, await submitJudgment(entry.input));
+        receipts.set(entry.input.clientKey, await submitJudgment(entry.input, entry.token ?? undefined));
       } catch (error) {
         if (error instanceof NetworkError) {
           failures++;
