@@ -32,9 +32,10 @@
 import '../src/platform/threadpool';
 import 'reflect-metadata';
 import autocannon from 'autocannon';
+import { flag, machineCpuMs, option, ownDatabase, postgresCpuMs, processCpuMs, waitForJob } from './support';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os, { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -56,14 +57,6 @@ const SUBMIT = `mutation ($input: SubmitJudgmentInput!) { submitJudgment(input: 
 const TYPENAME = JSON.stringify({ query: '{ __typename }' });
 const DISPLAY = { viewportWidth: 1920, viewportHeight: 1080, imageWidth: 512, imageHeight: 512, devicePixelRatio: 1 };
 
-function option(name: string, fallback: number): number {
-  const index = process.argv.indexOf(`--${name}`);
-  if (index < 0) return fallback;
-  const value = Number(process.argv[index + 1]);
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} takes a positive number, got ${process.argv[index + 1]}`);
-  return value;
-}
-const flag = (name: string) => process.argv.includes(`--${name}`);
 
 // ---------------------------------------------------------------------------------------------------------
 // The load generator (child process).
@@ -251,77 +244,6 @@ function delta(before: Map<string, number>, after: Map<string, number>): Map<str
   const out = new Map<string, number>();
   for (const [key, value] of after) if (key !== SAMPLER && value - (before.get(key) ?? 0) > 0) out.set(key, value - (before.get(key) ?? 0));
   return out;
-}
-
-const CLOCK_TICK_MS = 1000 / Number(execFileSync('getconf', ['CLK_TCK']).toString().trim() || 100);
-
-/** CPU ms of every postgres process on the machine (children already reaped: in their parent's cutime). */
-function postgresCpuMs(): number {
-  let ticks = 0;
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-    } catch {
-      continue; // gone meanwhile
-    }
-    const close = stat.lastIndexOf(')');
-    if (stat.slice(stat.indexOf('(') + 1, close) !== 'postgres') continue;
-    const fields = stat.slice(close + 2).split(' ');
-    ticks += Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
-  }
-  return ticks * CLOCK_TICK_MS;
-}
-
-/** Busy and total CPU ms of the whole machine (all cores), from /proc/stat. */
-function machineCpuMs(): { busy: number; total: number } {
-  const line = readFileSync('/proc/stat', 'utf8').split('\n')[0];
-  const values = line.trim().split(/\s+/).slice(1, 9).map(Number);
-  const total = values.reduce((sum, value) => sum + value, 0);
-  const idle = values[3] + values[4];
-  return { busy: (total - idle) * CLOCK_TICK_MS, total: total * CLOCK_TICK_MS };
-}
-
-function processCpuMs(): number {
-  const usage = process.cpuUsage();
-  return (usage.user + usage.system) / 1000;
-}
-
-async function waitForJob(app: App, jobId: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const { rows } = await app.pool.query(`SELECT state, done, failed FROM jobs WHERE id = $1`, [jobId]);
-    const job = rows[0];
-    if (job && ['COMPLETED', 'FAILED', 'CANCELLED'].includes(job.state)) {
-      if (job.state !== 'COMPLETED' || job.failed > 0) throw new Error(`job ${jobId} ended ${JSON.stringify(job)}`);
-      return;
-    }
-    if (Date.now() > deadline) throw new Error(`job ${jobId} still ${job?.state} after ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-/** A database of its own: a new one on the server DATABASE_URL names (dropped at the end), or none (embedded). */
-async function ownDatabase(): Promise<{ url: string | null; drop(): Promise<void> }> {
-  const serverUrl = process.env.DATABASE_URL;
-  if (!serverUrl) return { url: null, drop: async () => {} };
-  const name = `medpsim_bench_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: serverUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    async drop() {
-      const client = new pg.Client({ connectionString: serverUrl });
-      await client.connect();
-      await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await client.end();
-    },
-  };
 }
 
 /** Runs the load generator; onStart and onEnd run when it says the load starts and its last response is in. */

@@ -16,10 +16,11 @@ import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import os, { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
+import { option, quantile, waitForJob } from './support';
 import { createRater } from '../src/access/raters';
 import { startFolderImport } from '../src/datasets/service';
 import { MODULES } from '../src/modules';
-import { startApp, type App } from '../src/platform/app';
+import { startApp } from '../src/platform/app';
 import { loadConfig } from '../src/platform/config';
 import { startHttpServer } from '../src/server/http';
 import { createStudy } from '../src/studies/service';
@@ -28,24 +29,6 @@ import { createTestSet, getTestSet } from '../src/testsets/service';
 
 const CHROMIUM = process.env.MEDPSIM_CHROMIUM ?? '/usr/bin/chromium';
 const TARGET_P99_MS = 100;
-
-function option(name: string, fallback: number): number {
-  const index = process.argv.indexOf(`--${name}`);
-  return index > 0 ? Number(process.argv[index + 1]) : fallback;
-}
-
-async function waitForJob(app: App, jobId: string): Promise<void> {
-  for (;;) {
-    const { rows } = await app.pool.query(`SELECT state FROM jobs WHERE id = $1`, [jobId]);
-    if (rows[0].state === 'COMPLETED') return;
-    if (['FAILED', 'CANCELLED'].includes(rows[0].state)) throw new Error(`job ${jobId} ${rows[0].state}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-function quantile(sorted: number[], q: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
-}
 
 async function main(): Promise<void> {
   const items = option('items', 200);

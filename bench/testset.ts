@@ -21,16 +21,16 @@
 import '../src/platform/threadpool';
 import 'reflect-metadata';
 import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os, { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { CLOCK_TICK_MS, machineCpuMs, option, ownDatabase, postgresCpuMs, processCpuMs, waitForJob } from './support';
 import { startFolderImport } from '../src/datasets/service';
 import { applyDistortion, chooseBackend } from '../src/distortions/apply';
 import { floatToPng, pngToFloat } from '../src/imaging/float';
 import { MODULES } from '../src/modules';
-import { startApp, type App } from '../src/platform/app';
+import { startApp } from '../src/platform/app';
 import { loadConfig } from '../src/platform/config';
 import type { FloatImage } from '../src/platform/native';
 import { synthesizeDataset } from '../src/synth/dataset';
@@ -38,14 +38,6 @@ import { LIMITS } from '../src/testsets/definition';
 import type { DistortionChoice } from '../src/testsets/sampling';
 import { bodyMap, cropPatch, placePatch } from '../src/testsets/patches';
 import { createTestSet, getTestSet } from '../src/testsets/service';
-
-function option(name: string, fallback: number): number {
-  const index = process.argv.indexOf(`--${name}`);
-  if (index < 0) return fallback;
-  const value = Number(process.argv[index + 1]);
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} takes a positive number, got ${process.argv[index + 1]}`);
-  return value;
-}
 
 /** The pool: kinds a chest X-ray study would draw from, at the default severities (0.1 to 1). */
 const POOL = ['gaussian_blur', 'gaussian_noise', 'jpeg', 'contrast', 'affine', 'resolution_loss', 'quantum_noise', 'exposure'].map((kind) => ({ kinds: [kind] }));
@@ -70,32 +62,6 @@ function countStatements(): void {
   };
 }
 
-const CLOCK_TICK_MS = 1000 / Number(execFileSync('getconf', ['CLK_TCK']).toString().trim() || 100);
-
-/** CPU ms of every postgres process on the machine (children already reaped: in their parent's cutime). */
-function postgresCpuMs(): number {
-  let ticks = 0;
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-    } catch {
-      continue;
-    }
-    const close = stat.lastIndexOf(')');
-    if (stat.slice(stat.indexOf('(') + 1, close) !== 'postgres') continue;
-    const fields = stat.slice(close + 2).split(' ');
-    ticks += Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
-  }
-  return ticks * CLOCK_TICK_MS;
-}
-
-function machineBusyMs(): number {
-  const values = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1, 9).map(Number);
-  return (values.reduce((sum, value) => sum + value, 0) - values[3] - values[4]) * CLOCK_TICK_MS;
-}
-
 /** CPU ms of this process's main thread (the event loop: JS, pg's protocol, sharp's and zlib's calls queued). */
 function mainThreadCpuMs(): number {
   const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
@@ -103,47 +69,7 @@ function mainThreadCpuMs(): number {
   return (Number(fields[11]) + Number(fields[12])) * CLOCK_TICK_MS;
 }
 
-function processCpuMs(): number {
-  const usage = process.cpuUsage();
-  return (usage.user + usage.system) / 1000;
-}
-
 const seconds = (since: bigint) => Number(process.hrtime.bigint() - since) / 1e9;
-
-async function waitForJob(app: App, jobId: string, timeoutMs: number, pollMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const { rows } = await app.pool.query(`/* bench */ SELECT state, done, failed FROM jobs WHERE id = $1`, [jobId]);
-    const job = rows[0];
-    if (job && ['COMPLETED', 'FAILED', 'CANCELLED'].includes(job.state)) {
-      if (job.state !== 'COMPLETED' || job.failed > 0) throw new Error(`job ${jobId} ended ${JSON.stringify(job)}`);
-      return;
-    }
-    if (Date.now() > deadline) throw new Error(`job ${jobId} still ${job?.state} after ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, pollMs));
-  }
-}
-
-async function ownDatabase(): Promise<{ url: string | null; drop(): Promise<void> }> {
-  const serverUrl = process.env.DATABASE_URL;
-  if (!serverUrl) return { url: null, drop: async () => {} };
-  const name = `medpsim_bench_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: serverUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    async drop() {
-      const client = new pg.Client({ connectionString: serverUrl });
-      await client.connect();
-      await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await client.end();
-    },
-  };
-}
 
 /** Runs `work(i)` for i in [0, count) with `inFlight` at a time; returns the seconds taken. */
 async function timed(count: number, inFlight: number, work: (index: number) => Promise<unknown>): Promise<number> {
@@ -190,7 +116,7 @@ async function main(): Promise<void> {
 
     // 1. The build, through the job system: from the call that queues it to READY.
     const statements0 = new Map(statements);
-    const cpu0 = { server: processCpuMs(), main: mainThreadCpuMs(), pg: postgresCpuMs(), machine: machineBusyMs() };
+    const cpu0 = { server: processCpuMs(), main: mainThreadCpuMs(), pg: postgresCpuMs(), machine: machineCpuMs().busy };
     const started = process.hrtime.bigint();
     const set = await createTestSet(app, {
       name: 'bench build',
@@ -205,7 +131,7 @@ async function main(): Promise<void> {
     await waitForJob(app, set.jobId!, 3_600_000, 20);
     const ready = await getTestSet(app, set.id); // READY once its content hash is written
     const buildSeconds = seconds(started);
-    const cpu1 = { server: processCpuMs(), main: mainThreadCpuMs(), pg: postgresCpuMs(), machine: machineBusyMs() };
+    const cpu1 = { server: processCpuMs(), main: mainThreadCpuMs(), pg: postgresCpuMs(), machine: machineCpuMs().busy };
     const buildStatements = [...statements]
       .map(([key, n]) => [key, n - (statements0.get(key) ?? 0)] as const)
       .filter(([, n]) => n > 0)
