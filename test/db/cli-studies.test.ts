@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { acceptInvitation, createRater } from '../../src/access/raters';
 import { startTestApp, type TestApp } from '../helpers/app';
-import { CLI, startProcess, stopProcesses } from '../helpers/processes';
+import { runCli, stopProcesses } from '../helpers/processes';
 import { importPhantoms } from '../helpers/testsets';
 
 let t: TestApp;
@@ -22,11 +22,7 @@ afterAll(async () => {
   await t?.close();
 });
 
-async function cli(args: string[]): Promise<{ code: number | null; output: string }> {
-  const child = startProcess(CLI, args, { MEDPSIM_URL: t.server!.url, MEDPSIM_TOKEN: t.token });
-  const code = await child.exited;
-  return { code, output: child.output() };
-}
+const cli = (args: string[], env: Record<string, string> = {}) => runCli({ url: t.server!.url, token: t.token }, args, env);
 
 it('builds a set from a definition file, rebuilds it to the same hash, runs a study and exports it', async () => {
   const definition = path.join(folder, 'set.json');

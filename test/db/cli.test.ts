@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startFolderImport } from '../../src/datasets/service';
 import { startTestApp, type TestApp } from '../helpers/app';
-import { CLI, startProcess, stopProcesses } from '../helpers/processes';
+import { CLI, runCli, startProcess, stopProcesses } from '../helpers/processes';
 
 let t: TestApp;
 
@@ -17,11 +17,7 @@ afterAll(async () => {
   await t?.close();
 });
 
-async function cli(args: string[]): Promise<{ code: number | null; output: string }> {
-  const child = startProcess(CLI, args, { MEDPSIM_URL: t.server!.url, MEDPSIM_TOKEN: t.token });
-  const code = await child.exited;
-  return { code, output: child.output() };
-}
+const cli = (args: string[], env: Record<string, string> = {}) => runCli({ url: t.server!.url, token: t.token }, args, env);
 
 it('synthesizes phantoms, imports them as a job and lists the dataset', async () => {
   const folder = path.join(mkdtempSync(path.join(tmpdir(), 'medpsim-cli-')), 'phantoms');

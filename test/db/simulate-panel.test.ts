@@ -7,7 +7,7 @@
 import sharp from 'sharp';
 import { acceptInvitation, createRater } from '../../src/access/raters';
 import { startTestApp, type TestApp } from '../helpers/app';
-import { CLI, startProcess, stopProcesses } from '../helpers/processes';
+import { runCli, stopProcesses } from '../helpers/processes';
 import { buildSet, importPhantoms } from '../helpers/testsets';
 
 let t: TestApp;
@@ -46,11 +46,7 @@ afterAll(async () => {
   await t?.close();
 });
 
-async function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; output: string }> {
-  const child = startProcess(CLI, args, { MEDPSIM_URL: t.server!.url, MEDPSIM_TOKEN: t.token, ...env });
-  const code = await child.exited;
-  return { code, output: child.output() };
-}
+const cli = (args: string[], env: Record<string, string> = {}) => runCli({ url: t.server!.url, token: t.token }, args, env);
 
 /** The JSON summary: the last line of the output (progress goes to stderr before it). */
 const summaryOf = (output: string) => JSON.parse(output.trim().split('\n').at(-1)!);

@@ -92,3 +92,10 @@ export function liveGroupMembers(pgid: number): number[] {
   }
   return live;
 }
+
+/** Runs the CLI against a server with a token, to its end: its exit code and everything it printed. */
+export async function runCli(server: { url: string; token: string }, args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; output: string }> {
+  const child = startProcess(CLI, args, { MEDPSIM_URL: server.url, MEDPSIM_TOKEN: server.token, ...env });
+  const code = await child.exited;
+  return { code, output: child.output() };
+}
