@@ -126,7 +126,7 @@ export async function countsBySplitAndLabel(app: App, datasetId: string): Promis
   return rows.map((row) => ({ split: row.split, label: row.label, count: Number(row.count) }));
 }
 
-export function windowOf(image: Image): DisplayWindow | null {
+export function windowOf(image: Pick<Image, 'windowCenter' | 'windowWidth'>): DisplayWindow | null {
   return image.windowCenter !== null && image.windowWidth !== null ? { center: image.windowCenter, width: image.windowWidth } : null;
 }
 

@@ -8,7 +8,6 @@ import { decodedSource, distortPixels } from '../distortions/service';
 import { describeSteps, type Backend } from '../distortions/apply';
 import { floatToPng } from '../imaging/float';
 import { windowOf } from '../datasets/service';
-import { Image } from '../entities/Image';
 import { ItemOutcome } from '../entities/Job';
 import type { App } from '../platform/app';
 import { sha256 } from '../platform/blobs';
@@ -30,6 +29,19 @@ export interface BuildParams {
 
 interface BuildItem {
   position: number;
+}
+
+interface BuildRow {
+  id: string;
+  p0: DistortionChoice | null;
+  p1: DistortionChoice | null;
+  identical: boolean;
+  definition: TestSetDefinition;
+  seed: number;
+  contentHash: string;
+  bitDepth: number;
+  windowCenter: number | null;
+  windowWidth: number | null;
 }
 
 interface SetRow {
@@ -105,7 +117,7 @@ function cutUnit(source: FloatImage, definition: TestSetDefinition, seed: number
 }
 
 /** The window the item's three images are shown with: the source's own, or the reference's range. */
-function displayWindow(image: Image, unit: FloatImage, bitDepth: number) {
+function displayWindow(image: { windowCenter: number | null; windowWidth: number | null }, unit: FloatImage, bitDepth: number) {
   const own = windowOf(image);
   if (own) return own;
   const scale = bitDepth === 16 ? 65535 : 255;
@@ -123,20 +135,22 @@ function displayWindow(image: Image, unit: FloatImage, bitDepth: number) {
 
 async function buildItem(app: App, jobId: string, params: BuildParams, item: BuildItem): Promise<void> {
   const key = String(item.position);
-  const set = await loadSet(app, params.testSetId);
-  const { rows } = await app.pool.query(
-    `SELECT id, image_id AS "imageId", p0_spec AS p0, p1_spec AS p1, identical FROM test_set_items WHERE test_set_id = $1 AND position = $2`,
+  // The item, its set's definition and its source image in one statement.
+  const { rows } = await app.pool.query<BuildRow>(
+    `SELECT i.id, i.p0_spec AS p0, i.p1_spec AS p1, i.identical, s.definition, s.seed::float8 AS seed,
+            im.content_hash AS "contentHash", im.bit_depth AS "bitDepth", im.window_center AS "windowCenter", im.window_width AS "windowWidth"
+     FROM test_set_items i JOIN test_sets s ON s.id = i.test_set_id JOIN images im ON im.id = i.image_id
+     WHERE i.test_set_id = $1 AND i.position = $2`,
     [params.testSetId, item.position],
   );
-  const planned = rows[0] as { id: string; imageId: string; p0: DistortionChoice | null; p1: DistortionChoice | null; identical: boolean } | undefined;
-  const image = planned && (await app.db.dataSource.getRepository(Image).findOneBy({ id: planned.imageId }));
-  if (!set || !planned || !image) {
+  const planned = rows[0];
+  if (!planned) {
     await jobs.recordOutcome(app.pool, jobId, key, ItemOutcome.FAILED, { code: 'NOT_FOUND', message: 'the test set, the item or its source image was deleted' });
     return;
   }
   try {
-    const source = await decodedSource(app, image.contentHash);
-    const { unit, region } = cutUnit(source, set.definition, set.seed, item.position);
+    const source = await decodedSource(app, planned.contentHash);
+    const { unit, region } = cutUnit(source, planned.definition, planned.seed, item.position);
     const distort = async (choice: DistortionChoice | null) => {
       if (!choice) return { image: unit, resolved: null };
       const applied = await distortPixels(app, unit, choice.steps, choice.seed, params.backend);
@@ -144,18 +158,18 @@ async function buildItem(app: App, jobId: string, params: BuildParams, item: Bui
     };
     const p0 = await distort(planned.p0);
     const p1 = planned.identical ? p0 : await distort(planned.p1);
-    const bitDepth = image.bitDepth === 16 ? 16 : 8;
+    const bitDepth = planned.bitDepth === 16 ? 16 : 8;
     const store = async (pixels: FloatImage) => {
       const png = await floatToPng(pixels, bitDepth);
       const hash = sha256(png);
       await app.blobs.put(hash, png);
       return hash;
     };
-    const twoAfc = set.definition.kind === 'TWO_AFC';
+    const twoAfc = planned.definition.kind === 'TWO_AFC';
     const refHash = twoAfc ? await store(unit) : null;
     const p0Hash = twoAfc ? await store(p0.image) : await store(unit);
     const p1Hash = planned.identical ? p0Hash : await store(p1.image);
-    const window = displayWindow(image, unit, bitDepth);
+    const window = displayWindow(planned, unit, bitDepth);
     await app.pool.query(
       jobs.recordOutcomeSql(
         `'DONE'`,
