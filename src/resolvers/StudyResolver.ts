@@ -21,7 +21,9 @@ import {
   JudgmentReceipt,
   SubmitJudgmentInput,
 } from '../schema/studies';
+import { signedPath } from '../access/signed-urls';
 import { imageUrl } from '../server/image-route';
+import { DISPLAY_CHECK_STEPS, recordDisplayCheck } from '../studies/display-check';
 import { startExport } from '../studies/export';
 import * as judgments from '../studies/judgments';
 import * as quality from '../studies/quality';
@@ -152,8 +154,9 @@ export class StudyFieldsResolver {
 export class RaterResolver {
   @Allow(Role.RATER)
   @Query(() => [RaterStudy], { description: 'The studies you are in, with your progress.' })
-  myStudies(@Ctx() { app, principal }: RequestContext): Promise<RaterStudy[]> {
-    return judgments.raterStudies(app, principal!.raterId!);
+  async myStudies(@Ctx() context: RequestContext): Promise<RaterStudy[]> {
+    const studies = await judgments.raterStudies(context.app, context.principal!.raterId!);
+    return Promise.all(studies.map(async (study) => ({ ...study, displayCheckImage: `${context.baseUrl}${await signedPath(context.app, `/display-checks/${study.id}.png`)}`, displayCheckSteps: DISPLAY_CHECK_STEPS })));
   }
 
   @Allow(Role.RATER)
@@ -172,7 +175,7 @@ export class RaterResolver {
   @Allow(Role.RATER)
   @Mutation(() => GraphQLJSONObject, { description: "Records your display check for a study (the reading app's grey-step pattern); returns what was stored." })
   recordDisplayCheck(@Arg('studyId', () => ID) studyId: string, @Arg('check') check: DisplayCheckInput, @Ctx() { app, principal }: RequestContext): Promise<Record<string, number>> {
-    return judgments.recordDisplayCheck(app, principal!.raterId!, studyId, check);
+    return recordDisplayCheck(app, principal!.raterId!, studyId, check);
   }
 
   @Allow(Role.RATER)

@@ -3,7 +3,7 @@ import { GraphQLJSONObject } from 'graphql-scalars';
 import { Field, Float, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { Study } from '../entities/Study';
 import { TestSetItem } from '../entities/TestSet';
-import { RETEST_SHARE } from '../studies/protocol';
+import { RETEST_SHARE, ZOOM } from '../studies/protocol';
 
 export enum AnswerEnum {
   LEFT = 'LEFT',
@@ -38,6 +38,9 @@ export class ProtocolInput {
 
   @Field(() => Float, { nullable: true })
   windowWidth?: number | null;
+
+  @Field(() => Float, { nullable: true, description: `Device pixels per image pixel, the same for every rater: ${ZOOM.min} to ${ZOOM.max} (default ${ZOOM.default}: native pixels).` })
+  zoom?: number | null;
 
   @Field(() => Int, { nullable: true, description: 'JND: how long the reference is shown, in ms (default 1000).' })
   referenceMs?: number | null;
@@ -189,6 +192,9 @@ export class RaterPresentation {
   @Field(() => JndTimingView, { nullable: true })
   jnd!: JndTimingView | null;
 
+  @Field(() => Float, { description: "Show the images at this many device pixels per image pixel (the study's zoom; 1: native pixels)." })
+  zoom!: number;
+
   @Field(() => RaterPresentation, { nullable: true, description: 'The presentation after this one, to load its images ahead (its own upcoming is null).' })
   upcoming!: RaterPresentation | null;
 }
@@ -236,6 +242,12 @@ export class RaterStudy {
 
   @Field({ description: 'You have done the display check for this study.' })
   displayChecked!: boolean;
+
+  @Field({ description: "The display check's grey steps, rendered by the server in the study's window (a signed link)." })
+  displayCheckImage!: string;
+
+  @Field(() => Int, { description: 'How many steps that image shows.' })
+  displayCheckSteps!: number;
 }
 
 @InputType({ description: "The reading app's display check: the grey steps shown, how many the rater told apart, and the display." })

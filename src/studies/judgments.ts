@@ -13,7 +13,7 @@ import type { App } from '../platform/app';
 import { inTransaction } from '../platform/database';
 import { AppError, assertUuid, badUserInput, checkText, ForbiddenError, notFound, requireIntInRange } from '../platform/errors';
 import type { DisplayWindow } from '../imaging/types';
-import type { Protocol } from './protocol';
+import { ZOOM, type Protocol } from './protocol';
 
 export type Answer = 'LEFT' | 'RIGHT' | 'SAME' | 'DIFFERENT';
 export type Slot = 'reference' | 'left' | 'right' | 'comparison';
@@ -63,6 +63,7 @@ export interface NextPresentation {
   breakBefore: boolean;
   slots: Slot[];
   jnd: Protocol['jnd'] | null;
+  zoom: number;
   /** The one after it, so that a client can load its images ahead (null at the end). */
   upcoming: Omit<NextPresentation, 'upcoming'> | null;
 }
@@ -212,12 +213,13 @@ export async function nextPresentation(app: App, raterId: string, studyId: strin
       breakBefore: row.purpose !== 'PRACTICE' && protocol.breakEvery > 0 && judged > 0 && judged % protocol.breakEvery === 0,
       slots: (row.kind === 'TWO_AFC' ? ['reference', 'left', 'right'] : ['reference', 'comparison']) as Slot[],
       jnd: row.kind === 'JND' ? protocol.jnd : null,
+      zoom: protocol.zoom ?? ZOOM.default, // studies made before the protocol had a zoom show native pixels
     };
   });
   return { ...current, upcoming: after ?? null };
 }
 
-async function requireMembership(app: App, raterId: string, studyId: string): Promise<void> {
+export async function requireMembership(app: App, raterId: string, studyId: string): Promise<void> {
   const { rowCount } = await app.pool.query(`SELECT 1 FROM study_raters WHERE study_id = $1 AND rater_id = $2`, [studyId, raterId]);
   if (rowCount === 0) throw notFound('study', studyId); // a study the rater is not in does not exist for them
 }
@@ -266,39 +268,4 @@ export async function presentationPicture(app: App, presentationId: string, slot
   if (!contentHash) throw notFound(`${slot} image of presentation`, presentationId);
   const window = row.window ?? (row.window_center === null ? null : { center: row.window_center, width: row.window_width });
   return { contentHash, window };
-}
-
-export interface DisplayCheck {
-  /** Grey steps of the check pattern shown, and how many of them the rater could tell apart. */
-  stepsShown: number;
-  stepsDistinguished: number;
-  screenWidth?: number | null;
-  screenHeight?: number | null;
-  devicePixelRatio?: number | null;
-  /** Browser zoom as the app estimates it (1: none). */
-  zoom?: number | null;
-  colorDepth?: number | null;
-  viewportWidth?: number | null;
-  viewportHeight?: number | null;
-}
-
-/** Stores the rater's display check for a study (a later check replaces it). */
-export async function recordDisplayCheck(app: App, raterId: string, studyId: string, check: DisplayCheck): Promise<Record<string, number>> {
-  assertUuid('studyId', studyId);
-  const shown = requireIntInRange('check.stepsShown', check.stepsShown, 2, 256);
-  requireIntInRange('check.stepsDistinguished', check.stepsDistinguished, 0, shown);
-  const stored: Record<string, number> = {};
-  const limits: Record<string, number> = { screenWidth: 100_000, screenHeight: 100_000, devicePixelRatio: 16, zoom: 16, colorDepth: 64, viewportWidth: 100_000, viewportHeight: 100_000 };
-  for (const [key, value] of Object.entries(check)) {
-    if (value === null || value === undefined) continue;
-    const max = limits[key] ?? 256;
-    if (!Number.isFinite(value) || value < 0 || value > max) throw badUserInput(`check.${key}`, `must be a number in [0, ${max}], got ${value}`, { min: 0, max });
-    stored[key] = value;
-  }
-  const { rowCount } = await app.pool.query(
-    `UPDATE study_raters SET display_check = $3, display_checked_at = now() WHERE study_id = $1 AND rater_id = $2`,
-    [studyId, raterId, JSON.stringify(stored)],
-  );
-  if (rowCount === 0) throw notFound('study', studyId);
-  return stored;
 }

@@ -6,7 +6,7 @@ import { Studies1764500000001 } from '../entities/migrations/1764500000001-Studi
 import { Role } from '../platform/context';
 import type { DomainModule } from '../platform/module';
 import { RaterResolver, StudyFieldsResolver, StudyResolver } from '../resolvers/StudyResolver';
-import { presentationImageRoute } from '../server/presentation-route';
+import { displayCheckRoute, presentationImageRoute } from '../server/presentation-route';
 import { exportDownload } from '../server/export-route';
 import { webAppRoutes } from '../server/web-route';
 import { READERS } from '../schema/guards';
@@ -26,6 +26,7 @@ export const studiesModule: DomainModule = {
       signedUrls: true,
       handle: presentationImageRoute(slot),
     })),
+    { method: 'get', path: '/display-checks/:id.png', access: { roles: [Role.RATER] }, signedUrls: true, handle: displayCheckRoute },
     { method: 'get', path: '/exports/:id.zip', access: { roles: READERS }, handle: exportDownload },
     // The study page (web/study) asks for an ADMIN or ANALYST token itself; the page holds no data.
     ...webAppRoutes('study', '/studies/:id', '/studies/assets'),

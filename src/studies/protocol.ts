@@ -11,6 +11,8 @@ export const PROTOCOL_SCHEMA = 1;
 /** BAPPS: 5 judgments per 2AFC validation triplet, 3 per JND pair (field-notes). */
 export const DEFAULT_JUDGMENTS = { TWO_AFC: 5, JND: 3 } as const;
 export const RETEST_SHARE = { min: 0.1, max: 0.2, default: 0.1 } as const;
+/** Device pixels per image pixel: 1 is native pixels; other zooms the study fixes for every rater. */
+export const ZOOM = { min: 0.25, max: 8, default: 1 } as const;
 
 export interface JndTimings {
   referenceMs: number;
@@ -31,6 +33,7 @@ export interface ProtocolInput {
   blankMs?: number | null;
   distortedMs?: number | null;
   allowAnswerChange?: boolean | null;
+  zoom?: number | null;
 }
 
 export interface Protocol {
@@ -47,6 +50,8 @@ export interface Protocol {
   breakEvery: number;
   /** Display window in stored units; null: each item's own. */
   window: DisplayWindow | null;
+  /** Device pixels per image pixel, the same for every rater (1: native pixels). */
+  zoom: number;
   jnd: JndTimings;
   allowAnswerChange: boolean;
 }
@@ -64,6 +69,8 @@ export function normaliseProtocol(input: ProtocolInput = {}): Protocol {
   if ((center === null) !== (width === null)) throw badUserInput(field('windowCenter'), 'windowCenter and windowWidth go together');
   if (center !== null && !Number.isFinite(center)) throw badUserInput(field('windowCenter'), `must be a finite number, got ${center}`);
   if (width !== null && !(Number.isFinite(width) && width > 0)) throw badUserInput(field('windowWidth'), `must be a number > 0, got ${width}`);
+  const zoom = input.zoom ?? ZOOM.default;
+  if (!(Number.isFinite(zoom) && zoom >= ZOOM.min && zoom <= ZOOM.max)) throw badUserInput(field('zoom'), `must be a number in [${ZOOM.min}, ${ZOOM.max}], got ${zoom}`, ZOOM);
   return {
     schema: PROTOCOL_SCHEMA,
     judgmentsPerItem: perItem ? { TWO_AFC: perItem, JND: perItem } : { ...DEFAULT_JUDGMENTS },
@@ -73,6 +80,7 @@ export function normaliseProtocol(input: ProtocolInput = {}): Protocol {
     retestMinGap: requireIntInRange(field('retestMinGap'), input.retestMinGap ?? 10, 1, 10_000),
     breakEvery: requireIntInRange(field('breakEvery'), input.breakEvery ?? 50, 0, 10_000),
     window: center !== null ? { center, width: width! } : null,
+    zoom,
     jnd: {
       referenceMs: requireIntInRange(field('referenceMs'), input.referenceMs ?? 1000, 50, 10_000),
       blankMs: requireIntInRange(field('blankMs'), input.blankMs ?? 250, 0, 10_000),

@@ -3,8 +3,10 @@
  * Chromium through playwright-core, against the real server. A rater opens their invitation link and goes
  * through instructions, the display check, practice with feedback, 2AFC and JND items, a break and the
  * done screen; then the database must hold every answer with its display. Also: JND timing, answers kept
- * through a network cut and sent exactly once, resuming after the page was closed, what a rater token
- * cannot reach, accessibility (axe-core) on every screen, and screenshots under test-artifacts/reading/.
+ * through a network cut and sent exactly once (on the browser's online event too), resuming after the page
+ * was closed, answers kept through a refused token and never sent as another rater on a shared browser,
+ * the study list, a study's fixed zoom, what a rater token cannot reach, accessibility (axe-core) on every
+ * screen, and screenshots under test-artifacts/reading/.
  *
  * Page code is passed to the browser as strings: the test's own TypeScript has no DOM types.
  */
@@ -12,7 +14,8 @@ import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchChromium, seriousViolations } from '../helpers/browser';
-import { createRater } from '../../src/access/raters';
+import { createRater, inviteRater } from '../../src/access/raters';
+import { revokeToken } from '../../src/access/tokens';
 import { startTestApp, type TestApp } from '../helpers/app';
 import { buildSet, importPhantoms } from '../helpers/testsets';
 
@@ -39,11 +42,36 @@ interface Screen {
 
 const CREATE = `mutation ($input: CreateStudyInput!) { createStudy(input: $input) { id } }`;
 
-async function newStudy(name: string, testSetIds: string[], protocol: Record<string, unknown>): Promise<{ studyId: string; raterId: string; link: string }> {
-  const invitation = await createRater(t.app, { displayName: `reader of ${name}` });
-  const { data, errors } = await t.gql(CREATE, { input: { name, testSetIds, raterIds: [invitation.rater.id], seed: 7, protocol: { judgmentsPerItem: 1, retestShare: 0, ...protocol } } });
+const linkOf = (code: string) => `${t.server!.url}/read#invite=${code}`;
+
+/** A study with one rater: a new one, or `raterIds` (the first of them gets the link). */
+async function newStudy(name: string, testSetIds: string[], protocol: Record<string, unknown>, raterIds?: string[]): Promise<{ studyId: string; raterId: string; link: string }> {
+  const invitation = raterIds ? await inviteRater(t.app, raterIds[0]) : await createRater(t.app, { displayName: `reader of ${name}` });
+  const { data, errors } = await t.gql(CREATE, { input: { name, testSetIds, raterIds: raterIds ?? [invitation.rater.id], seed: 7, protocol: { judgmentsPerItem: 1, retestShare: 0, ...protocol } } });
   if (errors) throw new Error(JSON.stringify(errors));
-  return { studyId: data!.createStudy.id, raterId: invitation.rater.id, link: `${t.server!.url}/read#invite=${invitation.code}` };
+  return { studyId: data!.createStudy.id, raterId: invitation.rater.id, link: linkOf(invitation.code) };
+}
+
+const outboxSize = (page: Page) =>
+  page.evaluate(`new Promise((resolve) => { const r = indexedDB.open('medpsim-read'); r.onsuccess = () => { const q = r.result.transaction('outbox').objectStore('outbox').count(); q.onsuccess = () => resolve(q.result); }; })`);
+
+/** Through instructions and the display check to the first item. */
+async function toFirstItem(page: Page): Promise<Screen> {
+  let screen = await nextScreen(page, 0);
+  while (screen.screen === 'instructions' || screen.screen === 'check') {
+    if (screen.screen === 'check') await page.fill('#steps', '16');
+    await page.keyboard.press('Enter');
+    screen = await nextScreen(page, screen.seq);
+  }
+  return screen;
+}
+
+async function waitForJudgments(studyId: string, count: number, timeoutMs = 30_000): Promise<void> {
+  for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 50))) {
+    const { rows } = await t.app.pool.query(`SELECT count(*)::int AS n FROM judgments WHERE study_id = $1`, [studyId]);
+    if (rows[0].n >= count) return;
+  }
+  throw new Error(`study ${studyId}: fewer than ${count} judgments after ${timeoutMs} ms`);
 }
 
 /** A page that fails the test on a page error or a Content-Security-Policy refusal. */
@@ -145,7 +173,8 @@ it('takes a rater from the invitation link through instructions, display check, 
         await page.keyboard.press('Enter'); // the focused Start / Continue button
         break;
       case 'check':
-        expect(await page.locator('canvas.steps').evaluate((canvas: any) => canvas.width)).toBe(16 * 40);
+        // The server's rendering of the steps, at native pixels like the images.
+        expect(await page.locator('.steps img').evaluate((img: any) => [img.naturalWidth, img.getBoundingClientRect().width])).toEqual([16 * 48, 16 * 48]);
         await page.fill('#steps', '14');
         await page.keyboard.press('Enter');
         break;
@@ -234,7 +263,7 @@ it('keeps answers on the device through a network cut and sends each exactly onc
   await pageB.waitForFunction(() => (globalThis as any).document.querySelector('main').dataset.ready === 'false');
   await pageB.screenshot({ path: path.join(ARTIFACTS, 'offline.png') });
   expect((await judgmentRows(studyB.studyId)).filter((row) => row.judgments > 0)).toHaveLength(0);
-  expect(await pageB.evaluate(`new Promise((resolve) => { const r = indexedDB.open('medpsim-read'); r.onsuccess = () => { const q = r.result.transaction('outbox').objectStore('outbox').count(); q.onsuccess = () => resolve(q.result); }; })`)).toBe(2);
+  expect(await outboxSize(pageB)).toBe(2);
 
   await pageB.unroute('**/graphql');
   screen = await nextScreen(pageB, screen.seq, 60_000); // after the sender's next retry (backoff of at most 8 s)
@@ -314,4 +343,104 @@ it('shows images at native pixels on a 2x display, and warns when the display sc
   await nextScreen(page, screen.seq);
   const rows = await judgmentRows(studyB.studyId);
   expect(rows[3].display).toMatchObject({ devicePixelRatio: 2, imageWidth: 64, imageHeight: 64 });
+});
+
+it('lists a rater’s studies to choose from, shows a study’s fixed zoom, and offers the next study when one is done', async () => {
+  const first = await newStudy('reading C1', [afcSetId], { breakEvery: 0, practice: false, sentinels: false });
+  const second = await newStudy('reading C2', [afcSetId], { breakEvery: 0, practice: false, sentinels: false, zoom: 2 }, [first.raterId]);
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  contexts.push(context);
+  const page = await openPage(context, second.link);
+  let screen = await nextScreen(page, 0);
+  expect(screen.screen).toBe('studies');
+  await page.screenshot({ path: path.join(ARTIFACTS, 'studies.png') });
+  expect(await seriousViolations(page)).toEqual([]);
+  expect(await page.locator('main li button').allTextContents()).toEqual(['reading C1 (4 left)', 'reading C2 (4 left)']);
+  await page.getByRole('button', { name: 'reading C2 (4 left)' }).click();
+  screen = await toFirstItem(page);
+  expect(screen).toMatchObject({ screen: 'afc', number: 1 });
+  // Zoom 2: two device pixels per image pixel, each repeated exactly.
+  expect(await page.locator('main .reference img').evaluate((img: any) => ({ natural: img.naturalWidth, css: img.getBoundingClientRect().width, rendering: (globalThis as any).getComputedStyle(img).imageRendering }))).toEqual({ natural: 64, css: 128, rendering: 'pixelated' });
+  for (let n = 1; n <= 4; n++) {
+    await page.keyboard.press('ArrowLeft');
+    screen = await nextScreen(page, screen.seq);
+  }
+  expect(screen.screen).toBe('done');
+  expect((await judgmentRows(second.studyId)).map((row) => row.display.imageWidth)).toEqual([128, 128, 128, 128]);
+  await page.getByRole('button', { name: 'Go to the next study' }).click();
+  screen = await nextScreen(page, screen.seq); // the only one left opens at once
+  expect(screen.screen).toBe('instructions');
+  screen = await toFirstItem(page);
+  expect(screen).toMatchObject({ screen: 'afc', number: 1 });
+  expect(await page.locator('main .reference img').evaluate((img: any) => img.getBoundingClientRect().width)).toBe(64);
+  expect(problemsOf(page)).toEqual([]);
+});
+
+it('sends queued answers when the browser comes back online, not on a timer', async () => {
+  const study = await newStudy('reading D', [afcSetId], { breakEvery: 0, practice: false, sentinels: false });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  contexts.push(context);
+  const page = await context.newPage();
+  await page.clock.install(); // the page's timers, under the test's control from here on
+  await page.goto(study.link);
+  let screen = await toFirstItem(page);
+  await context.setOffline(true);
+  await page.keyboard.press('ArrowRight');
+  screen = await nextScreen(page, screen.seq);
+  expect(screen).toMatchObject({ screen: 'afc', number: 2 });
+  await page.locator('#network', { hasText: 'Saved on this device' }).waitFor({ state: 'visible' });
+  // Stopped time: the sender's retry timer cannot fire, so only the online event can send the answer.
+  await page.clock.pauseAt((await page.evaluate('Date.now()')) as number + 1);
+  expect(await outboxSize(page)).toBe(1);
+  await context.setOffline(false);
+  await waitForJudgments(study.studyId, 1);
+  await page.clock.resume();
+  await page.locator('#network').waitFor({ state: 'hidden' });
+  expect(await outboxSize(page)).toBe(0);
+  expect((await judgmentRows(study.studyId)).map((row) => [row.answer, row.judgments])).toEqual([['RIGHT', 1], [null, 0], [null, 0], [null, 0]]);
+});
+
+it('keeps answers whose token was refused for their rater’s next sign-in, and never sends them as another rater on the same browser', async () => {
+  const a = await newStudy('reading E', [afcSetId], { breakEvery: 0, practice: false, sentinels: false });
+  const b = await newStudy('reading F', [afcSetId], { breakEvery: 0, practice: false, sentinels: false });
+  const shared = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  contexts.push(shared);
+  const pageA = await openPage(shared, a.link);
+  let screen = await toFirstItem(pageA);
+  await pageA.route('**/graphql', (route) => route.abort());
+  await pageA.keyboard.press('ArrowLeft');
+  await pageA.locator('#network', { hasText: 'Saved on this device' }).waitFor({ state: 'visible' });
+  const tokenA = (await pageA.evaluate(`localStorage.getItem('medpsim.read.token')`)) as string;
+  await revokeToken(t.app, tokenA.split('_').slice(0, 2).join('_')); // as an expired token: refused with UNAUTHENTICATED
+  await pageA.unroute('**/graphql');
+  await pageA.locator('main h1', { hasText: 'Please sign in again' }).waitFor({ timeout: 60_000 }); // at the sender's next retry
+  await pageA.screenshot({ path: path.join(ARTIFACTS, 'signed-out.png') });
+  expect(await seriousViolations(pageA)).toEqual([]);
+  expect(await outboxSize(pageA)).toBe(1);
+  await pageA.close();
+
+  // Rater B signs in on the same browser: A's answer waits, B's go through.
+  const pageB = await openPage(shared, b.link);
+  screen = await toFirstItem(pageB);
+  expect(screen).toMatchObject({ screen: 'afc', number: 1 });
+  await pageB.keyboard.press('ArrowRight');
+  screen = await nextScreen(pageB, screen.seq);
+  expect(screen).toMatchObject({ screen: 'afc', number: 2 });
+  await waitForJudgments(b.studyId, 1);
+  await pageB.locator('#network').waitFor({ state: 'hidden' });
+  expect(await outboxSize(pageB)).toBe(1); // A's, still here
+  await pageB.close();
+
+  // A gets a new invitation: the kept answer goes with A's new token, once, and A goes on from item 2.
+  const again = await inviteRater(t.app, a.raterId);
+  const pageA2 = await openPage(shared, linkOf(again.code));
+  screen = await toFirstItem(pageA2);
+  expect(screen).toMatchObject({ screen: 'afc', number: 2 });
+  expect(await outboxSize(pageA2)).toBe(0);
+  const rowsA = await judgmentRows(a.studyId);
+  expect(rowsA.map((row) => [row.answer, row.judgments])).toEqual([['LEFT', 1], [null, 0], [null, 0], [null, 0]]);
+  expect((await judgmentRows(b.studyId)).map((row) => [row.answer, row.judgments])).toEqual([['RIGHT', 1], [null, 0], [null, 0], [null, 0]]);
+  const { rows } = await t.app.pool.query(`SELECT count(*)::int AS n FROM judgments WHERE rater_id = $1`, [b.raterId]);
+  expect(rows[0].n).toBe(1);
+  for (const page of [pageA2]) expect(problemsOf(page).filter((problem) => !/ERR_FAILED|Failed to fetch/.test(problem))).toEqual([]);
 });

@@ -208,6 +208,7 @@ describe('every HTTP route against its declared rule', () => {
     const routes = t.server!.routes.filter((route) => route.access !== 'per operation');
     expect(routes.map((route) => `${route.method} ${route.path}`).sort()).toEqual(
       [
+        'GET /display-checks/:id.png',
         'GET /distortions/:id.png',
         'GET /exports/:id.zip',
         'GET /health',

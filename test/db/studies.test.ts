@@ -4,6 +4,8 @@
  * per-item aggregates, rater quality and exclusions, panel changes; and what a rater can never see.
  */
 import { acceptInvitation, createRater } from '../../src/access/raters';
+import sharp from 'sharp';
+import { readPngHeader } from '../../src/imaging/png';
 import { startTestApp, type TestApp } from '../helpers/app';
 import { buildSet, importPhantoms } from '../helpers/testsets';
 
@@ -75,6 +77,7 @@ it('refuses panels and protocols out of range, and changes to a set being judged
   expect(await refused({ raterIds: [] })).toMatchObject({ code: 'BAD_USER_INPUT', field: 'raterIds' });
   expect(await refused({ raterIds: raters.slice(0, 3).map((r) => r.id) })).toMatchObject({ code: 'BAD_USER_INPUT', field: 'protocol.judgmentsPerItem', needed: 5, raters: 3 });
   expect(await refused({ raterIds: [raters[0].id], protocol: { retestShare: 0.5 } })).toMatchObject({ field: 'protocol.retestShare' });
+  expect(await refused({ raterIds: [raters[0].id], protocol: { zoom: 0.1 } })).toMatchObject({ field: 'protocol.zoom', min: 0.25, max: 8 });
   expect(await refused({ raterIds: ['00000000-0000-0000-0000-000000000000'] })).toMatchObject({ code: 'NOT_FOUND' });
   expect(await refused({ testSetIds: ['00000000-0000-0000-0000-000000000000'], raterIds: [raters[0].id] })).toMatchObject({ code: 'NOT_FOUND' });
 
@@ -287,8 +290,34 @@ it('keeps a rater’s display check per study, checked against its ranges, for a
   const bad = await t.gql(RECORD, { study: studyId, check: { ...check, stepsDistinguished: 17 } }, raters[1].token);
   expect(bad.errors![0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'check.stepsDistinguished' });
   expect((await t.gql(RECORD, { study: studyId, check }, raters[5].token)).errors![0].extensions).toMatchObject({ code: 'NOT_FOUND' }); // not in the study
+  expect((await t.gql(RECORD, { study: studyId, check: { ...check, stepsShown: 8, stepsDistinguished: 8 } }, raters[1].token)).errors![0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'check.stepsShown' }); // not what the server drew
   const quality = await t.gql(`query ($id: ID!) { study(id: $id) { raterQuality { raterId displayCheck lastActivity } } }`, { id: studyId });
   const row = quality.data!.study.raterQuality.find((r: any) => r.raterId === raters[1].id);
   expect(row.displayCheck).toEqual(check);
   expect(row.lastActivity).not.toBeNull();
+});
+
+it('draws the display check on the server, in the study’s window, and stores that window with the check', async () => {
+  const { data } = await t.gql(CREATE, { input: { name: 'windowed', testSetIds: [jndId], raterIds: [raters[2].id], seed: 2, protocol: { judgmentsPerItem: 1, windowCenter: 30000, windowWidth: 20000, zoom: 2 } } });
+  const windowed = data!.createStudy.id;
+  const mine = (await t.gql(`{ myStudies { id displayCheckImage displayCheckSteps } }`, {}, raters[2].token)).data!.myStudies;
+  for (const id of [studyId, windowed]) {
+    const study = mine.find((s: any) => s.id === id);
+    expect(study).toMatchObject({ displayCheckSteps: 16, displayCheckImage: expect.stringContaining(`/display-checks/${id}.png?exp=`) });
+    const response = await fetch(study.displayCheckImage); // a signed link: no token, as an <img> loads it
+    expect(response.status).toBe(200);
+    const png = Buffer.from(await response.arrayBuffer());
+    expect(readPngHeader(png)).toMatchObject({ width: 16 * 48, height: 96, bitDepth: 8, colourType: 0 }); // 8-bit grey, as the presentation images
+    const { data: pixels } = await sharp(png).toColourspace('b-w').raw().toBuffer({ resolveWithObject: true });
+    // A linear window maps equally spaced stored values across it onto equally spaced 8-bit levels (windowValue).
+    const levels = Array.from({ length: 16 }, (_, step) => pixels[step * 48 + 24]);
+    expect(levels).toEqual(Array.from({ length: 16 }, (_, step) => step * 17));
+  }
+  const unsigned = await fetch(`${t.server!.url}/display-checks/${windowed}.png`, { headers: { authorization: `Bearer ${raters[3].token}` } });
+  expect(unsigned.status).toBe(404); // another rater's study does not exist for them
+  const check = { stepsShown: 16, stepsDistinguished: 16 };
+  const stored = await t.gql(`mutation ($study: ID!, $check: DisplayCheckInput!) { recordDisplayCheck(studyId: $study, check: $check) }`, { study: windowed, check }, raters[2].token);
+  expect(stored.data!.recordDisplayCheck).toEqual({ ...check, windowCenter: 30000, windowWidth: 20000 });
+  const next = (await t.gql(`query ($study: ID!) { nextPresentation(studyId: $study) { zoom } }`, { study: windowed }, raters[2].token)).data!.nextPresentation;
+  expect(next.zoom).toBe(2);
 });

@@ -11,18 +11,25 @@ export class ApiError extends Error {
 export class NetworkError extends Error {}
 
 const TOKEN_KEY = 'medpsim.read.token';
+const RATER_KEY = 'medpsim.read.rater';
 
-export function storedToken(): string | null {
+function stored(key: string): string | null {
   try {
-    return localStorage.getItem(TOKEN_KEY);
+    return localStorage.getItem(key);
   } catch {
     return null;
   }
 }
 
-export function storeToken(token: string | null): void {
-  if (token === null) localStorage.removeItem(TOKEN_KEY);
-  else localStorage.setItem(TOKEN_KEY, token);
+export const storedToken = () => stored(TOKEN_KEY);
+/** The rater this browser is signed in as (null: unknown, or signed out). */
+export const storedRater = () => stored(RATER_KEY);
+
+export function storeSignIn(signIn: SignIn | null): void {
+  for (const [key, value] of [[TOKEN_KEY, signIn?.token], [RATER_KEY, signIn?.raterId]] as const) {
+    if (value) localStorage.setItem(key, value);
+    else localStorage.removeItem(key);
+  }
 }
 
 export async function gql<T>(query: string, variables: Record<string, unknown> = {}, token: string | null = storedToken()): Promise<T> {
@@ -50,6 +57,11 @@ export async function gql<T>(query: string, variables: Record<string, unknown> =
   return body.data;
 }
 
+export interface SignIn {
+  token: string;
+  raterId: string;
+}
+
 export interface Study {
   id: string;
   name: string;
@@ -57,6 +69,9 @@ export interface Study {
   answered: number;
   total: number;
   displayChecked: boolean;
+  /** The grey steps, drawn by the server in the study's window (a signed link). */
+  displayCheckImage: string;
+  displayCheckSteps: number;
 }
 
 export interface Images {
@@ -75,6 +90,8 @@ export interface Presentation {
   breakBefore: boolean;
   images: Images;
   jnd: { referenceMs: number; blankMs: number; distortedMs: number } | null;
+  /** Device pixels per image pixel (1: native pixels). */
+  zoom: number;
   upcoming: Presentation | null;
 }
 
@@ -105,15 +122,15 @@ export interface Receipt {
   correct: boolean | null;
 }
 
-const FIELDS = `id kind practice number total breakBefore images { reference left right comparison } jnd { referenceMs blankMs distortedMs }`;
+const FIELDS = `id kind practice number total breakBefore images { reference left right comparison } jnd { referenceMs blankMs distortedMs } zoom`;
 
-export async function acceptInvitation(code: string): Promise<string> {
-  const data = await gql<{ acceptInvitation: { secret: string } }>(`mutation ($code: String!) { acceptInvitation(code: $code) { secret } }`, { code }, null);
-  return data.acceptInvitation.secret;
+export async function acceptInvitation(code: string): Promise<SignIn> {
+  const data = await gql<{ acceptInvitation: { secret: string; token: { raterId: string } } }>(`mutation ($code: String!) { acceptInvitation(code: $code) { secret token { raterId } } }`, { code }, null);
+  return { token: data.acceptInvitation.secret, raterId: data.acceptInvitation.token.raterId };
 }
 
 export async function myStudies(): Promise<Study[]> {
-  return (await gql<{ myStudies: Study[] }>(`{ myStudies { id name open answered total displayChecked } }`)).myStudies;
+  return (await gql<{ myStudies: Study[] }>(`{ myStudies { id name open answered total displayChecked displayCheckImage displayCheckSteps } }`)).myStudies;
 }
 
 export async function nextPresentation(studyId: string): Promise<Presentation | null> {

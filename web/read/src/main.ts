@@ -25,7 +25,6 @@ const INSTRUCTIONS: Record<Presentation['kind'], { text: string; keys: string }>
     keys: 'After the second image, press S for same or D for different, or use the buttons.',
   },
 };
-const STEPS = 16;
 const FEEDBACK_MS = 1200;
 
 // ---- small DOM helpers -------------------------------------------------------------------------------
@@ -99,7 +98,7 @@ const sender: SenderEvents = {
 };
 
 function signedOut(): void {
-  api.storeToken(null);
+  api.storeSignIn(null);
   message('Please sign in again', 'This device is no longer signed in. Ask the study administrator for a new invitation link and open it.');
 }
 
@@ -152,12 +151,20 @@ function take(url: string | null): Promise<HTMLImageElement> {
   return image;
 }
 
-/** A fixed box at the image's native pixels (CSS px = image px / devicePixelRatio). */
-function box(images: HTMLImageElement[]): HTMLDivElement {
+/** CSS px of an image dimension at `zoom` device pixels per image pixel. */
+function cssPixels(imagePixels: number, zoom: number): number {
+  return (imagePixels * zoom) / (window.devicePixelRatio || 1);
+}
+
+/**
+ * A fixed box at `zoom` device pixels per image pixel (1: native pixels). A whole-number zoom repeats each
+ * pixel exactly (no interpolation); any other zoom is interpolated by the browser.
+ */
+function box(images: HTMLImageElement[], zoom = 1): HTMLDivElement {
   const node = el('div', { class: 'box' }, ...images);
-  const ratio = window.devicePixelRatio || 1;
-  node.style.width = `${images[0].naturalWidth / ratio}px`;
-  node.style.height = `${images[0].naturalHeight / ratio}px`;
+  node.style.width = `${cssPixels(images[0].naturalWidth, zoom)}px`;
+  node.style.height = `${cssPixels(images[0].naturalHeight, zoom)}px`;
+  node.classList.toggle('pixelated', Number.isInteger(zoom) && zoom > 1);
   return node;
 }
 
@@ -239,33 +246,26 @@ function zoomEstimate(): number | null {
   return Number.isFinite(zoom) && zoom > 0.1 && zoom < 16 ? Math.round(zoom * 100) / 100 : null;
 }
 
-function displayCheck(study: Study): Promise<void> {
+async function displayCheck(study: Study): Promise<void> {
+  const steps = study.displayCheckSteps;
+  const pattern = await retrying(() => take(study.displayCheckImage).catch((error) => Promise.reject(new NetworkError(String(error)))));
+  pattern.alt = `${steps} grey steps from black to white, in the study's display window`;
+  const image = box([pattern]);
+  image.classList.add('steps');
   return new Promise((resolve) => {
     const ratio = window.devicePixelRatio || 1;
-    const stepWidth = Math.max(8, Math.round(40 * ratio)); // device pixels
-    const canvas = el('canvas', { class: 'steps', role: 'img', 'aria-label': `${STEPS} grey steps from black to white` });
-    canvas.width = stepWidth * STEPS;
-    canvas.height = Math.round(80 * ratio);
-    canvas.style.width = `${canvas.width / ratio}px`;
-    canvas.style.height = `${canvas.height / ratio}px`;
-    const context = canvas.getContext('2d');
-    for (let step = 0; step < STEPS && context; step++) {
-      const grey = Math.round((step * 255) / (STEPS - 1));
-      context.fillStyle = `rgb(${grey}, ${grey}, ${grey})`;
-      context.fillRect(step * stepWidth, 0, stepWidth, canvas.height);
-    }
-    const input = el('input', { id: 'steps', type: 'number', min: '0', max: String(STEPS), step: '1', inputmode: 'numeric', 'aria-describedby': 'steps-help' });
+    const input = el('input', { id: 'steps', type: 'number', min: '0', max: String(steps), step: '1', inputmode: 'numeric', 'aria-describedby': 'steps-help' });
     const error = el('p', { class: 'hint', role: 'alert' });
     const submit = async () => {
       const value = Number(input.value);
-      if (input.value.trim() === '' || !Number.isInteger(value) || value < 0 || value > STEPS) {
-        error.textContent = `Please enter a whole number from 0 to ${STEPS}.`;
+      if (input.value.trim() === '' || !Number.isInteger(value) || value < 0 || value > steps) {
+        error.textContent = `Please enter a whole number from 0 to ${steps}.`;
         input.focus();
         return;
       }
       go.disabled = true;
       const check = {
-        stepsShown: STEPS,
+        stepsShown: steps,
         stepsDistinguished: value,
         screenWidth: window.screen.width,
         screenHeight: window.screen.height,
@@ -289,9 +289,9 @@ function displayCheck(study: Study): Promise<void> {
     const go = button('Continue', () => void submit());
     show('check', [
       el('h1', {}, 'Display check'),
-      el('p', {}, `Below are ${STEPS} grey steps, from black to white. Count how many neighbouring steps you can tell apart (a step that looks the same as its neighbour does not count).`),
-      canvas,
-      el('label', { for: 'steps' }, `How many different steps can you see (0 to ${STEPS})?`),
+      el('p', {}, `Below are ${steps} grey steps, from black to white, shown as the study's images will be. Count how many neighbouring steps you can tell apart (a step that looks the same as its neighbour does not count).`),
+      image,
+      el('label', { for: 'steps' }, `How many different steps can you see (0 to ${steps})?`),
       el('p', { id: 'steps-help', class: 'keys' }, 'Type the number, then press Enter.'),
       input,
       error,
@@ -314,9 +314,8 @@ async function feedback(correct: boolean): Promise<void> {
 
 async function twoAfc(presentation: Presentation): Promise<JudgmentInput> {
   const [reference, left, right] = await Promise.all([take(presentation.images.reference), take(presentation.images.left), take(presentation.images.right)]);
-  const ratio = window.devicePixelRatio || 1;
-  const width = reference.naturalWidth / ratio;
-  needed = { width: 3 * (width + 20) + 2 * 24 + 32, height: reference.naturalHeight / ratio + 220 };
+  const zoom = presentation.zoom;
+  needed = { width: 3 * (cssPixels(reference.naturalWidth, zoom) + 20) + 2 * 24 + 32, height: cssPixels(reference.naturalHeight, zoom) + 220 };
   checkDisplay();
   return new Promise((resolve) => {
     let shownAt = 0;
@@ -330,9 +329,9 @@ async function twoAfc(presentation: Presentation): Promise<JudgmentInput> {
       hint.textContent = 'Saving…';
       resolve({ presentationId: presentation.id, answer: side, responseMs, clientKey: newKey(), display: displayOf(reference) });
     };
-    const leftButton = button('', () => answer('LEFT'), { class: 'candidate', 'aria-label': 'Left image is closer' }, box([left]));
-    const rightButton = button('', () => answer('RIGHT'), { class: 'candidate', 'aria-label': 'Right image is closer' }, box([right]));
-    const middle = el('div', { class: 'reference', role: 'img', 'aria-label': 'Reference image' }, box([reference]));
+    const leftButton = button('', () => answer('LEFT'), { class: 'candidate', 'aria-label': 'Left image is closer' }, box([left], zoom));
+    const rightButton = button('', () => answer('RIGHT'), { class: 'candidate', 'aria-label': 'Right image is closer' }, box([right], zoom));
+    const middle = el('div', { class: 'reference', role: 'img', 'aria-label': 'Reference image' }, box([reference], zoom));
     const hint = el('p', { class: 'hint' }, INSTRUCTIONS.TWO_AFC.keys);
     show('afc', [
       el('h1', { class: 'center' }, INSTRUCTIONS.TWO_AFC.text),
@@ -367,10 +366,9 @@ async function jnd(presentation: Presentation): Promise<JudgmentInput> {
   const [reference, comparison] = await Promise.all([take(presentation.images.reference), take(presentation.images.comparison)]);
   reference.classList.add('off');
   comparison.classList.add('off');
-  const ratio = window.devicePixelRatio || 1;
-  needed = { width: reference.naturalWidth / ratio + 64, height: reference.naturalHeight / ratio + 260 };
+  needed = { width: cssPixels(reference.naturalWidth, presentation.zoom) + 64, height: cssPixels(reference.naturalHeight, presentation.zoom) + 260 };
   checkDisplay();
-  const stage = box([reference, comparison]);
+  const stage = box([reference, comparison], presentation.zoom);
   stage.setAttribute('role', 'img');
   stage.setAttribute('aria-label', 'The two images, one after the other');
   const status = el('p', { class: 'hint', 'aria-live': 'polite' }, 'Watch the middle of the screen.');
@@ -533,7 +531,7 @@ async function start(): Promise<void> {
   const code = inviteCode();
   if (code) {
     try {
-      api.storeToken(await retrying(() => api.acceptInvitation(code)));
+      api.storeSignIn(await retrying(() => api.acceptInvitation(code)));
     } catch (error) {
       // A used code with a token already here is this device's own invitation, opened again.
       if (!(error instanceof ApiError) || !api.storedToken()) {

@@ -3,14 +3,27 @@
  * posts the entries in order, removing each once the server has answered for it (a receipt, a repeated one
  * included, or ALREADY_ANSWERED). On a network error it keeps them, says so, and retries with backoff and
  * on the browser's `online` event. A reload finds what is left and sends it first.
+ *
+ * Each answer is sent as the rater who gave it, never as whoever is signed in now (a shared browser): with
+ * that rater's current token when they are the one signed in (a new invitation replaces an expired token),
+ * else with the token they had. An answer whose rater's token is refused while another rater is signed in
+ * waits, without holding up theirs, until its rater signs in on this browser again.
  */
-import { ApiError, NetworkError, storedToken, submitJudgment, type JudgmentInput, type Receipt } from './api';
+import { ApiError, NetworkError, storedRater, storedToken, submitJudgment, type JudgmentInput, type Receipt } from './api';
 
 interface Entry {
   seq?: number;
   input: JudgmentInput;
-  /** The token of the rater who answered: another rater signing in on this browser does not send it as theirs. */
+  /** The token and rater of who answered (rater: null in outboxes written before it was kept). */
   token: string | null;
+  rater?: string | null;
+}
+
+/** This session's entries whose rater's token was refused while they are not the one signed in. */
+const waiting = new Set<number>();
+
+function tokenOf(entry: Entry): string | null {
+  return entry.rater && entry.rater === storedRater() ? storedToken() : entry.token;
 }
 
 const DB_NAME = 'medpsim-read';
@@ -41,12 +54,14 @@ function run<T>(mode: IDBTransactionMode, body: (store: IDBObjectStore) => IDBRe
   );
 }
 
-const entries = () => run<Entry[]>('readonly', (store) => store.getAll() as IDBRequest<Entry[]>);
+const allEntries = () => run<Entry[]>('readonly', (store) => store.getAll() as IDBRequest<Entry[]>);
+/** The entries that can be sent now, in order. */
+const entries = async () => (await allEntries()).filter((entry) => !waiting.has(entry.seq!));
 const remove = (seq: number) => run('readwrite', (store) => store.delete(seq));
 
 /** Puts an answer in the outbox (durably, before it is sent). */
 export async function enqueue(input: JudgmentInput): Promise<void> {
-  await run('readwrite', (store) => store.add({ input, token: storedToken() } satisfies Entry));
+  await run('readwrite', (store) => store.add({ input, token: storedToken(), rater: storedRater() } satisfies Entry));
 }
 
 export interface SenderEvents {
@@ -88,8 +103,9 @@ function send(events: SenderEvents): Promise<void> {
       const queue = await entries();
       if (queue.length === 0) break;
       const entry = queue[0];
+      const token = tokenOf(entry);
       try {
-        receipts.set(entry.input.clientKey, await submitJudgment(entry.input, entry.token ?? undefined));
+        receipts.set(entry.input.clientKey, await submitJudgment(entry.input, token));
       } catch (error) {
         if (error instanceof NetworkError) {
           failures++;
@@ -98,6 +114,10 @@ function send(events: SenderEvents): Promise<void> {
           continue;
         }
         if (error instanceof ApiError && error.code === 'UNAUTHENTICATED') {
+          if (token !== storedToken()) {
+            waiting.add(entry.seq!); // another rater's: kept for when they sign in here again
+            continue;
+          }
           events.unauthenticated();
           return new Promise<void>(() => undefined); // stays queued for after a new sign-in
         }
