@@ -169,6 +169,10 @@ it('takes a rater from the invitation link through instructions, display check, 
     await visit(screen.screen);
     switch (screen.screen) {
       case 'instructions':
+        expect(await page.locator('main .example').textContent()).toContain('Example (a drawing, not a study image)');
+        expect(await page.locator('main .example canvas').count()).toBe(seen.get('instructions') === 1 ? 3 : 2); // 2AFC first, then JND
+        await page.keyboard.press('Enter');
+        break;
       case 'break':
         await page.keyboard.press('Enter'); // the focused Start / Continue button
         break;
@@ -307,6 +311,18 @@ it('gives a rater token nothing beyond the rater API, and says what to do withou
   const result = (await pageB.evaluate(`fetch('/graphql', { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer ' + localStorage.getItem('medpsim.read.token') },
     body: JSON.stringify({ query: '{ studies { id } }' }) }).then((r) => r.json())`)) as { errors: Array<{ extensions: { code: string } }> };
   expect(result.errors[0].extensions.code).toBe('FORBIDDEN');
+  // Another rater's study and open presentations, asked for with B's token, do not exist for them.
+  const other = await newStudy('reading X', [afcSetId], { practice: false });
+  const asB = (query: string, variables: Record<string, unknown>) =>
+    pageB.evaluate(`fetch('/graphql', { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer ' + localStorage.getItem('medpsim.read.token') },
+      body: ${JSON.stringify(JSON.stringify({ query, variables }))} }).then((r) => r.json())`) as Promise<{ errors: Array<{ extensions: { code: string } }> }>;
+  const { rows: theirs } = await t.app.pool.query(`SELECT id FROM presentations WHERE study_id = $1 ORDER BY sequence LIMIT 1`, [other.studyId]);
+  expect((await asB(`query ($s: ID!) { nextPresentation(studyId: $s) { id } }`, { s: other.studyId })).errors[0].extensions.code).toBe('NOT_FOUND');
+  const submitted = await asB(`mutation ($i: SubmitJudgmentInput!) { submitJudgment(input: $i) { id } }`, { i: { presentationId: theirs[0].id, answer: 'LEFT', responseMs: 500, clientKey: 'not-mine' } });
+  expect(submitted.errors[0].extensions.code).toBe('FORBIDDEN');
+  expect(await pageB.evaluate(`fetch('/presentations/${theirs[0].id}/reference.png', { headers: { authorization: 'Bearer ' + localStorage.getItem('medpsim.read.token') } }).then((r) => r.status)`)).toBe(404);
+  expect(await pageB.evaluate(`fetch('/studies/${other.studyId}').then((r) => r.status)`)).toBe(200); // the page itself holds no data; its data is refused:
+  expect((await asB(`query ($id: ID!) { study(id: $id) { raterQuality { raterId } } }`, { id: other.studyId })).errors[0].extensions.code).toBe('FORBIDDEN');
 
   const stranger = await browser.newContext();
   contexts.push(stranger);

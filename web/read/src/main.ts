@@ -227,6 +227,67 @@ function setProgress(presentation: Presentation): void {
 
 // ---- screens ---------------------------------------------------------------------------------------
 
+// ---- the instructions' example (an illustration drawn here, never a study image) ---------------------
+
+const EXAMPLE_PX = 112;
+
+/** A smooth synthetic pattern: a bright oval field with two darker lobes, like a chest film in outline. */
+function examplePattern(): HTMLCanvasElement {
+  const canvas = el('canvas');
+  canvas.width = EXAMPLE_PX;
+  canvas.height = EXAMPLE_PX;
+  const context = canvas.getContext('2d')!;
+  const glow = context.createRadialGradient(56, 56, 8, 56, 56, 70);
+  glow.addColorStop(0, '#d8d8d8');
+  glow.addColorStop(1, '#303030');
+  context.fillStyle = glow;
+  context.fillRect(0, 0, EXAMPLE_PX, EXAMPLE_PX);
+  context.fillStyle = '#5a5a5a';
+  for (const x of [36, 76]) {
+    context.beginPath();
+    context.ellipse(x, 58, 17, 34, 0, 0, 2 * Math.PI);
+    context.fill();
+  }
+  return canvas;
+}
+
+/** The pattern changed: blurred by `blur` px, with grain of amplitude `noise` (0..255). Seeded, so always the same. */
+function exampleChanged(blur: number, noise: number): HTMLCanvasElement {
+  const canvas = el('canvas');
+  canvas.width = EXAMPLE_PX;
+  canvas.height = EXAMPLE_PX;
+  const context = canvas.getContext('2d')!;
+  context.filter = blur > 0 ? `blur(${blur}px)` : 'none';
+  context.drawImage(examplePattern(), 0, 0);
+  context.filter = 'none';
+  if (noise > 0) {
+    const pixels = context.getImageData(0, 0, EXAMPLE_PX, EXAMPLE_PX);
+    let seed = 12345;
+    for (let i = 0; i < pixels.data.length; i += 4) {
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      const grain = ((seed >>> 16) / 65536 - 0.5) * 2 * noise;
+      for (let c = 0; c < 3; c++) pixels.data[i + c] = Math.max(0, Math.min(255, pixels.data[i + c] + grain));
+    }
+    context.putImageData(pixels, 0, 0);
+  }
+  return canvas;
+}
+
+function figure(canvas: HTMLCanvasElement, caption: string): HTMLElement {
+  canvas.setAttribute('aria-hidden', 'true');
+  return el('figure', { class: 'example-image' }, canvas, el('figcaption', { class: 'caption' }, caption));
+}
+
+function example(kind: Presentation['kind']): HTMLElement {
+  const [images, answer] =
+    kind === 'TWO_AFC'
+      ? [[figure(exampleChanged(1.2, 0), 'left'), figure(examplePattern(), 'middle'), figure(exampleChanged(0, 40), 'right')],
+         'Example (a drawing, not a study image): the left image is only slightly blurred, the right one is very grainy, so the left one is closer to the middle: press ← or 1.']
+      : [[figure(examplePattern(), 'first'), figure(exampleChanged(1.2, 0), 'then, after a blank')],
+         'Example (a drawing, not a study image): the second image is slightly blurred, so they are different: press D. Had they been identical, you would press S.'];
+  return el('div', { class: 'example', role: 'group', 'aria-label': 'Example' }, el('div', { class: 'row' }, ...images), el('p', { class: 'keys' }, answer));
+}
+
 function instructions(kind: Presentation['kind'], practice: boolean): Promise<void> {
   return new Promise((resolve) => {
     const start = button('Start', () => resolve(), { class: 'primary' });
@@ -235,6 +296,7 @@ function instructions(kind: Presentation['kind'], practice: boolean): Promise<vo
       el('h1', {}, 'Instructions'),
       el('p', { class: 'lead' }, text),
       el('p', { class: 'keys' }, keyHelp),
+      example(kind),
       el('p', {}, practice ? 'A few practice items come first: after each you will see whether your answer was right.' : 'Answer as well as you can; there is no time limit, but go with your first impression.'),
       el('div', { class: 'actions' }, start),
     ], { focus: start });
