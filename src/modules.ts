@@ -6,6 +6,7 @@ import { accessModule } from './access/module';
 import { datasetsModule } from './datasets/module';
 import { distortionsModule } from './distortions/module';
 import { jobsModule } from './jobs/module';
+import { metricsModule } from './metrics/module';
 import { modelsModule } from './models/module';
 import type { DomainModule } from './platform/module';
 import { readingModule } from './reading/module';
@@ -13,4 +14,4 @@ import { studiesModule } from './studies/module';
 import { testSetsModule } from './testsets/module';
 import { trainingModule } from './training/module';
 
-export const MODULES: readonly DomainModule[] = [accessModule, jobsModule, datasetsModule, distortionsModule, modelsModule, trainingModule, testSetsModule, studiesModule, readingModule];
+export const MODULES: readonly DomainModule[] = [accessModule, jobsModule, datasetsModule, distortionsModule, modelsModule, trainingModule, testSetsModule, studiesModule, readingModule, metricsModule];

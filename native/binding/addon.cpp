@@ -7,6 +7,13 @@
 //     items:   [{ data: Float32Array (planar, [0, 1]), width, height, channels, seed: bigint }]
 //     steps:   [{ kind: string, params: { name: number } }]   (applied in order to every item)
 //     options: { threads?: number, backend?: 'cpu' | 'cuda' }
+//   metrics()                       -> [{ name, family, direction, channels, params: [name, ...] }]
+//   score(pairs, metrics, options)  -> Promise<{ values: Float64Array, errors: string[], maps: Float32Array[] }>
+//     pairs:   [{ a: Float32Array, b: Float32Array (planar), width, height, channels, dataRange }]
+//     metrics: [{ name: string, params: { name: number } }]   (each computed on every pair)
+//     options: { threads?: number, maps?: boolean }
+//     values[p * metrics.length + m] is metric m of pair p (NaN where it failed, errors[...] saying why,
+//     "" where it did not); maps, when asked for, in the same order (empty where it failed).
 //   planarFloat(samples: Uint8Array | Uint16Array (interleaved), width, height, channels)
 //                                   -> Promise<Float32Array> (planar, samples / 255 or / 65535)
 //   pngScanlines(data, width, height, channels, bitDepth?)
@@ -23,12 +30,14 @@
 #include <cstdint>
 #include <cstring>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "medpsim/backends.hpp"
 #include "medpsim/kernels.hpp"
+#include "medpsim/metrics.hpp"
 #include "medpsim/pixels.hpp"
 
 namespace {
@@ -103,6 +112,34 @@ uint64_t seed_of(Napi::Env env, Napi::Value value, const std::string& where) {
   type_error(env, where + ".seed must be a bigint or a number");
 }
 
+medpsim::Params parse_params(Napi::Env env, Napi::Value given, const std::string& where) {
+  if (!given.IsObject()) type_error(env, where + " must be an object");
+  medpsim::Params params;
+  Napi::Object object = given.As<Napi::Object>();
+  Napi::Array names = object.GetPropertyNames();
+  for (uint32_t k = 0; k < names.Length(); ++k) {
+    std::string name = names.Get(k).As<Napi::String>().Utf8Value();
+    Napi::Value number = object.Get(name);
+    if (!number.IsNumber()) type_error(env, where + "." + name + " must be a number");
+    params[name] = number.As<Napi::Number>().DoubleValue();  // ranges are checked by the engine
+  }
+  return params;
+}
+
+const float* float_samples(Napi::Env env, Napi::Value value, size_t expected, const std::string& where,
+                           std::vector<Napi::ObjectReference>& keepAlive) {
+  if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
+    type_error(env, where + " must be a Float32Array");
+  }
+  Napi::Float32Array samples = value.As<Napi::Float32Array>();
+  if (samples.ElementLength() != expected) {
+    type_error(env, where + " holds " + std::to_string(samples.ElementLength()) + " samples, but width x height x channels is " +
+                        std::to_string(expected));
+  }
+  keepAlive.push_back(Napi::Persistent(samples.As<Napi::Object>()));
+  return samples.Data();
+}
+
 std::vector<Step> parse_steps(Napi::Env env, Napi::Value value) {
   if (!value.IsArray()) type_error(env, "steps must be an array");
   Napi::Array array = value.As<Napi::Array>();
@@ -117,17 +154,7 @@ std::vector<Step> parse_steps(Napi::Env env, Napi::Value value) {
     if (!kind.IsString()) type_error(env, where + ".kind must be a string");
     const medpsim::KernelInfo* kernel = medpsim::find_kernel(kind.As<Napi::String>().Utf8Value());
     if (!kernel) type_error(env, where + ".kind: unknown distortion kind \"" + kind.As<Napi::String>().Utf8Value() + "\"");
-    medpsim::Params params;
-    Napi::Value given = step.Get("params");
-    if (!given.IsObject()) type_error(env, where + ".params must be an object");
-    Napi::Object object = given.As<Napi::Object>();
-    Napi::Array names = object.GetPropertyNames();
-    for (uint32_t k = 0; k < names.Length(); ++k) {
-      std::string name = names.Get(k).As<Napi::String>().Utf8Value();
-      Napi::Value number = object.Get(name);
-      if (!number.IsNumber()) type_error(env, where + ".params." + name + " must be a number");
-      params[name] = number.As<Napi::Number>().DoubleValue();  // ranges are checked by KernelInfo::apply
-    }
+    medpsim::Params params = parse_params(env, step.Get("params"), where + ".params");
     steps.push_back({kernel, std::move(params)});
   }
   return steps;
@@ -239,6 +266,154 @@ Napi::Value Distort(const Napi::CallbackInfo& info) {
   Napi::Promise promise = worker->Promise();
   worker->Queue();
   return promise;
+}
+
+struct Pair {
+  const float* a;
+  const float* b;
+  int width, height, channels;
+  double data_range;
+};
+
+struct MetricCall {
+  const medpsim::MetricInfo* metric;
+  medpsim::Params params;
+};
+
+class ScoreWorker : public Napi::AsyncWorker {
+ public:
+  ScoreWorker(Napi::Env env, std::vector<Pair> pairs, std::vector<MetricCall> metrics, medpsim::MetricOptions options,
+              std::vector<Napi::ObjectReference> keepAlive)
+      : Napi::AsyncWorker(env),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        pairs_(std::move(pairs)),
+        metrics_(std::move(metrics)),
+        options_(options),
+        keepAlive_(std::move(keepAlive)) {}
+
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+  // A failing pair or metric records its error and the rest go on (a job's per-item failures).
+  void Execute() override {
+    for (const Pair& pair : pairs_) {
+      const medpsim::Image a = medpsim::Image::view(const_cast<float*>(pair.a), pair.width, pair.height, pair.channels);
+      const medpsim::Image b = medpsim::Image::view(const_cast<float*>(pair.b), pair.width, pair.height, pair.channels);
+      medpsim::MetricOptions options = options_;
+      options.data_range = pair.data_range;
+      for (const MetricCall& call : metrics_) {
+        try {
+          medpsim::MetricResult result = call.metric->compute(a, b, call.params, options);
+          values_.push_back(result.value);
+          errors_.emplace_back();
+          maps_.push_back(std::move(result.map));
+        } catch (const std::exception& error) {
+          values_.push_back(std::numeric_limits<double>::quiet_NaN());
+          errors_.emplace_back(error.what());
+          maps_.emplace_back();
+        }
+      }
+    }
+  }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    Napi::Object result = Napi::Object::New(env);
+    Napi::Float64Array values = Napi::Float64Array::New(env, values_.size());
+    std::copy(values_.begin(), values_.end(), values.Data());
+    Napi::Array errors = Napi::Array::New(env, errors_.size());
+    for (size_t i = 0; i < errors_.size(); ++i) errors.Set(static_cast<uint32_t>(i), errors_[i]);
+    Napi::Array maps = Napi::Array::New(env);
+    if (options_.want_map) {
+      for (size_t i = 0; i < maps_.size(); ++i) {
+        maps.Set(static_cast<uint32_t>(i), maps_[i].empty() ? Napi::Float32Array::New(env, 0) : to_float32_array(env, std::move(maps_[i])));
+      }
+    }
+    result.Set("values", values);
+    result.Set("errors", errors);
+    result.Set("maps", maps);
+    deferred_.Resolve(result);
+  }
+
+  void OnError(const Napi::Error& error) override { deferred_.Reject(error.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::vector<Pair> pairs_;
+  std::vector<MetricCall> metrics_;
+  medpsim::MetricOptions options_;
+  std::vector<Napi::ObjectReference> keepAlive_;
+  std::vector<double> values_;
+  std::vector<std::string> errors_;
+  std::vector<medpsim::Image> maps_;
+};
+
+Napi::Value Score(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsArray() || !info[1].IsArray()) {
+    type_error(env, "score(pairs, metrics, options?): pairs and metrics must be arrays");
+  }
+  std::vector<MetricCall> metrics;
+  Napi::Array metricArray = info[1].As<Napi::Array>();
+  for (uint32_t i = 0; i < metricArray.Length(); ++i) {
+    const std::string where = "metrics[" + std::to_string(i) + "]";
+    if (!metricArray.Get(i).IsObject()) type_error(env, where + " must be an object");
+    Napi::Object entry = metricArray.Get(i).As<Napi::Object>();
+    if (!entry.Get("name").IsString()) type_error(env, where + ".name must be a string");
+    const std::string name = entry.Get("name").As<Napi::String>().Utf8Value();
+    const medpsim::MetricInfo* metric = medpsim::find_metric(name);
+    if (!metric) type_error(env, where + ".name: unknown metric \"" + name + "\"");
+    Napi::Value params = entry.Get("params");
+    metrics.push_back({metric, params.IsUndefined() ? medpsim::Params{} : parse_params(env, params, where + ".params")});
+  }
+  medpsim::MetricOptions options;
+  if (info.Length() > 2 && !info[2].IsUndefined()) {
+    if (!info[2].IsObject()) type_error(env, "options must be an object");
+    Napi::Object object = info[2].As<Napi::Object>();
+    if (!object.Get("threads").IsUndefined()) options.threads = positive_int(env, object, "threads", "options");
+    options.want_map = object.Get("maps").ToBoolean().Value();
+  }
+  std::vector<Pair> pairs;
+  std::vector<Napi::ObjectReference> keepAlive;
+  Napi::Array pairArray = info[0].As<Napi::Array>();
+  for (uint32_t i = 0; i < pairArray.Length(); ++i) {
+    const std::string where = "pairs[" + std::to_string(i) + "]";
+    if (!pairArray.Get(i).IsObject()) type_error(env, where + " must be an object");
+    Napi::Object entry = pairArray.Get(i).As<Napi::Object>();
+    Pair pair{nullptr, nullptr, positive_int(env, entry, "width", where), positive_int(env, entry, "height", where),
+              positive_int(env, entry, "channels", where), 0.0};
+    if (pair.channels != 1 && pair.channels != 3) type_error(env, where + ".channels must be 1 or 3");
+    const size_t expected = static_cast<size_t>(pair.width) * pair.height * pair.channels;
+    pair.a = float_samples(env, entry.Get("a"), expected, where + ".a", keepAlive);
+    pair.b = float_samples(env, entry.Get("b"), expected, where + ".b", keepAlive);
+    if (!entry.Get("dataRange").IsNumber()) type_error(env, where + ".dataRange must be a number");
+    pair.data_range = entry.Get("dataRange").As<Napi::Number>().DoubleValue();
+    pairs.push_back(pair);
+  }
+  auto* worker = new ScoreWorker(env, std::move(pairs), std::move(metrics), options, std::move(keepAlive));
+  Napi::Promise promise = worker->Promise();
+  worker->Queue();
+  return promise;
+}
+
+Napi::Value Metrics(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const auto& metrics = medpsim::all_metrics();
+  Napi::Array result = Napi::Array::New(env, metrics.size());
+  for (size_t i = 0; i < metrics.size(); ++i) {
+    const medpsim::MetricInfo& metric = metrics[i];
+    Napi::Object entry = Napi::Object::New(env);
+    entry.Set("name", metric.name);
+    entry.Set("family", metric.family);
+    entry.Set("direction", metric.direction);
+    entry.Set("channels", metric.channels == medpsim::ChannelRule::pooled        ? "pooled"
+                          : metric.channels == medpsim::ChannelRule::per_channel ? "per_channel"
+                                                                                  : "luminance");
+    Napi::Array params = Napi::Array::New(env, metric.params.size());
+    for (size_t p = 0; p < metric.params.size(); ++p) params.Set(static_cast<uint32_t>(p), metric.params[p].name);
+    entry.Set("params", params);
+    result.Set(static_cast<uint32_t>(i), entry);
+  }
+  return result;
 }
 
 Napi::Value Kinds(const Napi::CallbackInfo& info) {
@@ -373,6 +548,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("pngScanlines", Napi::Function::New(env, PngScanlines));
   exports.Set("distort", Napi::Function::New(env, Distort));
   exports.Set("kinds", Napi::Function::New(env, Kinds));
+  exports.Set("score", Napi::Function::New(env, Score));
+  exports.Set("metrics", Napi::Function::New(env, Metrics));
   exports.Set("backends", Napi::Function::New(env, Backends));
   return exports;
 }

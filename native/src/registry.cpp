@@ -1,4 +1,5 @@
 // The kernel table and parameter validation.
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 #include <stdexcept>
@@ -23,31 +24,6 @@ std::string range_text(const ParamSpec& spec) {
 
 [[noreturn]] void fail(const KernelInfo& info, const std::string& message) {
   throw std::invalid_argument(info.kind + ": " + message);
-}
-
-void validate(const KernelInfo& info, const Params& params) {
-  for (const auto& entry : params) {
-    bool known = false;
-    for (const auto& spec : info.params) known = known || spec.name == entry.first;
-    if (!known) {
-      std::string names;
-      for (const auto& spec : info.params) names += (names.empty() ? "" : ", ") + spec.name;
-      fail(info, "unknown parameter '" + entry.first + "' (parameters: " + names + ")");
-    }
-  }
-  for (const auto& spec : info.params) {
-    const auto found = params.find(spec.name);
-    if (found == params.end()) fail(info, "missing parameter '" + spec.name + "' in " + range_text(spec));
-    const double v = found->second;
-    std::ostringstream got;
-    got << v;
-    if (!std::isfinite(v) || v < spec.min || v > spec.max || (spec.integer && v != std::floor(v))) {
-      fail(info, "parameter '" + spec.name + "' = " + got.str() + " must be in " + range_text(spec));
-    }
-    if (!spec.allowed.empty() && std::find(spec.allowed.begin(), spec.allowed.end(), v) == spec.allowed.end()) {
-      fail(info, "parameter '" + spec.name + "' = " + got.str() + " must be in " + range_text(spec));
-    }
-  }
 }
 
 // The catalog's kinds, in its order, each bound to its kernel function. A kind without a function, or a
@@ -76,13 +52,45 @@ std::vector<KernelInfo> build_table() {
 
 }  // namespace
 
+Params detail::checked_params(const std::string& owner, const std::vector<ParamSpec>& specs, const Params& given,
+                              bool required) {
+  const auto fail_with = [&](const std::string& message) { throw std::invalid_argument(owner + ": " + message); };
+  for (const auto& entry : given) {
+    bool known = false;
+    for (const auto& spec : specs) known = known || spec.name == entry.first;
+    if (!known) {
+      std::string names;
+      for (const auto& spec : specs) names += (names.empty() ? "" : ", ") + spec.name;
+      fail_with("unknown parameter '" + entry.first + "' (parameters: " + (names.empty() ? "none" : names) + ")");
+    }
+  }
+  Params checked;
+  for (const auto& spec : specs) {
+    const auto found = given.find(spec.name);
+    if (found == given.end()) {
+      if (required) fail_with("missing parameter '" + spec.name + "' in " + range_text(spec));
+      checked[spec.name] = spec.default_value;
+      continue;
+    }
+    const double v = found->second;
+    std::ostringstream got;
+    got << v;
+    if (!std::isfinite(v) || v < spec.min || v > spec.max || (spec.integer && v != std::floor(v)) ||
+        (!spec.allowed.empty() && std::find(spec.allowed.begin(), spec.allowed.end(), v) == spec.allowed.end())) {
+      fail_with("parameter '" + spec.name + "' = " + got.str() + " must be in " + range_text(spec));
+    }
+    checked[spec.name] = v;
+  }
+  return checked;
+}
+
 void KernelInfo::apply(const Image& in, Image& out, const Params& params, uint64_t seed, int threads) const {
   check(in, out, params);
   run(in, out, params, seed, threads);
 }
 
 void KernelInfo::check(const Image& in, Image& out, const Params& params) const {
-  validate(*this, params);
+  detail::checked_params(kind, this->params, params, true);
   if (in.empty()) fail(*this, "empty input image");
   if (needs_color && in.channels() != 3) {
     fail(*this, "needs a 3-channel image, got " + std::to_string(in.channels()) + " channel(s)");

@@ -38,7 +38,8 @@ function requireKind(field: string, name: string): KindSpec {
   return kind;
 }
 
-function checkValue(field: string, param: ParamSpec, value: unknown): number {
+/** A parameter value checked against its spec (finite, in range, integer, allowed): the error names the field. */
+export function checkParamValue(field: string, param: ParamSpec, value: unknown): number {
   if (typeof value !== 'number' || !Number.isFinite(value)) {
     throw badUserInput(field, `must be a finite number in [${param.min}, ${param.max}] ${param.unit}, got ${String(value)}`, {
       min: param.min,
@@ -77,7 +78,7 @@ export function resolveParams(kind: KindSpec, given: Record<string, unknown>, si
   const identity = namesAnAmount ? paramsForSeverity(kind, 0, size) : null;
   const resolved: Record<string, number> = {};
   for (const param of kind.params) {
-    if (param.name in given) resolved[param.name] = checkValue(`${field}.${param.name}`, param, given[param.name]);
+    if (param.name in given) resolved[param.name] = checkParamValue(`${field}.${param.name}`, param, given[param.name]);
     else resolved[param.name] = identity && kind.severity[param.name] ? identity[param.name] : param.default;
   }
   return resolved;

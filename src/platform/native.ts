@@ -33,7 +33,29 @@ export interface NativeBackends {
   cudaKinds: string[];
 }
 
+/** Two images of the same shape to compare, with the data range L in sample units (see src/metrics). */
+export interface NativePair {
+  a: Float32Array;
+  b: Float32Array;
+  width: number;
+  height: number;
+  channels: 1 | 3;
+  dataRange: number;
+}
+
+export interface NativeScores {
+  /** values[pair * metrics + metric]; NaN where that one failed. */
+  values: Float64Array;
+  /** Why each failed ('' where it did not), in the same order. */
+  errors: string[];
+  /** Per-pixel maps (1 channel, the input's size) when asked for, in the same order; empty where failed. */
+  maps: Float32Array[];
+}
+
 export interface NativeEngine {
+  /** Each metric on every pair, on a worker thread. */
+  score(pairs: NativePair[], metrics: Array<{ name: string; params: Record<string, number> }>, options?: { threads?: number; maps?: boolean }): Promise<NativeScores>;
+  metrics(): Array<{ name: string; family: string; direction: string; channels: string; params: string[] }>;
   distort(items: NativeItem[], steps: NativeStep[], options?: { threads?: number; backend?: 'cpu' | 'cuda' }): Promise<Float32Array[]>;
   /** Interleaved 8- or 16-bit samples to float planar in [0, 1] (divided by 255 or 65535). */
   planarFloat(samples: Uint8Array | Uint16Array, width: number, height: number, channels: number): Promise<Float32Array>;

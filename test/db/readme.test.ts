@@ -54,6 +54,8 @@ function variablesFor(document: DocumentNode, ids: Ids): Record<string, string> 
     raterIds: 'rater',
     studyId: 'study',
     presentationId: 'presentation',
+    imageId: 'image',
+    testSetId: 'testSet',
   };
   const byField: Record<string, keyof Ids> = {
     job: 'job',

@@ -64,6 +64,11 @@ void apply(const std::string& kind, const Image& in, Image& out, const Params& p
 // Helpers shared by the kernels (and used by the tests). Not part of the stable API.
 namespace detail {
 
+// The parameter check the kernels and the metrics share: unknown names, ranges, integers, allowed values.
+// `required`: every parameter must be given (kernels); otherwise missing ones take their defaults.
+// Returns the parameters with defaults filled in. Throws std::invalid_argument("<owner>: ...").
+Params checked_params(const std::string& owner, const std::vector<ParamSpec>& specs, const Params& given, bool required);
+
 // Runs body(begin, end) over [0, n) split into `threads` contiguous chunks. Kernels only ever
 // write disjoint outputs from a chunk, so the split cannot change the result.
 template <typename Body>

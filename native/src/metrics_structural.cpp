@@ -1,0 +1,302 @@
+// Pixel, structural and gradient metrics: mse, psnr, ssim, ms_ssim, gmsd (settings: src/metrics/catalog.ts).
+// Reductions go through per-row partial sums added in row order, so the thread count never changes a bit.
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <limits>
+#include <numeric>
+#include <vector>
+
+#include "medpsim/buffer_pool.hpp"
+#include "medpsim/metrics.hpp"
+
+namespace medpsim::detail {
+namespace {
+
+// ----- mse, psnr -----
+
+// The sum of squared errors over every sample of every channel; map (when given): the squared error
+// averaged over channels.
+double sum_squared_error(const Image& a, const Image& b, Image* map, int threads) {
+  const int w = a.width(), h = a.height(), channels = a.channels();
+  std::vector<double> row_sum(h, 0.0);
+  parallel_for(h, threads, [&](int y0, int y1) {
+    for (int y = y0; y < y1; ++y) {
+      const size_t row = static_cast<size_t>(y) * w;
+      double sum = 0.0;
+      for (int x = 0; x < w; ++x) {
+        double e = 0.0;
+        for (int c = 0; c < channels; ++c) {
+          const double d = static_cast<double>(a.plane(c)[row + x]) - b.plane(c)[row + x];
+          e += d * d;
+        }
+        sum += e;
+        if (map) map->data()[row + x] = static_cast<float>(e / channels);
+      }
+      row_sum[y] = sum;
+    }
+  });
+  return std::accumulate(row_sum.begin(), row_sum.end(), 0.0);
+}
+
+double mse(const Image& a, const Image& b, const Params&, double, Image* map, int threads) {
+  return sum_squared_error(a, b, map, threads) / static_cast<double>(a.size());
+}
+
+double psnr(const Image& a, const Image& b, const Params&, double data_range, Image* map, int threads) {
+  const double error = sum_squared_error(a, b, map, threads) / static_cast<double>(a.size());
+  if (error == 0.0) return std::numeric_limits<double>::infinity();
+  return 10.0 * std::log10(data_range * data_range / error);
+}
+
+// ----- ssim, ms_ssim -----
+
+constexpr int kRadius = 5;  // sigma 1.5 truncated at 3.5 sigma: int(3.5 * 1.5 + 0.5), an 11 x 11 window
+constexpr int kWindow = 2 * kRadius + 1;
+constexpr double kSigma = 1.5, kK1 = 0.01, kK2 = 0.03;
+const char* const kSsimRule = "at least 11 x 11 (one whole window); smaller images are refused";
+const char* const kMsSsimRule =
+    "the coarsest scale must hold one 11 x 11 window: each side n needs ceil(n / 2^(scales - 1)) >= 11, i.e. 161 pixels "
+    "for 5 scales, 81 for 4, 41 for 3, 21 for 2";
+
+// Normalised Gaussian taps for offsets 0..kRadius (the window is symmetric), as scipy computes them.
+std::array<double, kRadius + 1> ssim_taps() {
+  std::array<double, kRadius + 1> t{};
+  double sum = 0.0;
+  for (int k = -kRadius; k <= kRadius; ++k) sum += std::exp(-0.5 / (kSigma * kSigma) * k * k);
+  for (int k = 0; k <= kRadius; ++k) t[k] = std::exp(-0.5 / (kSigma * kSigma) * k * k) / sum;
+  return t;
+}
+
+// scipy.ndimage mode "reflect" (half-sample symmetric: ... b a | a b c ...), for offsets below n.
+inline int reflect(int i, int n) { return i < 0 ? -i - 1 : (i >= n ? 2 * n - i - 1 : i); }
+
+struct SsimMeans {
+  double ssim;  // mean of S over the interior (pixels whose whole window lies inside)
+  double cs;    // mean of the contrast-structure term (2 vxy + C2) / (vx + vy + C2) over the interior
+};
+
+// SSIM of two w x h planes (w, h >= 11) as scikit-image computes it: the five windowed moments by a
+// separable Gaussian filter, vertical pass first and taps added centre first then from the outside in, as
+// scipy.ndimage does (so the moments match it closely), then S per pixel. `map`, when not null, gets the
+// full S map.
+template <typename T>
+SsimMeans ssim_planes(const T* a, const T* b, int w, int h, double data_range, float* map, int threads) {
+  const std::array<double, kRadius + 1> t = ssim_taps();
+  const double c1 = (kK1 * data_range) * (kK1 * data_range), c2 = (kK2 * data_range) * (kK2 * data_range);
+  const int padded = w + 2 * kRadius;
+  std::vector<double> row_s(h, 0.0), row_cs(h, 0.0);
+  parallel_for(h, threads, [&](int y0, int y1) {
+    // The vertically filtered moments of one row, each padded by kRadius reflected samples per side.
+    std::vector<double> moments(5 * static_cast<size_t>(padded));
+    double* const mx = moments.data() + kRadius;
+    double* const my = mx + padded;
+    double* const mxx = my + padded;
+    double* const mxy = mxx + padded;
+    double* const myy = mxy + padded;
+    std::vector<double> s_row(w), cs_row(w);
+    for (int y = y0; y < y1; ++y) {
+      const T* ac = a + static_cast<size_t>(y) * w;
+      const T* bc = b + static_cast<size_t>(y) * w;
+#pragma GCC ivdep
+      for (int x = 0; x < w; ++x) {
+        const double va = ac[x], vb = bc[x];
+        mx[x] = va * t[0];
+        my[x] = vb * t[0];
+        mxx[x] = (va * va) * t[0];
+        mxy[x] = (va * vb) * t[0];
+        myy[x] = (vb * vb) * t[0];
+      }
+      for (int k = kRadius; k >= 1; --k) {
+        const T* a0 = a + static_cast<size_t>(reflect(y - k, h)) * w;
+        const T* a1 = a + static_cast<size_t>(reflect(y + k, h)) * w;
+        const T* b0 = b + static_cast<size_t>(reflect(y - k, h)) * w;
+        const T* b1 = b + static_cast<size_t>(reflect(y + k, h)) * w;
+        const double tk = t[k];
+#pragma GCC ivdep
+        for (int x = 0; x < w; ++x) {
+          const double p0 = a0[x], p1 = a1[x], q0 = b0[x], q1 = b1[x];
+          mx[x] += (p0 + p1) * tk;
+          my[x] += (q0 + q1) * tk;
+          mxx[x] += (p0 * p0 + p1 * p1) * tk;
+          mxy[x] += (p0 * q0 + p1 * q1) * tk;
+          myy[x] += (q0 * q0 + q1 * q1) * tk;
+        }
+      }
+      for (double* m : {mx, my, mxx, mxy, myy}) {
+        for (int k = 1; k <= kRadius; ++k) {
+          m[-k] = m[reflect(-k, w)];
+          m[w - 1 + k] = m[reflect(w - 1 + k, w)];
+        }
+      }
+      // Horizontal pass and S, one pixel at a time from the padded moment rows.
+#pragma GCC ivdep
+      for (int x = 0; x < w; ++x) {
+        double ux = mx[x] * t[0], uy = my[x] * t[0], uxx = mxx[x] * t[0], uxy = mxy[x] * t[0], uyy = myy[x] * t[0];
+        for (int k = kRadius; k >= 1; --k) {
+          ux += (mx[x - k] + mx[x + k]) * t[k];
+          uy += (my[x - k] + my[x + k]) * t[k];
+          uxx += (mxx[x - k] + mxx[x + k]) * t[k];
+          uxy += (mxy[x - k] + mxy[x + k]) * t[k];
+          uyy += (myy[x - k] + myy[x + k]) * t[k];
+        }
+        const double vx = uxx - ux * ux, vy = uyy - uy * uy, vxy = uxy - ux * uy;
+        const double a1 = 2.0 * ux * uy + c1, a2 = 2.0 * vxy + c2;
+        const double b1 = ux * ux + uy * uy + c1, b2 = vx + vy + c2;
+        s_row[x] = (a1 * a2) / (b1 * b2);
+        cs_row[x] = a2 / b2;
+      }
+      if (map) {
+        float* out = map + static_cast<size_t>(y) * w;
+        for (int x = 0; x < w; ++x) out[x] = static_cast<float>(s_row[x]);
+      }
+      if (y < kRadius || y >= h - kRadius) continue;
+      double s = 0.0, cs = 0.0;
+      for (int x = kRadius; x < w - kRadius; ++x) {
+        s += s_row[x];
+        cs += cs_row[x];
+      }
+      row_s[y] = s;
+      row_cs[y] = cs;
+    }
+  });
+  const double count = static_cast<double>(w - 2 * kRadius) * (h - 2 * kRadius);
+  return {std::accumulate(row_s.begin(), row_s.end(), 0.0) / count, std::accumulate(row_cs.begin(), row_cs.end(), 0.0) / count};
+}
+
+double ssim(const Image& a, const Image& b, const Params&, double data_range, Image* map, int threads) {
+  require_min_side("ssim", a, kWindow, kSsimRule);
+  return ssim_planes(a.data(), b.data(), a.width(), a.height(), data_range, map ? map->data() : nullptr, threads).ssim;
+}
+
+// One MS-SSIM scale step: 2 x 2 block means, every second one kept (size ceil(n / 2)); an odd last row or
+// column is averaged with its mirror, i.e. with itself (MATLAB imfilter "symmetric" in msssim.m).
+template <typename T>
+Buffer<double> halve(const T* in, int w, int h, int threads) {
+  const int hw = (w + 1) / 2, hh = (h + 1) / 2;
+  Buffer<double> out(static_cast<size_t>(hw) * hh);
+  parallel_for(hh, threads, [&](int y0, int y1) {
+    for (int y = y0; y < y1; ++y) {
+      const T* r0 = in + static_cast<size_t>(2 * y) * w;
+      const T* r1 = in + static_cast<size_t>(std::min(2 * y + 1, h - 1)) * w;
+      for (int x = 0; x < hw; ++x) {
+        const int x0 = 2 * x, x1 = std::min(2 * x + 1, w - 1);
+        out[static_cast<size_t>(y) * hw + x] =
+            (static_cast<double>(r0[x0]) + r0[x1] + static_cast<double>(r1[x0]) + r1[x1]) * 0.25;
+      }
+    }
+  });
+  return out;
+}
+
+double ms_ssim(const Image& a, const Image& b, const Params& params, double data_range, Image* map, int threads) {
+  static const double kWeights[5] = {0.0448, 0.2856, 0.3001, 0.2363, 0.1333};
+  const int scales = static_cast<int>(params.at("scales"));
+  // The smallest side n with ceil(n / 2^(scales - 1)) >= 11.
+  require_min_side("ms_ssim", a, (kWindow - 1) * (1 << (scales - 1)) + 1, kMsSsimRule);
+  // Fewer than 5 scales: the first weights renormalised to sum 1 (5: as published, summing to 1.0001).
+  double weight_sum = 1.0;
+  if (scales < 5) weight_sum = std::accumulate(kWeights, kWeights + scales, 0.0);
+
+  int w = a.width(), h = a.height();
+  SsimMeans means = ssim_planes(a.data(), b.data(), w, h, data_range, map ? map->data() : nullptr, threads);
+  double value = 1.0;
+  Buffer<double> pa, pb;
+  for (int j = 0; j < scales; ++j) {
+    if (j > 0) {
+      pa = j == 1 ? halve(a.data(), w, h, threads) : halve(pa.data(), w, h, threads);
+      pb = j == 1 ? halve(b.data(), w, h, threads) : halve(pb.data(), w, h, threads);
+      w = (w + 1) / 2;
+      h = (h + 1) / 2;
+      means = ssim_planes(pa.data(), pb.data(), w, h, data_range, nullptr, threads);
+    }
+    const double term = j == scales - 1 ? means.ssim : means.cs;
+    value *= std::pow(std::max(term, 0.0), kWeights[j] / weight_sum);
+  }
+  return value;
+}
+
+// ----- gmsd -----
+
+// As the authors' GMSD.m, on samples scaled to 0..255: conv2(Y, ones(2) / 4, 'same') (zero beyond the last
+// row and column) and every second sample, Prewitt gradients / 3 (conv2 'same', zero padded), the GMS map
+// with T = 170 and its standard deviation (N - 1 denominator, as std2).
+double gmsd(const Image& a, const Image& b, const Params&, double data_range, Image* map, int threads) {
+  require_min_side("gmsd", a, 2, "at least 2 x 2");
+  const int w = a.width(), h = a.height();
+  const int cw = (w + 1) / 2, ch = (h + 1) / 2;
+  const int pw = cw + 2;  // the downsampled images with one zero sample around them
+  const double scale = 255.0 / data_range;
+  Buffer<double> da(static_cast<size_t>(pw) * (ch + 2), 0.0), db(da.size(), 0.0);
+  const auto downsample = [&](const Image& in, double* out, int y0, int y1) {
+    for (int y = y0; y < y1; ++y) {
+      const float* r0 = in.data() + static_cast<size_t>(2 * y) * w;
+      const float* r1 = 2 * y + 1 < h ? r0 + w : nullptr;
+      for (int x = 0; x < cw; ++x) {
+        const bool right = 2 * x + 1 < w;
+        double sum = static_cast<double>(r0[2 * x]) * scale;
+        if (right) sum += static_cast<double>(r0[2 * x + 1]) * scale;
+        if (r1) sum += static_cast<double>(r1[2 * x]) * scale;
+        if (r1 && right) sum += static_cast<double>(r1[2 * x + 1]) * scale;
+        out[static_cast<size_t>(y + 1) * pw + x + 1] = sum * 0.25;
+      }
+    }
+  };
+  parallel_for(ch, threads, [&](int y0, int y1) {
+    downsample(a, da.data(), y0, y1);
+    downsample(b, db.data(), y0, y1);
+  });
+  const auto magnitude = [pw](const double* d, size_t i) {
+    const double* up = d + i - pw;
+    const double* down = d + i + pw;
+    const double ix = (up[-1] + d[i - 1] + down[-1] - up[1] - d[i + 1] - down[1]) / 3.0;
+    const double iy = (up[-1] + up[0] + up[1] - down[-1] - down[0] - down[1]) / 3.0;
+    return std::sqrt(ix * ix + iy * iy);
+  };
+  Buffer<double> gms(static_cast<size_t>(cw) * ch);
+  std::vector<double> row_sum(ch, 0.0);
+  parallel_for(ch, threads, [&](int y0, int y1) {
+    for (int y = y0; y < y1; ++y) {
+      double sum = 0.0;
+      for (int x = 0; x < cw; ++x) {
+        const size_t i = static_cast<size_t>(y + 1) * pw + x + 1;
+        const double m1 = magnitude(da.data(), i), m2 = magnitude(db.data(), i);
+        const double g = (2.0 * m1 * m2 + 170.0) / (m1 * m1 + m2 * m2 + 170.0);
+        gms[static_cast<size_t>(y) * cw + x] = g;
+        sum += g;
+      }
+      row_sum[y] = sum;
+    }
+  });
+  const double n = static_cast<double>(cw) * ch;
+  const double mean = std::accumulate(row_sum.begin(), row_sum.end(), 0.0) / n;
+  parallel_for(ch, threads, [&](int y0, int y1) {
+    for (int y = y0; y < y1; ++y) {
+      double sum = 0.0;
+      for (int x = 0; x < cw; ++x) {
+        const double d = gms[static_cast<size_t>(y) * cw + x] - mean;
+        sum += d * d;
+      }
+      row_sum[y] = sum;
+    }
+  });
+  if (map) {
+    Image coarse = Image::allocate(cw, ch, 1);
+    for (size_t i = 0; i < gms.size(); ++i) coarse.data()[i] = static_cast<float>(gms[i]);
+    repeat_to(coarse, 2, *map);
+  }
+  if (n < 2) return 0.0;  // one GMS sample: MATLAB's std2 gives 0
+  return std::sqrt(std::accumulate(row_sum.begin(), row_sum.end(), 0.0) / (n - 1.0));
+}
+
+}  // namespace
+
+void register_structural_metrics(MetricFunctions& metrics) {
+  metrics["mse"] = mse;
+  metrics["psnr"] = psnr;
+  metrics["ssim"] = ssim;
+  metrics["ms_ssim"] = ms_ssim;
+  metrics["gmsd"] = gmsd;
+}
+
+}  // namespace medpsim::detail
