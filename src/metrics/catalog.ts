@@ -12,7 +12,7 @@
  */
 import type { ParamSpec } from '../distortions/catalog';
 
-export const METRIC_FAMILIES = ['pixel', 'structural', 'gradient', 'wavelet', 'information', 'phase'] as const;
+export const METRIC_FAMILIES = ['pixel', 'structural', 'gradient', 'wavelet', 'information', 'phase', 'deep'] as const;
 export type MetricFamily = (typeof METRIC_FAMILIES)[number];
 
 /** distance: 0 for identical images, larger is more different. similarity: larger is more alike. */
@@ -21,9 +21,10 @@ export type MetricDirection = 'distance' | 'similarity';
 /**
  * What a metric does with an RGB pair: `pooled` pools every sample of every channel (MSE, PSNR);
  * `per_channel` computes on each channel and averages the channels' values; `luminance` first converts
- * each image to BT.601 luma Y = 0.299 R + 0.587 G + 0.114 B. Greyscale pairs are used as they are.
+ * each image to BT.601 luma Y = 0.299 R + 0.587 G + 0.114 B; `model` gives the backbone what it takes
+ * (luma for a 1-channel graph, grey repeated for a 3-channel one). Greyscale pairs are used as they are.
  */
-export type ChannelRule = 'pooled' | 'per_channel' | 'luminance';
+export type ChannelRule = 'pooled' | 'per_channel' | 'luminance' | 'model';
 
 export interface MetricSpec {
   name: string;
@@ -43,6 +44,8 @@ export interface MetricSpec {
   /** How ours relates to scikit-image and the common PyTorch toolkits (pyiqa, piq, torchmetrics). */
   toolkits: string;
   version: number;
+  /** Computed by a registered ONNX backbone (each request names it), not by the native engine. */
+  model?: boolean;
 }
 
 export const METRICS: readonly MetricSpec[] = [
@@ -168,7 +171,26 @@ export const METRICS: readonly MetricSpec[] = [
     toolkits: 'piq.fsim and pyiqa\'s fsim follow the same code; on RGB they compute FSIMc with the chroma term, ours uses luma only.',
     version: 1,
   },
+  {
+    name: 'lpips',
+    family: 'deep',
+    direction: 'distance',
+    description:
+      'Deep-feature distance of a registered backbone (LPIPS\'s formula, Zhang et al. 2018): for each chosen feature output, each pixel\'s feature vector divided by its length (+ 1e-10), the squared difference of the two images\' vectors, weighted per channel by the model\'s non-negative weights (its "lin" file; 1 without one) and summed over channels, averaged over the pixels; the layers summed. The study\'s metric is the ResNet50 classifier\'s (conv1 and layer1 to layer4); the model\'s manifest says which layers are the default, which input size it takes (its own: the images\' size) and what goes into the graph. Samples go in as stored (8-bit / 255, 16-bit / 65535), as the backbone was trained on them.',
+    reference: 'R. Zhang, P. Isola, A. A. Efros, E. Shechtman, O. Wang, "The unreasonable effectiveness of deep features as a perceptual metric", CVPR 2018.',
+    params: [],
+    channels: 'model',
+    minSide: 1,
+    minSideRule: 'any size the backbone takes.',
+    map: 'none (the distance is pooled over the pixels of every layer).',
+    toolkits: 'Equals lpips.LPIPS(net=..., lpips=True) of the PerceptualSimilarity package for a backbone exported with its lin weights (training/README.md), on the same inputs; without weights, as lpips=False. LPIPS\'s own loader converts images to 8-bit RGB and scales to [-1, 1]; our exports put that scaling in the graph, and 16-bit data stays 16-bit.',
+    version: 1,
+    model: true,
+  },
 ];
+
+/** The metrics the native engine computes (every one but the deep-feature ones). */
+export const ENGINE_METRICS = METRICS.filter((metric) => !metric.model);
 
 export const METRIC_NAMES = METRICS.map((metric) => metric.name);
 

@@ -3,7 +3,7 @@
  * colour by these rules) and as docs/metrics.md. `npm run gen:catalog` writes both;
  * test/unit/native-catalog.test.ts fails when a committed copy is stale.
  */
-import { METRICS } from './catalog';
+import { ENGINE_METRICS, METRICS } from './catalog';
 
 export const NATIVE_METRICS_HEADER = 'native/include/medpsim/metrics.generated.hpp';
 export const METRICS_DOC = 'docs/metrics.md';
@@ -13,7 +13,7 @@ function number(value: number): string {
 }
 
 export function renderNativeMetricsHeader(): string {
-  const metrics = METRICS.map((metric) => {
+  const metrics = ENGINE_METRICS.map((metric) => {
     const params = metric.params
       .map((param) => `{"${param.name}", ${number(param.min)}, ${number(param.max)}, ${number(param.default)}, ${param.integer ? 'true' : 'false'}}`)
       .join(', ');
@@ -57,6 +57,7 @@ const CHANNEL_RULES = {
   pooled: 'RGB: every sample of every channel pooled.',
   per_channel: 'RGB: computed per channel, the channels\' values averaged.',
   luminance: 'RGB: on BT.601 luma (0.299 R + 0.587 G + 0.114 B).',
+  model: 'what the backbone takes: RGB becomes luma for a 1-channel graph, grey is repeated for a 3-channel one.',
 };
 
 /** The catalog as a Markdown page (docs/metrics.md). */
@@ -81,6 +82,7 @@ export function renderMetricsMarkdown(): string {
   ];
   for (const metric of METRICS) {
     lines.push(`## \`${metric.name}\` (${metric.family}, ${metric.direction}, version ${metric.version})`, '', metric.description, '');
+    if (metric.model) lines.push('- Needs a registered model (`model` in the request; `--model FILE.onnx` or `lpips:MODEL` on the command line).');
     lines.push(`- Reference: ${metric.reference}`);
     lines.push(`- Colour: ${CHANNEL_RULES[metric.channels]}`);
     lines.push(`- Smallest image: ${metric.minSideRule}`);

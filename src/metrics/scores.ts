@@ -1,28 +1,31 @@
 /**
  * Scoring as a job: a test set's items (2AFC: d(ref, p0) and d(ref, p1); JND: d(p0, p1)) or a list of
- * image pairs, with a set of metrics. Values are stored per pair of images and metric settings
- * (metric_scores), so a rerun computes only what is missing and a changed metric version is recomputed,
- * never mixed with old values: reads take each metric's current version only.
+ * image pairs, with a set of metrics. Values are stored per pair of images (by content) and metric
+ * settings, version, model and data range (metric_scores), so a rerun computes only what is missing and a
+ * changed metric version is recomputed, never mixed with old values: reads take current versions only.
  */
 import { decodedSource } from '../distortions/service';
+import { inferencePool } from '../models/settings';
 import type { App } from '../platform/app';
 import { badUserInput } from '../platform/errors';
-import { defineItemJob, PlanError } from '../platform/jobs/items';
+import { defineItemJob } from '../platform/jobs/items';
 import { ItemOutcome } from '../platform/jobs/states';
 import * as jobs from '../platform/jobs/store';
-import { nativeEngine } from '../platform/native';
+import { nativeEngine, type FloatImage } from '../platform/native';
 import { getTestSet } from '../testsets/service';
 import { metricSpec } from './catalog';
-import { checkMetrics, type CheckedMetric, type MetricRequest } from './engine';
-import { located, recordedDataBits, type ImageReference } from './service';
+import { deepDistances } from './deep';
+import { checkMetrics, dataRangeOf, modelHashOf, settingsOf, shapeError, type CheckedMetric, type MetricRequest } from './engine';
+import { located, recordedDataBits, registeredModels, type ImageReference } from './service';
 
 export const SCORE = 'SCORE';
 export const MAX_SCORE_PAIRS = 100_000;
 
-/** A metric as a job keeps it: its name, every parameter and the version it was asked at. */
-export interface StoredMetric {
-  name: string;
-  params: Record<string, number>;
+/** A metric as a job keeps it: the request (to check again when a unit runs) and the key it was asked at. */
+interface JobMetric {
+  request: MetricRequest;
+  settings: string;
+  modelHash: string;
   version: number;
 }
 
@@ -39,36 +42,38 @@ export interface ImagePair {
 }
 
 interface ScoreParams {
-  metrics: StoredMetric[];
-  /** A test set's built items, or explicit pairs. */
+  metrics: JobMetric[];
+  /** A test set's items, or explicit pairs. */
   testSetId: string | null;
   pairs: ImagePair[] | null;
 }
 
 type ScoreItem = { itemId: string } | { pair: number };
 
-/** Canonical JSON of the parameters (sorted keys): part of a score's key. */
-export function settingsKey(params: Record<string, number>): string {
-  return JSON.stringify(Object.fromEntries(Object.entries(params).sort(([a], [b]) => (a < b ? -1 : 1))));
+const keyOf = (metric: CheckedMetric): Omit<JobMetric, 'request'> => ({ settings: settingsOf(metric), modelHash: modelHashOf(metric), version: metric.spec.version });
+
+function jobMetrics(checked: CheckedMetric[], requests: MetricRequest[]): JobMetric[] {
+  return checked.map((metric, index) => ({
+    request: { name: metric.spec.name, params: metric.params, model: requests[index].model ?? null, layers: metric.deep?.layers ?? null },
+    ...keyOf(metric),
+  }));
 }
 
-const asStored = (checked: CheckedMetric[]): StoredMetric[] => checked.map(({ spec, params }) => ({ name: spec.name, params, version: spec.version }));
-
 export async function startScoreTestSet(app: App, testSetId: string, metrics: MetricRequest[]): Promise<string> {
-  const checked = checkMetrics(metrics);
+  const checked = await checkMetrics(metrics, 'metrics', registeredModels(app));
   const set = await getTestSet(app, testSetId, 'testSetId');
   if (set.state !== 'READY') throw badUserInput('testSetId', `test set ${set.id} is ${set.state}: score a READY set`);
-  return app.jobs.queue(SCORE, { metrics: asStored(checked), testSetId: set.id, pairs: null } satisfies ScoreParams);
+  return app.jobs.queue(SCORE, { metrics: jobMetrics(checked, metrics), testSetId: set.id, pairs: null } satisfies ScoreParams);
 }
 
 export async function startScorePairs(app: App, pairs: Array<{ a: ImageReference; b: ImageReference }>, metrics: MetricRequest[]): Promise<string> {
-  const checked = checkMetrics(metrics);
+  const checked = await checkMetrics(metrics, 'metrics', registeredModels(app));
   if (pairs.length < 1 || pairs.length > MAX_SCORE_PAIRS) throw badUserInput('pairs', `give 1 to ${MAX_SCORE_PAIRS} pairs`, { min: 1, max: MAX_SCORE_PAIRS });
   const resolved: ImagePair[] = [];
   for (const [index, pair] of pairs.entries()) {
     resolved.push({ a: await pairImage(app, pair.a, `pairs[${index}].a`), b: await pairImage(app, pair.b, `pairs[${index}].b`) });
   }
-  return app.jobs.queue(SCORE, { metrics: asStored(checked), testSetId: null, pairs: resolved } satisfies ScoreParams);
+  return app.jobs.queue(SCORE, { metrics: jobMetrics(checked, metrics), testSetId: null, pairs: resolved } satisfies ScoreParams);
 }
 
 export async function pairImage(app: App, ref: ImageReference, field: string): Promise<PairImage> {
@@ -98,75 +103,151 @@ async function itemPairs(app: App, itemId: string): Promise<ImagePair[] | null> 
 }
 
 const pairBits = (pair: ImagePair) => Math.max(pair.a.dataBits, pair.b.dataBits);
+const scoreKey = (a: string, b: string, metric: string, settings: string, modelHash: string, bits: number) => [a, b, metric, settings, modelHash, bits].join('/');
 
 /**
- * Scores the pairs with the metrics, computing only values not stored yet. Returns how many were computed,
- * and the first engine refusal (a per-item failure) if any.
+ * Scores the pairs with the metrics, computing only the values not stored yet; deep metrics see every
+ * image of the item once (a 2AFC reference serves both pairs). Returns how many values were computed, or
+ * why a metric refused the item.
  */
-async function scoreMissing(app: App, jobId: string | null, pairs: ImagePair[], metrics: StoredMetric[]): Promise<{ computed: number; error: string | null }> {
-  const { rows } = await app.pool.query<{ a_hash: string; b_hash: string; metric: string; settings: string; data_bits: number }>(
-    `SELECT a_hash, b_hash, metric, settings, data_bits FROM metric_scores
-     WHERE a_hash = ANY($1) AND b_hash = ANY($2) AND model_hash = '' AND (metric, version) IN (SELECT * FROM unnest($3::text[], $4::int[]))`,
-    [pairs.map((p) => p.a.hash), pairs.map((p) => p.b.hash), metrics.map((m) => m.name), metrics.map((m) => m.version)],
+async function scoreMissing(app: App, jobId: string, pairs: ImagePair[], metrics: CheckedMetric[]): Promise<{ computed: number; error: string | null }> {
+  const { rows } = await app.pool.query<{ a_hash: string; b_hash: string; metric: string; settings: string; model_hash: string; data_bits: number }>(
+    `SELECT a_hash, b_hash, metric, settings, model_hash, data_bits FROM metric_scores
+     WHERE a_hash = ANY($1) AND b_hash = ANY($2) AND (metric, version) IN (SELECT * FROM unnest($3::text[], $4::int[]))`,
+    [pairs.map((p) => p.a.hash), pairs.map((p) => p.b.hash), metrics.map((m) => m.spec.name), metrics.map((m) => m.spec.version)],
   );
-  const have = new Set(rows.map((row) => `${row.a_hash}/${row.b_hash}/${row.metric}/${row.settings}/${row.data_bits}`));
-  let computed = 0;
-  for (const pair of pairs) {
-    const bits = pairBits(pair);
-    const missing = metrics.filter((m) => !have.has(`${pair.a.hash}/${pair.b.hash}/${m.name}/${settingsKey(m.params)}/${bits}`));
-    if (missing.length === 0) continue;
-    const [a, b] = await Promise.all([decodedSource(app, pair.a.hash), decodedSource(app, pair.b.hash)]);
-    if (a.width !== b.width || a.height !== b.height || a.channels !== b.channels) {
-      return { computed, error: `images differ in shape: ${a.width}x${a.height}x${a.channels} vs ${b.width}x${b.height}x${b.channels}` };
-    }
-    const depth = Math.max(pair.a.bitDepth, pair.b.bitDepth);
-    const scores = await nativeEngine().score(
-      [{ a: a.data, b: b.data, width: a.width, height: a.height, channels: a.channels, dataRange: (2 ** bits - 1) / (2 ** depth - 1) }],
-      missing.map(({ name, params }) => ({ name, params })),
-    );
-    const failed = scores.errors.find((error) => error !== '');
-    if (failed) return { computed, error: failed };
-    await app.pool.query(
-      `INSERT INTO metric_scores (a_hash, b_hash, metric, settings, version, data_bits, value, job_id)
-       SELECT $1, $2, m, s, v, $3, x, $4 FROM unnest($5::text[], $6::text[], $7::int[], $8::float8[]) AS t(m, s, v, x)
-       ON CONFLICT DO NOTHING`,
-      [pair.a.hash, pair.b.hash, bits, jobId, missing.map((m) => m.name), missing.map((m) => settingsKey(m.params)), missing.map((m) => m.version), Array.from(scores.values)],
-    );
-    computed += missing.length;
+  const have = new Set(rows.map((row) => scoreKey(row.a_hash, row.b_hash, row.metric, row.settings, row.model_hash, row.data_bits)));
+  const missing = (pair: ImagePair) => metrics.filter((m) => !have.has(scoreKey(pair.a.hash, pair.b.hash, m.spec.name, settingsOf(m), modelHashOf(m), pairBits(pair))));
+  const todo = pairs.map((pair) => ({ pair, metrics: missing(pair) })).filter((entry) => entry.metrics.length > 0);
+  if (todo.length === 0) return { computed: 0, error: null };
+
+  const decoded = new Map<string, FloatImage>();
+  for (const { pair } of todo) {
+    for (const hash of [pair.a.hash, pair.b.hash]) if (!decoded.has(hash)) decoded.set(hash, await decodedSource(app, hash));
   }
-  return { computed, error: null };
+  const values = new Map<CheckedMetric, number[]>(); // per metric, per todo entry (NaN: not asked)
+  for (const { pair } of todo) {
+    const error = shapeError(decoded.get(pair.a.hash)!, decoded.get(pair.b.hash)!);
+    if (error) return { computed: 0, error };
+  }
+  for (const metric of metrics) {
+    const asked = todo.map((entry) => entry.metrics.includes(metric));
+    if (!asked.some(Boolean)) continue;
+    if (metric.deep) {
+      const hashes = [...new Set(todo.filter((_, i) => asked[i]).flatMap(({ pair }) => [pair.a.hash, pair.b.hash]))];
+      const indexOf = (hash: string) => hashes.indexOf(hash);
+      const wanted = todo.filter((_, i) => asked[i]);
+      const { distances } = await deepDistances(
+        inferencePool(app),
+        metric.deep.model,
+        metric.deep.layers,
+        hashes.map((hash) => ({ image: decoded.get(hash)!, key: hash })),
+        wanted.map(({ pair }) => [indexOf(pair.a.hash), indexOf(pair.b.hash)]),
+      );
+      let next = 0;
+      values.set(metric, asked.map((yes) => (yes ? distances[next++] : NaN)));
+      continue;
+    }
+    const out: number[] = [];
+    for (const [i, { pair }] of todo.entries()) {
+      if (!asked[i]) {
+        out.push(NaN);
+        continue;
+      }
+      const a = decoded.get(pair.a.hash)!;
+      const b = decoded.get(pair.b.hash)!;
+      const scores = await nativeEngine().score(
+        [{ a: a.data, b: b.data, width: a.width, height: a.height, channels: a.channels, dataRange: dataRangeOf(pairBits(pair), Math.max(pair.a.bitDepth, pair.b.bitDepth)) }],
+        [{ name: metric.spec.name, params: metric.params }],
+      );
+      if (scores.errors[0]) return { computed: 0, error: scores.errors[0] };
+      out.push(scores.values[0]);
+    }
+    values.set(metric, out);
+  }
+  const inserts = todo.flatMap(({ pair, metrics: asked }, i) =>
+    asked.map((metric) => ({ pair, metric, value: values.get(metric)![i] })),
+  );
+  await app.pool.query(
+    `INSERT INTO metric_scores (a_hash, b_hash, metric, settings, version, model_hash, data_bits, value, job_id)
+     SELECT * FROM unnest($1::char(64)[], $2::char(64)[], $3::text[], $4::text[], $5::int[], $6::text[], $7::smallint[], $8::float8[], $9::uuid[])
+     ON CONFLICT DO NOTHING`,
+    [
+      inserts.map((row) => row.pair.a.hash),
+      inserts.map((row) => row.pair.b.hash),
+      inserts.map((row) => row.metric.spec.name),
+      inserts.map((row) => settingsOf(row.metric)),
+      inserts.map((row) => row.metric.spec.version),
+      inserts.map((row) => modelHashOf(row.metric)),
+      inserts.map((row) => pairBits(row.pair)),
+      inserts.map((row) => row.value),
+      inserts.map(() => jobId),
+    ],
+  );
+  return { computed: inserts.length, error: null };
+}
+
+/**
+ * The job's metrics, checked again as a unit runs: a metric whose version or model changed since the job
+ * was queued fails the job's items rather than storing values under the old key.
+ */
+async function unitMetrics(app: App, params: ScoreParams): Promise<CheckedMetric[]> {
+  const checked = await checkMetrics(params.metrics.map((m) => m.request), 'metrics', registeredModels(app));
+  checked.forEach((metric, index) => {
+    const asked = params.metrics[index];
+    const now = keyOf(metric);
+    if (now.version !== asked.version || now.modelHash !== asked.modelHash || now.settings !== asked.settings) {
+      throw new Error(`${metric.spec.name} changed since the job was queued (version, model or layers): queue it again`);
+    }
+  });
+  return checked;
 }
 
 export const scoreJob = defineItemJob<ScoreParams, ScoreItem>({
   kind: SCORE,
-  description: 'Scores a test set (or a list of image pairs) with metrics; stores each value once per pair and metric version.',
+  description: 'Scores a test set (or a list of image pairs) with metrics; stores each value once per pair, metric version and model.',
   key: (item) => ('itemId' in item ? item.itemId : `pair ${item.pair}`),
   chunkSize: (app) => app.config.jobChunkSize,
-  inFlight: 1, // the engine uses every core already
+  inFlight: 1, // the engine and the inference pool use every core already
 
   async plan(app, _jobId, params) {
     if (params.pairs) return params.pairs.map((_, pair) => ({ pair }));
     const { rows } = await app.pool.query<{ id: string }>(`SELECT id FROM test_set_items WHERE test_set_id = $1 ORDER BY position`, [params.testSetId]);
-    if (rows.length === 0) throw new PlanError('the test set has no items');
     return rows.map((row) => ({ itemId: row.id }));
   },
 
   async run(app, jobId, params, item) {
     const key = 'itemId' in item ? item.itemId : `pair ${item.pair}`;
-    const pairs = 'itemId' in item ? await itemPairs(app, item.itemId) : [params.pairs![item.pair]];
-    if (!pairs) {
-      await jobs.recordOutcome(app.pool, jobId, key, ItemOutcome.FAILED, { code: 'NOT_BUILT', message: 'the item has no images' });
+    const fail = (code: string, message: string) => jobs.recordOutcome(app.pool, jobId, key, ItemOutcome.FAILED, { code, message });
+    let metrics: CheckedMetric[];
+    try {
+      metrics = await unitMetrics(app, params);
+    } catch (error) {
+      await fail('METRIC_CHANGED', (error as Error).message);
       return;
     }
-    const { computed, error } = await scoreMissing(app, jobId, pairs, params.metrics);
-    if (error) await jobs.recordOutcome(app.pool, jobId, key, ItemOutcome.FAILED, { code: 'METRIC_ERROR', message: error });
-    else await jobs.recordOutcome(app.pool, jobId, key, computed > 0 ? ItemOutcome.DONE : ItemOutcome.SKIPPED);
+    const pairs = 'itemId' in item ? await itemPairs(app, item.itemId) : [params.pairs![item.pair]];
+    if (!pairs) {
+      await fail('NOT_BUILT', 'the item has no images');
+      return;
+    }
+    let outcome;
+    try {
+      outcome = await scoreMissing(app, jobId, pairs, metrics);
+    } catch (error) {
+      await fail('METRIC_ERROR', (error as Error).message);
+      return;
+    }
+    if (outcome.error) await fail('METRIC_ERROR', outcome.error);
+    else await jobs.recordOutcome(app.pool, jobId, key, outcome.computed > 0 ? ItemOutcome.DONE : ItemOutcome.SKIPPED);
   },
 });
 
 export interface PairScore {
   metric: string;
   params: Record<string, number>;
+  model: string | null;
+  layers: string[] | null;
   version: number;
   dataBits: number;
   value: number;
@@ -174,49 +255,57 @@ export interface PairScore {
 
 /**
  * Stored values of these pairs at each metric's current version, keyed "aHash/bHash". With `metrics`, only
- * those settings; without, every stored setting of every catalog metric.
+ * those settings and models; without, every stored one (deep ones named by the registered model of that hash).
  */
 export async function storedScores(app: App, pairs: ImagePair[], metrics: CheckedMetric[] | null): Promise<Map<string, PairScore[]>> {
-  const { rows } = await app.pool.query<{ a_hash: string; b_hash: string; metric: string; settings: string; version: number; data_bits: number; value: number }>(
-    `SELECT a_hash, b_hash, metric, settings, version, data_bits, value FROM metric_scores
-     WHERE (a_hash, b_hash) IN (SELECT * FROM unnest($1::char(64)[], $2::char(64)[])) AND model_hash = ''
-     ORDER BY metric, settings`,
+  const { rows } = await app.pool.query<{ a_hash: string; b_hash: string; metric: string; settings: string; model_hash: string; version: number; data_bits: number; value: number; model: string | null }>(
+    `SELECT s.a_hash, s.b_hash, s.metric, s.settings, s.model_hash, s.version, s.data_bits, s.value, m.name AS model
+     FROM metric_scores s LEFT JOIN models m ON m.sha256 = split_part(s.model_hash, '+', 1)
+     WHERE (s.a_hash, s.b_hash) IN (SELECT * FROM unnest($1::char(64)[], $2::char(64)[]))
+     ORDER BY s.metric, s.settings, s.model_hash`,
     [pairs.map((p) => p.a.hash), pairs.map((p) => p.b.hash)],
   );
-  const wanted = metrics ? new Set(metrics.map((m) => `${m.spec.name}/${settingsKey(m.params)}`)) : null;
+  const wanted = metrics ? new Set(metrics.map((m) => `${m.spec.name}/${settingsOf(m)}/${modelHashOf(m)}`)) : null;
   const bitsOf = new Map(pairs.map((p) => [`${p.a.hash}/${p.b.hash}`, pairBits(p)]));
   const found = new Map<string, PairScore[]>();
   for (const row of rows) {
     const pairKey = `${row.a_hash}/${row.b_hash}`;
     if (metricSpec(row.metric)?.version !== row.version || row.data_bits !== bitsOf.get(pairKey)) continue;
-    if (wanted && !wanted.has(`${row.metric}/${row.settings}`)) continue;
+    if (wanted && !wanted.has(`${row.metric}/${row.settings}/${row.model_hash}`)) continue;
+    const settings = JSON.parse(row.settings);
+    const deep = row.model_hash !== '';
     const list = found.get(pairKey) ?? [];
-    list.push({ metric: row.metric, params: JSON.parse(row.settings), version: row.version, dataBits: row.data_bits, value: row.value });
+    list.push({
+      metric: row.metric,
+      params: deep ? {} : settings,
+      model: deep ? (row.model ?? `(unregistered ${row.model_hash.slice(0, 12)})`) : null,
+      layers: deep ? settings.layers : null,
+      version: row.version,
+      dataBits: row.data_bits,
+      value: row.value,
+    });
     found.set(pairKey, list);
   }
   return found;
 }
 
-export interface ItemScore {
-  metric: string;
-  params: Record<string, number>;
-  version: number;
-  dataBits: number;
+export interface ItemScore extends Omit<PairScore, 'value'> {
   /** 2AFC: d(ref, p0); JND: d(p0, p1). */
   d0: number;
   /** 2AFC: d(ref, p1); null for JND. */
   d1: number | null;
 }
 
-/** An item's stored scores (current metric versions), one entry per metric setting scored on every pair. */
+/** An item's stored scores (current metric versions), one entry per setting scored on all of its pairs. */
 export async function itemScores(app: App, itemId: string, metrics: MetricRequest[] | null): Promise<ItemScore[]> {
   const pairs = await itemPairs(app, itemId);
   if (!pairs) return [];
-  const found = await storedScores(app, pairs, metrics ? checkMetrics(metrics) : null);
+  const found = await storedScores(app, pairs, metrics ? await checkMetrics(metrics, 'metrics', registeredModels(app)) : null);
   const [first, second] = pairs.map((pair) => found.get(`${pair.a.hash}/${pair.b.hash}`) ?? []);
+  const same = (x: PairScore, y: PairScore) => x.metric === y.metric && JSON.stringify([x.params, x.model, x.layers]) === JSON.stringify([y.params, y.model, y.layers]);
   return first.flatMap(({ value, ...score }): ItemScore[] => {
     if (pairs.length === 1) return [{ ...score, d0: value, d1: null }];
-    const other = second.find((s) => s.metric === score.metric && settingsKey(s.params) === settingsKey(score.params));
+    const other = second.find((s) => same(s, { ...score, value }));
     return other ? [{ ...score, d0: value, d1: other.value }] : [];
   });
 }

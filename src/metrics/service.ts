@@ -3,8 +3,11 @@ import { getImage } from '../datasets/service';
 import { decodedSource, getDistortion } from '../distortions/service';
 import type { Image } from '../entities/Image';
 import type { App } from '../platform/app';
-import { assertUuid, badUserInput, notFound } from '../platform/errors';
-import { checkMetrics, scorePair, type MetricRequest, type MetricValue, type ScoredImage } from './engine';
+import { assertUuid, badUserInput, notFound, NotFoundError } from '../platform/errors';
+import { findModel } from '../models/registry';
+import { inferencePool } from '../models/settings';
+import { describeDeepModel } from './deep';
+import { checkMetrics, scorePair, type DeepModelFinder, type MetricRequest, type MetricValue, type ScoredImage } from './engine';
 
 export type ImageSlot = 'ref' | 'p0' | 'p1';
 
@@ -40,10 +43,19 @@ export async function located(app: App, ref: ImageReference, field: string): Pro
   return { contentHash: rows[0].hash, bitDepth: rows[0].bit_depth, source: rows[0].image_id ? await getImage(app, rows[0].image_id) : null };
 }
 
-export async function loadScoredImage(app: App, ref: ImageReference, field: string): Promise<ScoredImage> {
-  const { contentHash, bitDepth, source } = await located(app, ref, field);
+async function scoredImage(app: App, { contentHash, bitDepth, source }: Awaited<ReturnType<typeof located>>): Promise<ScoredImage> {
   const depth = bitDepth === 16 ? 16 : 8;
   return { ...(await decodedSource(app, contentHash)), bitDepth: depth, dataBits: recordedDataBits(source, depth) };
+}
+
+/** Deep metrics' models from the registry, by name. */
+export function registeredModels(app: App): DeepModelFinder {
+  return async (name, field) => {
+    const model = await findModel(app, name).catch((error) => {
+      throw error instanceof NotFoundError ? badUserInput(field, `no registered model named "${String(name).slice(0, 100)}"`) : error;
+    });
+    return describeDeepModel(model, field);
+  };
 }
 
 export async function compareStoredImages(
@@ -53,7 +65,8 @@ export async function compareStoredImages(
   metrics: MetricRequest[],
   options: { dataBits?: number | null; maps?: boolean },
 ): Promise<MetricValue[]> {
-  const checked = checkMetrics(metrics);
-  const [first, second] = await Promise.all([loadScoredImage(app, a, 'a'), loadScoredImage(app, b, 'b')]);
-  return scorePair(first, second, checked, options);
+  const checked = await checkMetrics(metrics, 'metrics', registeredModels(app));
+  const [first, second] = await Promise.all([located(app, a, 'a'), located(app, b, 'b')]);
+  const [imageA, imageB] = await Promise.all([scoredImage(app, first), scoredImage(app, second)]);
+  return scorePair(imageA, imageB, checked, { ...options, pool: inferencePool(app), keys: [first.contentHash, second.contentHash] });
 }

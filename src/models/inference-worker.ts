@@ -12,7 +12,10 @@ import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
-import type { WorkerReply, WorkerRequest, WorkerSettings } from './inference';
+import type { FeatureImage, WorkerReply, WorkerRequest, WorkerSettings } from './inference';
+
+type RunRequest = Extract<WorkerRequest, { kind: 'run' }>;
+type DistanceRequest = Extract<WorkerRequest, { kind: 'distance' }>;
 
 const settings = workerData as WorkerSettings;
 
@@ -92,7 +95,7 @@ async function sessionFor(modelPath: string): Promise<CachedSession> {
 }
 
 /** Checks the feeds against the graph's declared inputs, for a message that names the input and its dims. */
-function checkInputs(session: ort.InferenceSession, request: WorkerRequest): void {
+function checkInputs(session: ort.InferenceSession, request: RunRequest): void {
   for (const name of Object.keys(request.inputs)) {
     if (!session.inputNames.includes(name)) {
       throw new Error(`unknown input "${name}"; the model's inputs are ${session.inputNames.join(', ')}`);
@@ -109,17 +112,169 @@ function checkInputs(session: ort.InferenceSession, request: WorkerRequest): voi
 }
 
 async function handle(request: WorkerRequest): Promise<WorkerReply> {
+  if (request.kind === 'distance') return handleDistance(request);
   const cached = await sessionFor(request.modelPath);
   checkInputs(cached.session, request);
   const feeds: Record<string, ort.Tensor> = {};
   for (const [name, input] of Object.entries(request.inputs)) feeds[name] = new ort.Tensor('float32', input.data, input.dims);
   const results = request.outputNames ? await cached.session.run(feeds, request.outputNames) : await cached.session.run(feeds);
-  const outputs: Extract<WorkerReply, { ok: true }>['outputs'] = {};
+  const outputs: Record<string, { data: Float32Array; dims: number[] }> = {};
   for (const [name, tensor] of Object.entries(results)) {
     if (tensor.type !== 'float32') throw new Error(`output "${name}" is ${tensor.type}; only float32 outputs are supported`);
     outputs[name] = { data: tensor.data as Float32Array, dims: [...tensor.dims] };
   }
   return { id: request.id, ok: true, outputs, provider: cached.provider, note: cached.note };
+}
+
+// ---- Deep-feature distances (LPIPS-style).
+
+/** A feature map of one image: channels x height x width, row-major. */
+interface FeatureMap {
+  data: Float32Array;
+  channels: number;
+  height: number;
+  width: number;
+}
+
+/** Features of recent images by model hash, image key and layers, least recently used first, within a byte budget. */
+const FEATURE_CACHE_BYTES = 256 * 1024 * 1024;
+const featureCache = new Map<string, { maps: FeatureMap[]; bytes: number }>();
+let featureCacheBytes = 0;
+
+function keepFeatures(key: string, maps: FeatureMap[]): void {
+  const bytes = maps.reduce((sum, map) => sum + map.data.byteLength, 0);
+  if (bytes > FEATURE_CACHE_BYTES / 4) return; // one huge image would evict everything else
+  featureCache.set(key, { maps, bytes });
+  featureCacheBytes += bytes;
+  for (const [oldest, entry] of featureCache) {
+    if (featureCacheBytes <= FEATURE_CACHE_BYTES) break;
+    featureCache.delete(oldest);
+    featureCacheBytes -= entry.bytes;
+  }
+}
+
+/** Images go through the model in batches of at most this many pixels (a ResNet50 holds ~1 KB per input pixel). */
+const MAX_BATCH_PIXELS = 1 << 20;
+
+/** The graph's input for one image: RGB to BT.601 luma for a 1-channel graph, grey repeated for a 3-channel one. */
+function inputPlanes(image: FeatureImage, channels: 1 | 3, out: Float32Array, offset: number): void {
+  const plane = image.width * image.height;
+  if (image.channels === channels) {
+    out.set(image.data, offset);
+  } else if (channels === 3) {
+    for (let c = 0; c < 3; c++) out.set(image.data, offset + c * plane);
+  } else {
+    const { data } = image;
+    for (let i = 0; i < plane; i++) out[offset + i] = 0.299 * data[i] + 0.587 * data[plane + i] + 0.114 * data[2 * plane + i];
+  }
+}
+
+/**
+ * LPIPS's distance between two images' feature maps: per layer, each pixel's feature vector divided by its
+ * length (+ 1e-10, as LPIPS's normalize_tensor), the squared difference weighted per channel (1 without
+ * weights) and summed over channels, averaged over the pixels; the layers' values summed.
+ */
+export function featureDistance(a: FeatureMap[], b: FeatureMap[], weights: Array<Float32Array | null>): number {
+  let total = 0;
+  for (let layer = 0; layer < a.length; layer++) {
+    const x = a[layer];
+    const y = b[layer];
+    const w = weights[layer];
+    const pixels = x.height * x.width;
+    let sum = 0;
+    for (let p = 0; p < pixels; p++) {
+      let nx = 0;
+      let ny = 0;
+      for (let c = 0; c < x.channels; c++) {
+        nx += x.data[c * pixels + p] ** 2;
+        ny += y.data[c * pixels + p] ** 2;
+      }
+      const sx = 1 / (Math.sqrt(nx) + 1e-10);
+      const sy = 1 / (Math.sqrt(ny) + 1e-10);
+      for (let c = 0; c < x.channels; c++) {
+        const d = x.data[c * pixels + p] * sx - y.data[c * pixels + p] * sy;
+        sum += (w ? w[c] : 1) * d * d;
+      }
+    }
+    total += sum / pixels;
+  }
+  return total;
+}
+
+async function handleDistance(request: DistanceRequest): Promise<WorkerReply> {
+  const cached = await sessionFor(request.modelPath);
+  const { session } = cached;
+  if (!session.inputNames.includes(request.inputName)) throw new Error(`the model has no input "${request.inputName}"; its inputs are ${session.inputNames.join(', ')}`);
+  for (const layer of request.layers) {
+    if (!session.outputNames.includes(layer)) throw new Error(`the model has no feature output "${layer}"; its outputs are ${session.outputNames.join(', ')}`);
+  }
+  const cacheKey = (image: FeatureImage) => (image.key === null ? null : `${cached.sha256}|${image.key}|${request.layers.join(',')}`);
+  const features: Array<FeatureMap[] | null> = request.images.map((image) => {
+    const key = cacheKey(image);
+    const hit = key === null ? undefined : featureCache.get(key);
+    if (!hit) return null;
+    featureCache.delete(key!); // re-insert: most recently used
+    featureCache.set(key!, hit);
+    return hit.maps;
+  });
+  // The rest in batches of one size (the graph takes any size, one per run), each image once even when
+  // it appears in several pairs (a 2AFC reference).
+  const needed = new Map<string, number[]>();
+  const seen = new Set<string>();
+  const computed = new Map<string, FeatureMap[]>();
+  request.images.forEach((image, index) => {
+    if (features[index]) return;
+    const key = cacheKey(image);
+    if (key !== null && seen.has(key)) return;
+    if (key !== null) seen.add(key);
+    const size = `${image.width}x${image.height}`;
+    needed.set(size, [...(needed.get(size) ?? []), index]);
+  });
+  for (const indices of needed.values()) {
+    const { width, height } = request.images[indices[0]];
+    const per = Math.max(1, Math.floor(MAX_BATCH_PIXELS / (width * height)));
+    for (let start = 0; start < indices.length; start += per) {
+      const batch = indices.slice(start, start + per);
+      const plane = width * height * request.inputChannels;
+      const input = new Float32Array(batch.length * plane);
+      batch.forEach((index, b) => inputPlanes(request.images[index], request.inputChannels, input, b * plane));
+      const outputs = await session.run({ [request.inputName]: new ort.Tensor('float32', input, [batch.length, request.inputChannels, height, width]) }, request.layers);
+      batch.forEach((index, b) => {
+        const maps = request.layers.map((layer) => {
+          const tensor = outputs[layer];
+          if (tensor.type !== 'float32' || tensor.dims.length !== 4) throw new Error(`feature output "${layer}" must be float32 [batch, channels, height, width], got ${tensor.type} [${tensor.dims.join(', ')}]`);
+          const [, channels, h, w] = tensor.dims;
+          const size = channels * h * w;
+          return { data: (tensor.data as Float32Array).slice(b * size, (b + 1) * size), channels, height: h, width: w };
+        });
+        features[index] = maps;
+        const key = cacheKey(request.images[index]);
+        if (key !== null) {
+          computed.set(key, maps);
+          keepFeatures(key, maps);
+        }
+      });
+    }
+  }
+  // Images whose key repeated within this request take the features computed for the first.
+  request.images.forEach((image, index) => {
+    const key = cacheKey(image);
+    if (!features[index] && key !== null) features[index] = computed.get(key) ?? null;
+  });
+  const weights = request.layers.map((layer) => request.weights?.[layer] ?? null);
+  request.layers.forEach((layer, i) => {
+    const w = weights[i];
+    const channels = features.find((f) => f)?.[i].channels;
+    if (w && w.length !== channels) throw new Error(`weights for "${layer}" have ${w.length} channels, the layer has ${channels}`);
+  });
+  const distances = request.pairs.map(([i, j]) => {
+    const a = features[i];
+    const b = features[j];
+    if (!a || !b) throw new Error(`pair [${i}, ${j}] names an image that is not in the request`);
+    if (a.some((map, layer) => map.height !== b[layer].height || map.width !== b[layer].width)) throw new Error('images of a pair differ in size');
+    return featureDistance(a, b, weights);
+  });
+  return { id: request.id, ok: true, distances, provider: cached.provider, note: cached.note };
 }
 
 function failure(id: number, error: unknown): WorkerReply {
@@ -135,7 +290,7 @@ async function answer(request: WorkerRequest): Promise<void> {
   }
   try {
     // The output buffers move to the main thread instead of being copied; this thread keeps no reference.
-    const transfer = reply.ok ? [...new Set(Object.values(reply.outputs).map((output) => output.data.buffer as ArrayBuffer))] : [];
+    const transfer = reply.ok && 'outputs' in reply ? [...new Set(Object.values(reply.outputs).map((output) => output.data.buffer as ArrayBuffer))] : [];
     parentPort!.postMessage(reply, transfer);
   } catch (error) {
     parentPort!.postMessage(failure(request.id, error));

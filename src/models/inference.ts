@@ -36,20 +36,51 @@ export interface WorkerSettings {
   maxSessions: number;
 }
 
-export interface WorkerRequest {
-  id: number;
-  modelPath: string;
-  inputs: Record<string, TensorData>;
-  outputNames?: string[];
+/** An image for a deep-feature distance: planar float samples in [0, 1], as the engine holds them. */
+export interface FeatureImage {
+  /** Identifies the pixels (a content hash): the worker keeps the features of recent keys. Null: not kept. */
+  key: string | null;
+  data: Float32Array;
+  width: number;
+  height: number;
+  channels: 1 | 3;
 }
+
+/**
+ * LPIPS-style distances between images (see the worker's featureDistance): each image goes through the
+ * model once (or not at all when its features are still kept), then each pair's distance is computed from
+ * the named feature outputs.
+ */
+export interface DistanceJob {
+  inputName: string;
+  /** Channels the graph takes: RGB images become luma for 1, grey images are repeated for 3. */
+  inputChannels: 1 | 3;
+  layers: string[];
+  /** Non-negative weights per channel of each layer (LPIPS's "lin" layers); null: every channel weighs 1. */
+  weights: Record<string, Float32Array> | null;
+  images: FeatureImage[];
+  /** Indices into images. */
+  pairs: Array<[number, number]>;
+}
+
+export interface DistanceResult {
+  distances: number[];
+  provider: 'cpu' | 'cuda';
+  note: string | null;
+}
+
+export type WorkerRequest =
+  | { kind: 'run'; id: number; modelPath: string; inputs: Record<string, TensorData>; outputNames?: string[] }
+  | ({ kind: 'distance'; id: number; modelPath: string } & DistanceJob);
 
 export type WorkerReply =
   | { id: number; ok: true; outputs: Record<string, TensorData>; provider: 'cpu' | 'cuda'; note: string | null }
+  | { id: number; ok: true; distances: number[]; provider: 'cpu' | 'cuda'; note: string | null }
   | { id: number; ok: false; error: string };
 
 interface Pending {
   modelPath: string;
-  resolve(result: InferenceResult): void;
+  resolve(reply: Extract<WorkerReply, { ok: true }>): void;
   reject(error: Error): void;
 }
 
@@ -80,13 +111,31 @@ export class InferencePool {
    */
   async run(modelPath: string, inputs: Record<string, TensorData>, outputNames?: string[]): Promise<InferenceResult> {
     if (this.closed) throw new Error('the inference pool is closed');
-    const absolute = path.resolve(modelPath);
     const { copies, transfer } = copyInputs(inputs);
-    const slot = this.pick(absolute);
-    const request: WorkerRequest = { id: this.nextId++, modelPath: absolute, inputs: copies, outputNames };
-    return new Promise<InferenceResult>((resolve, reject) => {
-      slot.pending.set(request.id, { modelPath: absolute, resolve, reject });
-      slot.models.add(absolute);
+    const reply = await this.send({ kind: 'run', id: this.nextId++, modelPath: path.resolve(modelPath), inputs: copies, outputNames }, transfer);
+    if (!('outputs' in reply)) throw new Error('the inference worker answered a run with distances');
+    return { outputs: reply.outputs, provider: reply.provider, note: reply.note };
+  }
+
+  /**
+   * Deep-feature distances on a worker thread: the images are copied to it (never modified here); only the
+   * distances come back, so feature maps (hundreds of MB for a ResNet50 on a large image) stay there.
+   */
+  async distances(modelPath: string, job: DistanceJob): Promise<DistanceResult> {
+    if (this.closed) throw new Error('the inference pool is closed');
+    const images = job.images.map((image) => ({ ...image, data: image.data.slice() }));
+    const request: WorkerRequest = { kind: 'distance', id: this.nextId++, modelPath: path.resolve(modelPath), ...job, images };
+    const reply = await this.send(request, images.map((image) => image.data.buffer as ArrayBuffer));
+    if (!('distances' in reply)) throw new Error('the inference worker answered a distance request with outputs');
+    return { distances: reply.distances, provider: reply.provider, note: reply.note };
+  }
+
+  private send(request: WorkerRequest, transfer: ArrayBuffer[]): Promise<Extract<WorkerReply, { ok: true }>> {
+    if (this.closed) return Promise.reject(new Error('the inference pool is closed'));
+    const slot = this.pick(request.modelPath);
+    return new Promise((resolve, reject) => {
+      slot.pending.set(request.id, { modelPath: request.modelPath, resolve, reject });
+      slot.models.add(request.modelPath);
       slot.worker.postMessage(request, transfer);
     });
   }
@@ -119,7 +168,7 @@ export class InferencePool {
       const pending = slot.pending.get(reply.id);
       if (!pending) return;
       slot.pending.delete(reply.id);
-      if (reply.ok) pending.resolve({ outputs: reply.outputs, provider: reply.provider, note: reply.note });
+      if (reply.ok) pending.resolve(reply);
       else pending.reject(new Error(`inference with ${pending.modelPath} failed: ${reply.error}`));
     });
     // A worker that throws outside a request, or exits, takes its pending requests with it; the next

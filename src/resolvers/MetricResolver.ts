@@ -3,7 +3,7 @@ import { Job } from '../entities/Job';
 import { TestSetItem } from '../entities/TestSet';
 import { mapPng } from '../metrics/map-image';
 import { itemScores, pairImage, startScorePairs, startScoreTestSet, storedScores } from '../metrics/scores';
-import { compareStoredImages } from '../metrics/service';
+import { compareStoredImages, registeredModels } from '../metrics/service';
 import { checkMetrics } from '../metrics/engine';
 import type { App } from '../platform/app';
 import type { RequestContext } from '../platform/context';
@@ -89,7 +89,7 @@ export class MetricResolver {
     for (const [index, pair] of pairs.entries()) {
       resolved.push({ a: await pairImage(app, pair.a, `pairs[${index}].a`), b: await pairImage(app, pair.b, `pairs[${index}].b`) });
     }
-    const found = await storedScores(app, resolved, metrics ? checkMetrics(metrics) : null);
+    const found = await storedScores(app, resolved, metrics ? await checkMetrics(metrics, 'metrics', registeredModels(app)) : null);
     return resolved.flatMap((pair, index) =>
       (found.get(`${pair.a.hash}/${pair.b.hash}`) ?? []).map((score) => ({ ...score, pair: index, value: finite(score.value), infinite: score.value === Infinity })),
     );

@@ -64,11 +64,15 @@ export class MetricView {
 
   @Field(() => Int, { description: 'Changes whenever the values would change; stored scores carry it.' })
   version!: number;
+
+  @Field({ description: 'Computed by a registered model (a request names it), not by the engine.' })
+  needsModel!: boolean;
 }
 
 export function metricCatalogView(): MetricView[] {
   return METRICS.map((metric) => ({
     ...metric,
+    needsModel: metric.model ?? false,
     params: metric.params.map((param) => ({
       ...param,
       integer: param.integer ?? false,
@@ -87,6 +91,12 @@ export class MetricInput {
 
   @Field(() => GraphQLJSONObject, { nullable: true })
   params?: Record<string, number> | null;
+
+  @Field(() => String, { nullable: true, description: 'Deep metrics (lpips): the registered classifier or backbone whose features it compares.' })
+  model?: string | null;
+
+  @Field(() => [String], { nullable: true, description: "Deep metrics: the feature outputs to use (default: the manifest's defaultLayers)." })
+  layers?: string[] | null;
 }
 
 @InputType({ description: 'A stored image: exactly one of imageId, distortionId or itemId (with slot).' })
@@ -130,6 +140,12 @@ export class MetricValueView {
   @Field(() => GraphQLJSONObject)
   params!: Record<string, number>;
 
+  @Field(() => String, { nullable: true, description: 'Deep metrics: the model whose features were compared.' })
+  model!: string | null;
+
+  @Field(() => [String], { nullable: true, description: 'Deep metrics: the feature outputs used.' })
+  layers!: string[] | null;
+
   @Field(() => Int)
   version!: number;
 
@@ -142,8 +158,11 @@ export class MetricValueView {
   @Field(() => Int, { description: 'The data range used, as bits: L = 2^dataBits - 1 levels.' })
   dataBits!: number;
 
-  @Field(() => MetricMapView, { nullable: true, description: 'When asked for (maps: true).' })
+  @Field(() => MetricMapView, { nullable: true, description: 'When asked for (maps: true); engine metrics only.' })
   map!: MetricMapView | null;
+
+  @Field(() => String, { nullable: true, description: 'Why it ran elsewhere than asked (e.g. onnxruntime fell back from CUDA to the CPU).' })
+  note!: string | null;
 }
 
 @InputType({ description: 'Two stored images to compare: a is the reference.' })
@@ -162,6 +181,12 @@ export class ItemScoreView {
 
   @Field(() => GraphQLJSONObject)
   params!: Record<string, number>;
+
+  @Field(() => String, { nullable: true, description: 'Deep metrics: the model whose features were compared.' })
+  model!: string | null;
+
+  @Field(() => [String], { nullable: true, description: 'Deep metrics: the feature outputs used.' })
+  layers!: string[] | null;
 
   @Field(() => Int)
   version!: number;
@@ -186,6 +211,12 @@ export class PairScoreView {
 
   @Field(() => GraphQLJSONObject)
   params!: Record<string, number>;
+
+  @Field(() => String, { nullable: true, description: 'Deep metrics: the model whose features were compared.' })
+  model!: string | null;
+
+  @Field(() => [String], { nullable: true, description: 'Deep metrics: the feature outputs used.' })
+  layers!: string[] | null;
 
   @Field(() => Int)
   version!: number;

@@ -17,7 +17,7 @@ import * as jobs from '../platform/jobs/store';
 import type { FloatImage } from '../platform/native';
 import type { TestSetDefinition } from './definition';
 import { bodyMap, centerSquare, cropPatch, placePatch, type BodyMap } from './patches';
-import { resizeRegion } from './resize';
+import { resizeRegion } from '../imaging/resize';
 import { planItems, type DistortionChoice, type PlannedItem } from './sampling';
 
 export const BUILD_TEST_SET = 'BUILD_TEST_SET';

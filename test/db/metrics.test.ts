@@ -50,10 +50,11 @@ const compare = (a: Record<string, unknown>, b: Record<string, unknown>, metrics
   t.gql<any>(COMPARE, { a, b, metrics, ...extra });
 
 it('lists the catalog with its pinned settings and versions', async () => {
-  const { data, errors } = await t.gql<any>(`{ metricCatalog { name family direction channels minSide version toolkits params { name min max default integer } } }`);
+  const { data, errors } = await t.gql<any>(`{ metricCatalog { name family direction channels minSide version toolkits needsModel params { name min max default integer } } }`);
   expect(errors).toBeUndefined();
   const names = data.metricCatalog.map((metric: { name: string }) => metric.name);
-  expect(names).toEqual(['mse', 'psnr', 'ssim', 'ms_ssim', 'gmsd', 'haarpsi', 'vif', 'fsim']);
+  expect(names).toEqual(['mse', 'psnr', 'ssim', 'ms_ssim', 'gmsd', 'haarpsi', 'vif', 'fsim', 'lpips']);
+  expect(data.metricCatalog.find((metric: { name: string }) => metric.name === 'lpips')).toMatchObject({ family: 'deep', direction: 'distance', channels: 'model', needsModel: true });
   const msssim = data.metricCatalog.find((metric: { name: string }) => metric.name === 'ms_ssim');
   expect(msssim).toMatchObject({ direction: 'similarity', channels: 'per_channel', minSide: 161, params: [{ name: 'scales', min: 1, max: 5, default: 5, integer: true }] });
   expect(data.metricCatalog.find((metric: { name: string }) => metric.name === 'ssim').toolkits).toContain('skimage.metrics.structural_similarity');
@@ -129,7 +130,10 @@ it('refuses bad input with the field and what is allowed', async () => {
   expect(tooSmall.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'metrics[1]' });
   expect(tooSmall.message).toContain('needs at least 161 x 161');
   expect((await error({ imageId: ids.clean }, { imageId: ids.noisy }, [])).extensions).toMatchObject({ field: 'metrics' });
-  expect((await error({ imageId: ids.clean }, { imageId: ids.noisy }, [{ name: 'lpips' }])).extensions!.code).toBe('BAD_USER_INPUT'); // enum
+  expect((await error({ imageId: ids.clean }, { imageId: ids.noisy }, [{ name: 'lpipz' }])).extensions!.code).toBe('BAD_USER_INPUT'); // enum
+  expect((await error({ imageId: ids.clean }, { imageId: ids.noisy }, [{ name: 'lpips' }])).extensions).toMatchObject({ field: 'metrics[0].model' });
+  expect((await error({ imageId: ids.clean }, { imageId: ids.noisy }, [{ name: 'lpips', model: 'nope' }])).message).toContain('no registered model named "nope"');
+  expect((await error({ imageId: ids.clean }, { imageId: ids.noisy }, [{ name: 'ssim', model: 'nope' }])).extensions).toMatchObject({ field: 'metrics[0].model' });
   expect((await error({ imageId: ids.clean, distortionId: ids.noisy }, { imageId: ids.noisy }, [{ name: 'mse' }])).extensions).toMatchObject({ field: 'a' });
   expect((await error({ itemId: ids.clean }, { imageId: ids.noisy }, [{ name: 'mse' }])).extensions).toMatchObject({ field: 'a.slot' });
   expect((await error({ imageId: '00000000-0000-4000-8000-000000000000' }, { imageId: ids.noisy }, [{ name: 'mse' }])).extensions!.code).toBe('NOT_FOUND');

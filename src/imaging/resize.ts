@@ -1,5 +1,6 @@
 /**
- * Resampling a square region to a given size, for WHOLE-image units: a separable triangle (linear) filter
+ * Resampling a region to a given size (test sets' WHOLE-image units, deep-metric inputs of a fixed size): a
+ * separable triangle (linear) filter
  * widened by the scale when shrinking, so that downsizing averages every source pixel (antialiased, as
  * Pillow's BILINEAR does) and enlarging is plain bilinear interpolation. Borders are clamped.
  */
@@ -41,30 +42,40 @@ function taps(sourceLength: number, targetLength: number): Taps {
   return { first, count, weights, width };
 }
 
-/** The square region (x, y, side) of `image`, resampled to size x size. */
-export function resizeRegion(image: FloatImage, region: { x: number; y: number; size: number }, size: number): FloatImage {
-  const horizontal = taps(region.size, size);
-  const vertical = taps(region.size, size);
-  const out = new Float32Array(size * size * image.channels);
-  const rows = new Float32Array(region.size * size);
+/** The region (x, y, width x height) of `image`, resampled to outWidth x outHeight. */
+export function resampleRegion(
+  image: FloatImage,
+  region: { x: number; y: number; width: number; height: number },
+  outWidth: number,
+  outHeight: number,
+): FloatImage {
+  const horizontal = taps(region.width, outWidth);
+  const vertical = taps(region.height, outHeight);
+  const out = new Float32Array(outWidth * outHeight * image.channels);
+  const rows = new Float32Array(region.height * outWidth);
   for (let channel = 0; channel < image.channels; channel++) {
     const plane = channel * image.width * image.height;
-    for (let y = 0; y < region.size; y++) {
+    for (let y = 0; y < region.height; y++) {
       const row = plane + (region.y + y) * image.width + region.x;
-      for (let x = 0; x < size; x++) {
+      for (let x = 0; x < outWidth; x++) {
         let sum = 0;
         for (let k = 0; k < horizontal.count[x]; k++) sum += horizontal.weights[x * horizontal.width + k] * image.data[row + horizontal.first[x] + k];
-        rows[y * size + x] = sum;
+        rows[y * outWidth + x] = sum;
       }
     }
-    const target = channel * size * size;
-    for (let y = 0; y < size; y++) {
-      for (let x = 0; x < size; x++) {
+    const target = channel * outWidth * outHeight;
+    for (let y = 0; y < outHeight; y++) {
+      for (let x = 0; x < outWidth; x++) {
         let sum = 0;
-        for (let k = 0; k < vertical.count[y]; k++) sum += vertical.weights[y * vertical.width + k] * rows[(vertical.first[y] + k) * size + x];
-        out[target + y * size + x] = sum;
+        for (let k = 0; k < vertical.count[y]; k++) sum += vertical.weights[y * vertical.width + k] * rows[(vertical.first[y] + k) * outWidth + x];
+        out[target + y * outWidth + x] = sum;
       }
     }
   }
-  return { data: out, width: size, height: size, channels: image.channels };
+  return { data: out, width: outWidth, height: outHeight, channels: image.channels };
+}
+
+/** The square region (x, y, side) of `image`, resampled to size x size. */
+export function resizeRegion(image: FloatImage, region: { x: number; y: number; size: number }, size: number): FloatImage {
+  return resampleRegion(image, { x: region.x, y: region.y, width: region.size, height: region.size }, size, size);
 }
