@@ -4,6 +4,7 @@
  */
 import { accessModule } from './access/module';
 import { datasetsModule } from './datasets/module';
+import { evaluationModule } from './evaluation/module';
 import { distortionsModule } from './distortions/module';
 import { jobsModule } from './jobs/module';
 import { metricsModule } from './metrics/module';
@@ -14,4 +15,4 @@ import { studiesModule } from './studies/module';
 import { testSetsModule } from './testsets/module';
 import { trainingModule } from './training/module';
 
-export const MODULES: readonly DomainModule[] = [accessModule, jobsModule, datasetsModule, distortionsModule, modelsModule, trainingModule, testSetsModule, studiesModule, readingModule, metricsModule];
+export const MODULES: readonly DomainModule[] = [accessModule, jobsModule, datasetsModule, distortionsModule, modelsModule, trainingModule, testSetsModule, studiesModule, readingModule, metricsModule, evaluationModule];

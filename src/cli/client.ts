@@ -106,3 +106,14 @@ export async function* subscribe<T>(server: Server, query: string, variables: Re
     await client.dispose();
   }
 }
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A dataset given by id or by name (looked up on the server). */
+export async function datasetId(server: Server, idOrName: string): Promise<string> {
+  if (UUID.test(idOrName)) return idOrName;
+  const { datasets } = await request<{ datasets: Array<{ id: string; name: string }> }>(server, `{ datasets { id name } }`);
+  const dataset = datasets.find((candidate) => candidate.name === idOrName);
+  if (!dataset) throw new Error(`no dataset named "${idOrName}" (medpsim datasets lists them)`);
+  return dataset.id;
+}

@@ -1,9 +1,8 @@
 /** `medpsim train`: a training job on a running server (the startTraining mutation), followed to its end. */
 import path from 'node:path';
 import type { Command } from 'commander';
-import { request, serverOf, serverOptions, subscribe, type Server } from './client';
+import { datasetId, request, serverOf, serverOptions, subscribe } from './client';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 interface TrainingJobView {
   id: string;
@@ -33,13 +32,6 @@ function parseOption(text: string, options: Record<string, unknown> = {}): Recor
   return options;
 }
 
-async function datasetId(server: Server, idOrName: string): Promise<string> {
-  if (UUID.test(idOrName)) return idOrName;
-  const { datasets } = await request<{ datasets: Array<{ id: string; name: string }> }>(server, `{ datasets { id name } }`);
-  const dataset = datasets.find((candidate) => candidate.name === idOrName);
-  if (!dataset) throw new Error(`no dataset named "${idOrName}" (medpsim datasets lists them)`);
-  return dataset.id;
-}
 
 function epochLine(job: TrainingJobView): string | null {
   const progress = job.training?.progress;

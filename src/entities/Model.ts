@@ -8,6 +8,7 @@ export enum ModelTask {
   CLASSIFIER = 'classifier',
   DAE = 'dae',
   GAN_GENERATOR = 'gan-generator',
+  BACKBONE = 'backbone',
 }
 registerEnumType(ModelTask, {
   name: 'ModelTask',
@@ -15,6 +16,7 @@ registerEnumType(ModelTask, {
     CLASSIFIER: { description: 'ResNet50 chest-X-ray classifier; its feature maps are the perceptual metric.' },
     DAE: { description: 'Denoising autoencoder: a CNN-based distortion (expects its input already noisy).' },
     GAN_GENERATOR: { description: 'pix2pix generator trained to distort like one of the engine\'s distortions.' },
+    BACKBONE: { description: 'A feature network exported for the lpips metric (e.g. ImageNet AlexNet, VGG or ResNet50 with LPIPS\'s lin weights).' },
   },
 });
 

@@ -10,7 +10,7 @@ import path from 'node:path';
 
 export const MANIFEST_FORMAT = 'medpsim-model-manifest';
 export const MANIFEST_VERSION = 1;
-export const MODEL_TASKS = ['classifier', 'dae', 'gan-generator'] as const;
+export const MODEL_TASKS = ['classifier', 'dae', 'gan-generator', 'backbone'] as const;
 export type ModelTaskName = (typeof MODEL_TASKS)[number];
 
 /** The exporter's rule for model names (they become file names); the registry uses the same. */

@@ -153,5 +153,10 @@ def export_classifier(r, model, config, data, metrics, init, history):
         "metrics": metrics,
         "initialization": init,
         "extra": {"classes": list(CLASSES), "featureLayers": [f"features_{l}" for l in FEATURE_LAYERS],
-                  "architecture": "torchvision resnet50, fc -> 2", "history": history},
+                  "architecture": "torchvision resnet50, fc -> 2", "history": history,
+                  # The server's lpips metric (src/metrics/deep.ts): every feature layer, unweighted, at the
+                  # images' own size (the graph takes any height and width).
+                  "deepMetric": {"layers": [f"features_{l}" for l in FEATURE_LAYERS],
+                                 "defaultLayers": [f"features_{l}" for l in FEATURE_LAYERS],
+                                 "inputSize": None, "linWeights": None}},
     })

@@ -101,6 +101,8 @@ class ClassifierCliTest(CliCase):
 
         manifest, parity = self.check_files(self.out, "cls", "classifier")
         self.assertEqual(manifest["classes"], ["NORMAL", "PNEUMONIA"])
+        self.assertEqual(manifest["deepMetric"], {"layers": manifest["featureLayers"], "defaultLayers": manifest["featureLayers"],
+                                                  "inputSize": None, "linWeights": None})
         names = [o["name"] for o in manifest["outputs"]]
         self.assertEqual(names, ["logits", "features_conv1", "features_layer1", "features_layer2", "features_layer3", "features_layer4"])
         l2 = manifest["outputs"][3]
