@@ -25,7 +25,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 
 const README = readFileSync(path.join(__dirname, '..', '..', 'README.md'), 'utf8');
-const PLACEHOLDERS = ['/abs/path', '…', 'gan-gaussian'];
+const PLACEHOLDERS = ['/abs/path', '…', 'gan-gaussian', 'classifier-resnet50'];
 
 /** Each operation of each ```graphql block, as a document of its own. */
 function examples(): Array<{ name: string; document: DocumentNode; source: string }> {
