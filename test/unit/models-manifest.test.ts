@@ -38,7 +38,7 @@ it('checks format, version, task, name, onnx and the tensor lists', () => {
   expect(() => parseManifest([], 'm.json')).toThrow('m.json: a manifest must be a JSON object');
   expect(bad({ format: 'medpsim-onnx-parity' })).toThrow('format must be "medpsim-model-manifest", got "medpsim-onnx-parity"');
   expect(bad({ version: 2 })).toThrow('version must be 1 (the one this server reads), got 2');
-  expect(bad({ task: 'segmenter' })).toThrow('task must be one of classifier, dae, gan-generator, got "segmenter"');
+  expect(bad({ task: 'segmenter' })).toThrow('task must be one of classifier, dae, gan-generator, backbone, got "segmenter"');
   expect(bad({ name: '../x' })).toThrow(/name must be 1 to 100 letters/);
   expect(bad({ onnx: { file: 'm.onnx', sha256: 'abc' } })).toThrow(/onnx must be an object with file and sha256/);
   expect(bad({ inputs: [] })).toThrow('inputs must be a non-empty list');
