@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startFolderImport } from '../../src/datasets/service';
 import { startTestApp, waitForJob, type TestApp } from '../helpers/app';
-import { makeTinyDataset, runTraining, TINY_TRAININGS, torchAvailable } from '../helpers/models';
+import { makeTinyDataset, runTraining, TINY_TRAININGS, torchAvailable, writeTinyModel } from '../helpers/models';
 import { buildSet, importPhantoms } from '../helpers/testsets';
 
 const TORCH = torchAvailable();
@@ -29,6 +29,7 @@ if (!TORCH && process.env.CI) it('has torch for /usr/bin/python3 (required in CI
     makeTinyDataset(path.join(dir, 'data'));
     await runTraining([...TINY_TRAININGS.classifier, '--data', path.join(dir, 'data'), '--out-dir', models, '--name', 'cxr', '--seed', '1', '--device', 'cpu']);
     manifest = JSON.parse(readFileSync(path.join(models, 'cxr.json'), 'utf8'));
+    writeTinyModel(models, 'dae-small'); // a model without feature outputs or logits
     t = await startTestApp({ http: true, env: { MEDPSIM_MODELS_DIR: models, MEDPSIM_ONNX_PROVIDER: 'cpu' } });
     await waitForJob(t, await startFolderImport(t.app, { path: path.join(dir, 'data'), datasetName: 'tiny' }));
     ({ rows: [{ id: datasetId }] } = await t.app.pool.query(`SELECT id FROM datasets WHERE name = 'tiny'`));
@@ -130,5 +131,11 @@ if (!TORCH && process.env.CI) it('has torch for /usr/bin/python3 (required in CI
       id: (await t.app.pool.query(`SELECT id FROM images LIMIT 1`)).rows[0].id,
     });
     expect(layers.errors![0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'metrics[0].layers' });
+    const image = (await t.app.pool.query(`SELECT id FROM images LIMIT 1`)).rows[0].id;
+    const noFeatures = await t.gql<any>(`query ($id: ID!) { compareImages(a: { imageId: $id }, b: { imageId: $id }, metrics: [{ name: lpips, model: "dae-small" }]) { value } }`, { id: image });
+    expect(noFeatures.errors![0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'metrics[0].model' });
+    expect(noFeatures.errors![0].message).toContain('model dae-small: has no feature outputs for a deep metric');
+    const notClassifier = await t.gql<any>(`mutation ($dataset: ID!) { evaluateClassifier(model: "dae-small", datasetId: $dataset) { id } }`, { dataset: datasetId });
+    expect(notClassifier.errors![0].message).toContain('model dae-small: is a dae model, not a classifier');
   });
 });
