@@ -139,6 +139,21 @@ def build_parser():
     g.add_argument("--beta1", type=_non_negative, default=0.5, help="Adam beta1 (default 0.5, pix2pix)")
     n.set_defaults(func="gan")
 
+    b = sub.add_parser("export-backbone", help="an ImageNet AlexNet/VGG16/ResNet50 (local weights file) for the lpips metric, "
+                                              "with LPIPS's lin weights")
+    b.add_argument("--arch", choices=("alexnet", "vgg16", "resnet50"), required=True,
+                   help="alexnet/vgg16: LPIPS's taps and input scaling; resnet50: conv1, layer1..layer4, ImageNet mean/std")
+    b.add_argument("--weights", required=True,
+                   help="a torchvision state dict (alexnet-owt-7be5be79.pth, vgg16-397923af.pth, resnet50-0676ba61.pth), "
+                        "or none: random initialisation (the metric is then meaningful for tests only)")
+    b.add_argument("--lin-weights", default=None,
+                   help="LPIPS's lin weights (PerceptualSimilarity lpips/weights/v0.1/alex.pth, vgg.pth), written as "
+                        "<name>.lin.json beside the model (default: none, every channel weighs 1)")
+    b.add_argument("--name", type=_name, default=None, help="model name, the files' stem (default lpips-<arch>)")
+    b.add_argument("--out-dir", default=DEFAULT_OUT_DIR, help="where the files go (default: models/onnx)")
+    b.add_argument("--seed", type=int, default=0, help="the random initialisation of --weights none and the parity sample (default 0)")
+    b.set_defaults(func="backbone")
+
     v = sub.add_parser("verify-export", help="check an exported model: onnx.checker, manifest, parity with PyTorch")
     v.add_argument("--model", required=True, help="path to <name>.onnx (its .json and .parity.json beside it)")
     v.add_argument("--require-onnxruntime", action="store_true",
@@ -151,7 +166,7 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     events = Events(args.command)
     if getattr(args, "name", "") is None:
-        args.name = "gan-" + args.target_kind
+        args.name = "lpips-" + args.arch if args.func == "backbone" else "gan-" + args.target_kind
     try:
         if args.func == "classifier":
             from .classifier import run
@@ -159,6 +174,8 @@ def main(argv=None):
             from .dae import run
         elif args.func == "gan":
             from .gan import run
+        elif args.func == "backbone":
+            from .backbone import run
         else:
             return verify_command(args, events)
         return run(args, events)

@@ -70,7 +70,7 @@ int main() {
 
 def engine_sources():
     """noise.cpp and the engine's support sources (those of native/sources.json that register no kernels
-    and are not the registry), so that the comparison links without building every kernel."""
+    and are neither the registry nor the metrics), so that the comparison links without building every kernel."""
     with open(os.path.join(NATIVE, "sources.json")) as fh:
         sources = json.load(fh)["sources"]
     out = []
@@ -78,7 +78,8 @@ def engine_sources():
         path = os.path.join(NATIVE, rel)
         with open(path) as fh:
             text = fh.read()
-        if rel.endswith("noise.cpp") or ("void register_" not in text and not rel.endswith("registry.cpp")):
+        support = "void register_" not in text and not rel.endswith("registry.cpp") and not os.path.basename(rel).startswith("metrics")
+        if rel.endswith("noise.cpp") or support:
             out.append(path)
     return out
 
