@@ -132,8 +132,9 @@ export class MetricMapView {
   dataUrl!: string;
 }
 
-@ObjectType({ description: 'A metric of a pair of images.' })
-export class MetricValueView {
+/** What identifies a metric's value: the metric, its settings, version and data range. */
+@ObjectType()
+abstract class MetricSettingFields {
   @Field(() => MetricName)
   metric!: string;
 
@@ -149,14 +150,17 @@ export class MetricValueView {
   @Field(() => Int)
   version!: number;
 
+  @Field(() => Int, { description: 'The data range used, as bits: L = 2^dataBits - 1 levels.' })
+  dataBits!: number;
+}
+
+@ObjectType({ description: 'A metric of a pair of images.' })
+export class MetricValueView extends MetricSettingFields {
   @Field(() => Float, { nullable: true, description: 'Null when infinite (PSNR of identical images; see infinite).' })
   value!: number | null;
 
   @Field({ description: 'The value is +infinity (PSNR of identical images).' })
   infinite!: boolean;
-
-  @Field(() => Int, { description: 'The data range used, as bits: L = 2^dataBits - 1 levels.' })
-  dataBits!: number;
 
   @Field(() => MetricMapView, { nullable: true, description: 'When asked for (maps: true); engine metrics only.' })
   map!: MetricMapView | null;
@@ -175,25 +179,7 @@ export class ImagePairInput {
 }
 
 @ObjectType({ description: "A test-set item's stored score for one metric setting (the metric's current version)." })
-export class ItemScoreView {
-  @Field(() => MetricName)
-  metric!: string;
-
-  @Field(() => GraphQLJSONObject)
-  params!: Record<string, number>;
-
-  @Field(() => String, { nullable: true, description: 'Deep metrics: the model whose features were compared.' })
-  model!: string | null;
-
-  @Field(() => [String], { nullable: true, description: 'Deep metrics: the feature outputs used.' })
-  layers!: string[] | null;
-
-  @Field(() => Int)
-  version!: number;
-
-  @Field(() => Int)
-  dataBits!: number;
-
+export class ItemScoreView extends MetricSettingFields {
   @Field(() => Float, { nullable: true, description: '2AFC: d(ref, p0); JND: d(p0, p1). Null when infinite (PSNR of identical images).' })
   d0!: number | null;
 
@@ -201,28 +187,10 @@ export class ItemScoreView {
   d1!: number | null;
 }
 
-@ObjectType({ description: 'A stored score of an image pair (the metric\'s current version).' })
-export class PairScoreView {
+@ObjectType({ description: "A stored score of an image pair (the metric's current version)." })
+export class PairScoreView extends MetricSettingFields {
   @Field(() => Int, { description: 'Index of the pair in the request.' })
   pair!: number;
-
-  @Field(() => MetricName)
-  metric!: string;
-
-  @Field(() => GraphQLJSONObject)
-  params!: Record<string, number>;
-
-  @Field(() => String, { nullable: true, description: 'Deep metrics: the model whose features were compared.' })
-  model!: string | null;
-
-  @Field(() => [String], { nullable: true, description: 'Deep metrics: the feature outputs used.' })
-  layers!: string[] | null;
-
-  @Field(() => Int)
-  version!: number;
-
-  @Field(() => Int)
-  dataBits!: number;
 
   @Field(() => Float, { nullable: true, description: 'Null when infinite (see infinite).' })
   value!: number | null;
