@@ -23,9 +23,13 @@ echo "== CUDA throughput"
 timeout 240 build/gpu/cuda_bench "${BENCH_BATCH:-32}" 2>&1 | tee "$log_dir/cuda-bench.txt"
 bench_rc=${PIPESTATUS[0]}
 if command -v compute-sanitizer >/dev/null && [ "${SANITIZE:-1}" = 1 ]; then
-  echo "== compute-sanitizer memcheck on the agreement tests"
-  timeout "${SANITIZE_TIMEOUT:-150}" compute-sanitizer --tool memcheck --error-exitcode 3 build/gpu/medpsim_cuda_tests >"$log_dir/memcheck.txt" 2>&1
-  echo "memcheck rc=$? (124: timed out)"; grep -E "ERROR SUMMARY|Invalid|SKIPPED" "$log_dir/memcheck.txt" | head -n 20
+  # The kinds' and the metrics' tests separately (a test-name filter), each with its own time limit.
+  for part in "CPU vs CUDA:kinds" "metric:metrics"; do
+    filter="${part%%:*}" name="${part#*:}"
+    echo "== compute-sanitizer memcheck on the agreement tests ($name)"
+    timeout "${SANITIZE_TIMEOUT:-150}" compute-sanitizer --tool memcheck --error-exitcode 3 build/gpu/medpsim_cuda_tests "$filter" >"$log_dir/memcheck-$name.txt" 2>&1
+    echo "memcheck rc=$? (124: timed out)"; grep -E "ERROR SUMMARY|Invalid|SKIPPED" "$log_dir/memcheck-$name.txt" | head -n 20
+  done
 fi
 else
   tests_rc=0 bench_rc=0

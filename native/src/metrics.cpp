@@ -6,7 +6,12 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "medpsim/metric_setup.hpp"
 #include "medpsim/metrics.generated.hpp"
+
+#ifdef MEDPSIM_WITH_CUDA
+#include "medpsim/cuda.hpp"
+#endif
 
 namespace medpsim {
 namespace {
@@ -36,6 +41,23 @@ std::vector<MetricInfo> build_table() {
   }
   if (!functions.empty()) throw std::logic_error("metric function without a catalog entry: " + functions.begin()->first);
   return table;
+}
+
+// Why the CUDA backend cannot run `metric` ("" when it can). The device count is probed once: it does not
+// change while the process runs, and the first CUDA call is slow.
+std::string cuda_refusal(const std::string& metric) {
+#ifdef MEDPSIM_WITH_CUDA
+  static const std::string no_device = [] {
+    std::string reason;
+    return cuda_probe(reason) > 0 ? std::string() : reason;
+  }();
+  if (!no_device.empty()) return no_device;
+  if (!cuda_has_metric(metric)) return "no CUDA implementation of " + metric + " yet";
+  return "";
+#else
+  (void)metric;
+  return "this build of the engine has no CUDA kernels (CPU only)";
+#endif
 }
 
 // One channel of an image, as a view (no copy).
@@ -73,21 +95,31 @@ MetricResult MetricInfo::compute(const Image& a, const Image& b, const Params& g
     }
   }
 
+  if (options.cuda) {
+    const std::string refusal = cuda_refusal(name);
+    if (!refusal.empty()) fail("the CUDA backend is not available: " + refusal);
+  }
+  // The chosen backend, on the images the colour rule gives.
+  const auto evaluate = [&](const Image& x, const Image& y, Image* m) {
+#ifdef MEDPSIM_WITH_CUDA
+    if (options.cuda) return cuda_metric(name, x, y, params, options.data_range, m);
+#endif
+    return run(x, y, params, options.data_range, m, options.threads);
+  };
+
   MetricResult result;
   if (options.want_map) result.map = Image::allocate(a.width(), a.height(), 1);
   Image* map = options.want_map ? &result.map : nullptr;
   if (a.channels() == 1 || channels == ChannelRule::pooled) {
-    result.value = run(a, b, params, options.data_range, map, options.threads);
+    result.value = evaluate(a, b, map);
   } else if (channels == ChannelRule::luminance) {
-    result.value = run(detail::luminance(a, options.threads), detail::luminance(b, options.threads), params, options.data_range,
-                       map, options.threads);
+    result.value = evaluate(detail::luminance(a, options.threads), detail::luminance(b, options.threads), map);
   } else {
     Image channel_map;
     if (map) channel_map = Image::allocate(a.width(), a.height(), 1);
     double sum = 0.0;
     for (int c = 0; c < a.channels(); ++c) {
-      sum += run(channel_view(a, c), channel_view(b, c), params, options.data_range, map ? &channel_map : nullptr,
-                 options.threads);
+      sum += evaluate(channel_view(a, c), channel_view(b, c), map ? &channel_map : nullptr);
       if (!map) continue;
       float* out = map->data();
       const float* add = channel_map.data();
@@ -123,12 +155,38 @@ MetricResult compute_metric(const std::string& name, const Image& a, const Image
 
 namespace detail {
 
-void require_min_side(const std::string& metric, const Image& image, int min_side, const std::string& rule) {
-  if (image.width() >= min_side && image.height() >= min_side) return;
+void require_min_side(const std::string& metric, int width, int height, int min_side, const std::string& rule) {
+  if (width >= min_side && height >= min_side) return;
   std::ostringstream text;
-  text << metric << ": images are " << image.width() << "x" << image.height() << "; needs at least " << min_side << " x "
-       << min_side << " (" << rule << ")";
+  text << metric << ": images are " << width << "x" << height << "; needs at least " << min_side << " x " << min_side << " ("
+       << rule << ")";
   throw std::invalid_argument(text.str());
+}
+
+void require_min_side(const std::string& metric, const Image& image, int min_side, const std::string& rule) {
+  require_min_side(metric, image.width(), image.height(), min_side, rule);
+}
+
+// The size rules of both backends.
+void require_metric_size(const std::string& metric, int width, int height, const Params& params) {
+  if (metric == "ssim") {
+    require_min_side(metric, width, height, kSsimWindow, "at least 11 x 11 (one whole window); smaller images are refused");
+  } else if (metric == "ms_ssim") {
+    // The smallest side n with ceil(n / 2^(scales - 1)) >= 11.
+    const int scales = static_cast<int>(params.at("scales"));
+    require_min_side(metric, width, height, (kSsimWindow - 1) * (1 << (scales - 1)) + 1,
+                     "the coarsest scale must hold one 11 x 11 window: each side n needs ceil(n / 2^(scales - 1)) >= 11, "
+                     "i.e. 161 pixels for 5 scales, 81 for 4, 41 for 3, 21 for 2");
+  } else if (metric == "gmsd" || metric == "haarpsi") {
+    require_min_side(metric, width, height, 2, "at least 2 x 2");
+  } else if (metric == "vif") {
+    // Scale by scale a side n becomes n - 16, ceil((n - 8) / 2) - 8, ceil((m - 4) / 2) - 4 and
+    // ceil((l - 2) / 2) - 2 valid samples (m, l the sides before filtering): 41 leaves the fourth scale one.
+    require_min_side(metric, width, height, 41, "the fourth scale must hold one 3 x 3 window");
+  } else if (metric == "fsim") {
+    // F >= 2 only from a side of 384, where the downsampled side is >= 192, so checking the input suffices.
+    require_min_side(metric, width, height, 8, "at least 8 x 8 after the downsampling");
+  }
 }
 
 Image luminance(const Image& image, int threads) {

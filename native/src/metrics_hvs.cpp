@@ -6,9 +6,20 @@
 #include <numeric>
 #include <vector>
 
+#include "medpsim/metric_setup.hpp"
 #include "medpsim/metrics.hpp"
 
 namespace medpsim::detail {
+
+std::vector<double> vif_window(int taps) {
+  const double sigma = taps / 5.0, half = (taps - 1) / 2.0;
+  std::vector<double> g(taps);
+  for (int i = 0; i < taps; ++i) g[i] = std::exp(-(i - half) * (i - half) / (2 * sigma * sigma));
+  const double sum = std::accumulate(g.begin(), g.end(), 0.0);
+  for (double& v : g) v /= sum;
+  return g;
+}
+
 namespace {
 
 using Plane = Buffer<double>;  // row-major, one image-sized array
@@ -23,11 +34,8 @@ bool identical(const Image& a, const Image& b) { return std::equal(a.data(), a.d
 // so the filters are rank-1 products of two 1-D filters over t in [i - h + 1, i + h]:
 //   box:  sum of in[t];   sign: sum over t <= i minus sum over t > i (ker[j] = -1 for j < h).
 
-constexpr double kHaarC = 30.0, kAlpha = 4.2;
-constexpr int kHaarScales = 3;
-
-double sigmoid(double x) { return 1.0 / (1.0 + std::exp(-kAlpha * x)); }
-double logit(double x) { return std::log(x / (1.0 - x)) / kAlpha; }
+double sigmoid(double x) { return haar_sigmoid(x); }
+double logit(double x) { return haar_logit(x); }
 
 // Scaled 2 x 2 forward mean (zero beyond the last row and column) at even positions: ceil(w/2) x ceil(h/2).
 void haar_subsample(const Image& in, double scale, Plane& out, int threads) {
@@ -35,16 +43,7 @@ void haar_subsample(const Image& in, double scale, Plane& out, int threads) {
   out.assign(static_cast<size_t>(sw) * sh, 0.0);
   parallel_for(sh, threads, [&](int y0, int y1) {
     for (int y = y0; y < y1; ++y) {
-      const float* r0 = in.data() + static_cast<size_t>(2 * y) * w;
-      const float* r1 = 2 * y + 1 < h ? r0 + w : nullptr;
-      for (int x = 0; x < sw; ++x) {
-        const bool right = 2 * x + 1 < w;
-        double sum = static_cast<double>(r0[2 * x]) * scale;
-        if (right) sum += static_cast<double>(r0[2 * x + 1]) * scale;
-        if (r1) sum += static_cast<double>(r1[2 * x]) * scale;
-        if (r1 && right) sum += static_cast<double>(r1[2 * x + 1]) * scale;
-        out[static_cast<size_t>(y) * sw + x] = sum * 0.25;
-      }
+      for (int x = 0; x < sw; ++x) out[static_cast<size_t>(y) * sw + x] = forward_mean2(in.data(), w, h, x, y, scale);
     }
   });
 }
@@ -77,8 +76,8 @@ void haar_rows(const Plane& in, int w, int h, int hl, Plane& box, Plane& sign, i
   });
 }
 
-double haarpsi(const Image& a, const Image& b, const Params&, double data_range, Image* map, int threads) {
-  require_min_side("haarpsi", a, 2, "at least 2 x 2");
+double haarpsi(const Image& a, const Image& b, const Params& params, double data_range, Image* map, int threads) {
+  require_metric_size("haarpsi", a.width(), a.height(), params);
   const int w = (a.width() + 1) / 2, h = (a.height() + 1) / 2;
   const size_t n = static_cast<size_t>(w) * h;
   Plane ref, dist;
@@ -121,7 +120,7 @@ double haarpsi(const Image& a, const Image& b, const Params&, double data_range,
           double* out = (k < kHaarScales ? ls[o] : weight[o]).data() + row;
           for (int x = 0; x < w; ++x) {
             const double p = std::fabs(cr[o][x] * norm), q = std::fabs(cd[o][x] * norm);
-            if (k < kHaarScales) out[x] += (2.0 * p * q + kHaarC) / (p * p + q * q + kHaarC);
+            if (k < kHaarScales) out[x] += haar_similarity(p, q);
             else out[x] = std::max(p, q);
           }
         }
@@ -167,17 +166,6 @@ double haarpsi(const Image& a, const Image& b, const Params&, double data_range,
 // ("valid") and every second sample kept; then local means, variances and covariance ("valid"), the
 // MATLAB where-rules in MATLAB's order, and sums of log10 information terms. sigma_n^2 = 2.
 
-constexpr double kSigmaNsq = 2.0;
-constexpr int kVifScales = 4;
-
-std::vector<double> vif_window(int taps) {
-  const double sigma = taps / 5.0, half = (taps - 1) / 2.0;
-  std::vector<double> g(taps);
-  for (int i = 0; i < taps; ++i) g[i] = std::exp(-(i - half) * (i - half) / (2 * sigma * sigma));
-  const double sum = std::accumulate(g.begin(), g.end(), 0.0);
-  for (double& v : g) v /= sum;
-  return g;
-}
 
 // A float image scaled to a double plane.
 Plane scaled_plane(const Image& in, double scale) {
@@ -254,30 +242,8 @@ void vif_scale(const Plane& ref, const Plane& dist, int w, int h, const std::vec
       }
       double sum_num = 0.0, sum_den = 0.0;
       for (int x = 0; x < ow; ++x) {
-        const double mu1 = mom[0][x], mu2 = mom[1][x];
-        double sigma1_sq = mom[2][x] - mu1 * mu1;
-        double sigma2_sq = mom[3][x] - mu2 * mu2;
-        const double sigma12 = mom[4][x] - mu1 * mu2;
-        if (sigma1_sq < 0) sigma1_sq = 0;
-        if (sigma2_sq < 0) sigma2_sq = 0;
-        double g = sigma12 / (sigma1_sq + 1e-10);
-        double sv_sq = sigma2_sq - g * sigma12;
-        if (sigma1_sq < 1e-10) {
-          g = 0;
-          sv_sq = sigma2_sq;
-          sigma1_sq = 0;
-        }
-        if (sigma2_sq < 1e-10) {
-          g = 0;
-          sv_sq = 0;
-        }
-        if (g < 0) {
-          sv_sq = sigma2_sq;
-          g = 0;
-        }
-        if (sv_sq <= 1e-10) sv_sq = 1e-10;
-        const double n_px = std::log10(1 + g * g * sigma1_sq / (sv_sq + kSigmaNsq));
-        const double d_px = std::log10(1 + sigma1_sq / kSigmaNsq);
+        double n_px, d_px;
+        vif_pixel(mom[0][x], mom[1][x], mom[2][x], mom[3][x], mom[4][x], n_px, d_px);
         sum_num += n_px;
         sum_den += d_px;
         if (ratio && d_px > 0) (*ratio)[static_cast<size_t>(y) * ow + x] = static_cast<float>(n_px / d_px);
@@ -290,16 +256,15 @@ void vif_scale(const Plane& ref, const Plane& dist, int w, int h, const std::vec
   den += std::accumulate(row_den.begin(), row_den.end(), 0.0);
 }
 
-// Scale by scale, a side n becomes n - 16, ceil((n - 8) / 2) - 8, ceil((m - 4) / 2) - 4 and ceil((l - 2) / 2) - 2
-// valid samples (m, l the sides before filtering); n = 41 is the least that leaves the fourth scale one sample.
-double vif(const Image& a, const Image& b, const Params&, double data_range, Image* map, int threads) {
-  require_min_side("vif", a, 41, "the fourth scale must hold one 3 x 3 window");
+// Images of at least 41 x 41 (require_metric_size), so that the fourth scale keeps one sample.
+double vif(const Image& a, const Image& b, const Params& params, double data_range, Image* map, int threads) {
+  require_metric_size("vif", a.width(), a.height(), params);
   int w = a.width(), h = a.height();
   Plane ref = scaled_plane(a, 255.0 / data_range), dist = scaled_plane(b, 255.0 / data_range);
   double num = 0.0, den = 0.0;
   std::vector<float> ratio;
   for (int scale = 1; scale <= kVifScales; ++scale) {
-    const std::vector<double> win = vif_window((1 << (kVifScales - scale + 1)) + 1);
+    const std::vector<double> win = vif_window(vif_taps(scale));
     if (scale > 1) {
       int ow = 0, oh = 0;
       ref = filter_subsample(ref, w, h, win, ow, oh, threads);

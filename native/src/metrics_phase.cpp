@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "medpsim/metric_setup.hpp"
 #include "medpsim/metrics.hpp"
 
 namespace medpsim::detail {
@@ -39,55 +40,47 @@ void radix2(Complex* a, size_t n, const Complex* twiddle) {
   }
 }
 
-// The forward DFT of one length n >= 1, set up once. Bluestein: X_k = c_k sum_j (x_j c_j) conj(c_{k-j}),
-// c_j = exp(-i pi j^2 / n), the sum a circular convolution of length m >= 2n - 1, a power of two.
-// The inverse is conj(forward(conj(x))), unnormalised like detail::fft.
-class Dft {
- public:
-  explicit Dft(int n) : n_(n) {
-    const bool pow2 = (n & (n - 1)) == 0;
-    m_ = pow2 ? n : next_pow2(2 * n - 1);
-    twiddle_ = fft_twiddles(m_, false);
-    if (pow2) return;
-    chirp_.resize(n);
-    for (int j = 0; j < n; ++j) {
-      // j^2 mod 2n keeps the angle small, so it is as accurate for j = n - 1 as for j = 1.
-      const int64_t q = static_cast<int64_t>(j) * j % (2 * static_cast<int64_t>(n));
-      const double angle = -M_PI * static_cast<double>(q) / n;
-      chirp_[j] = {std::cos(angle), std::sin(angle)};
-    }
-    kernel_.assign(m_, Complex(0.0, 0.0));
-    kernel_[0] = std::conj(chirp_[0]);
-    for (int j = 1; j < n; ++j) kernel_[j] = kernel_[m_ - j] = std::conj(chirp_[j]);
-    radix2(kernel_.data(), m_, twiddle_.data());
-    for (Complex& v : kernel_) v /= static_cast<double>(m_);  // the inverse transform's 1 / m, folded in
+}  // namespace
+
+// The DFT of one length (metric_setup.hpp; the CUDA backend runs the same steps on the same tables).
+Dft::Dft(int n) : n_(n) {
+  const bool pow2 = (n & (n - 1)) == 0;
+  m_ = pow2 ? n : next_pow2(2 * n - 1);
+  twiddle_ = fft_twiddles(m_, false);
+  if (pow2) return;
+  chirp_.resize(n);
+  for (int j = 0; j < n; ++j) {
+    // j^2 mod 2n keeps the angle small, so it is as accurate for j = n - 1 as for j = 1.
+    const int64_t q = static_cast<int64_t>(j) * j % (2 * static_cast<int64_t>(n));
+    const double angle = -M_PI * static_cast<double>(q) / n;
+    chirp_[j] = {std::cos(angle), std::sin(angle)};
   }
+  kernel_.assign(m_, Complex(0.0, 0.0));
+  kernel_[0] = std::conj(chirp_[0]);
+  for (int j = 1; j < n; ++j) kernel_[j] = kernel_[m_ - j] = std::conj(chirp_[j]);
+  radix2(kernel_.data(), m_, twiddle_.data());
+  for (Complex& v : kernel_) v /= static_cast<double>(m_);  // the inverse transform's 1 / m, folded in
+}
 
-  int size() const { return n_; }
-
-  // x: n values, transformed in place; work: scratch (resized as needed).
-  void run(Complex* x, bool inverse, std::vector<Complex>& work) const {
-    if (inverse)
-      for (int j = 0; j < n_; ++j) x[j] = std::conj(x[j]);
-    if (chirp_.empty()) {
-      radix2(x, m_, twiddle_.data());
-    } else {
-      work.assign(m_, Complex(0.0, 0.0));
-      for (int j = 0; j < n_; ++j) work[j] = mul(x[j], chirp_[j]);
-      radix2(work.data(), m_, twiddle_.data());
-      // Inverse transform of the product as conj(forward(conj(.))).
-      for (int k = 0; k < m_; ++k) work[k] = std::conj(mul(work[k], kernel_[k]));
-      radix2(work.data(), m_, twiddle_.data());
-      for (int k = 0; k < n_; ++k) x[k] = mul(std::conj(work[k]), chirp_[k]);
-    }
-    if (inverse)
-      for (int j = 0; j < n_; ++j) x[j] = std::conj(x[j]);
+void Dft::run(Complex* x, bool inverse, std::vector<Complex>& work) const {
+  if (inverse)
+    for (int j = 0; j < n_; ++j) x[j] = std::conj(x[j]);
+  if (chirp_.empty()) {
+    radix2(x, m_, twiddle_.data());
+  } else {
+    work.assign(m_, Complex(0.0, 0.0));
+    for (int j = 0; j < n_; ++j) work[j] = mul(x[j], chirp_[j]);
+    radix2(work.data(), m_, twiddle_.data());
+    // Inverse transform of the product as conj(forward(conj(.))).
+    for (int k = 0; k < m_; ++k) work[k] = std::conj(mul(work[k], kernel_[k]));
+    radix2(work.data(), m_, twiddle_.data());
+    for (int k = 0; k < n_; ++k) x[k] = mul(std::conj(work[k]), chirp_[k]);
   }
+  if (inverse)
+    for (int j = 0; j < n_; ++j) x[j] = std::conj(x[j]);
+}
 
- private:
-  int n_, m_;
-  std::vector<Complex> twiddle_, chirp_, kernel_;
-};
+namespace {
 
 // 2-D DFT of a row-major rows x cols array: rows, then columns; every line is transformed alone.
 void dft2_with(const Dft& row_dft, const Dft& col_dft, Complex* a, bool inverse, int threads) {
@@ -108,20 +101,8 @@ void dft2_with(const Dft& row_dft, const Dft& col_dft, Complex* a, bool inverse,
 
 // ---------------------------------------------------------------------------------------------
 // phasecong2 as embedded in FeatureSIM.m.
-constexpr int kScales = 4, kOrients = 4;
-constexpr double kMinWaveLength = 6, kMult = 2, kSigmaOnf = 0.55, kDThetaOnSigma = 1.2, kK = 2.0, kEpsilon = 1e-4;
-
-// The filters for one rows x cols size (they depend on nothing else) and their noise terms. Filter (s, o) is
-// log_gabor[s][i] * spread[o][i], formed when used (8 planes stored rather than 16).
-struct PhaseFilters {
-  int rows = 0, cols = 0;
-  std::vector<std::vector<double>> log_gabor, spread;  // row-major; log_gabor includes the lowpass filter
-  double em_n[kOrients];  // sum(sum(filter.^2)) of the smallest scale
-  // sum(sum(EstSumAn2)) and sum(sum(EstSumAiAj)), from ifftFilt = real(ifft2(filter)) * sqrt(rows * cols).
-  // By Parseval, with H = (filter + filter(-k)) / 2 the transform of real(ifft2(filter)):
-  // sum(ifftFilt_i .* ifftFilt_j) = sum(H_i .* H_j), so no inverse transforms are needed.
-  double sum_an2[kOrients], sum_aiaj[kOrients];
-};
+constexpr int kScales = kPhaseScales, kOrients = kPhaseOrients;
+constexpr double kMinWaveLength = 6, kMult = 2, kSigmaOnf = 0.55, kDThetaOnSigma = 1.2, kK = 2.0;
 
 // xrange / yrange of the code (ranges normalised to +/- 0.5, odd and even sizes), ifftshifted: entry i of
 // the shifted range is entry (i + floor(n / 2)) mod n of the centred one.
@@ -134,7 +115,9 @@ std::vector<double> shifted_range(int n) {
   return range;
 }
 
-PhaseFilters make_filters(int rows, int cols, int threads) {
+}  // namespace
+
+PhaseFilters make_phase_filters(int rows, int cols, int threads) {
   PhaseFilters pf;
   pf.rows = rows;
   pf.cols = cols;
@@ -200,7 +183,6 @@ PhaseFilters make_filters(int rows, int cols, int threads) {
   return pf;
 }
 
-// MATLAB/numpy median (the mean of the two middle values for an even count); reorders `values`.
 double median(std::vector<double>& values) {
   const size_t n = values.size(), mid = n / 2;
   std::nth_element(values.begin(), values.begin() + mid, values.end());
@@ -208,6 +190,21 @@ double median(std::vector<double>& values) {
   if (n % 2) return upper;
   return (*std::max_element(values.begin(), values.begin() + mid) + upper) / 2;
 }
+
+// Noise from the smallest scale: the median of |EO|^2 (chi-squared, 2 DOF) gives its mean.
+double phase_noise_threshold(double median_e2n, const PhaseFilters& pf, int o) {
+  const double mean_e2n = -median_e2n / std::log(0.5);
+  const double noise_power = mean_e2n / pf.em_n[o];
+  const double est_noise_energy2 = 2 * noise_power * pf.sum_an2[o] + 4 * noise_power * pf.sum_aiaj[o];
+  const double tau = std::sqrt(est_noise_energy2 / 2);  // Rayleigh parameter
+  const double est_noise_energy = tau * std::sqrt(M_PI / 2);
+  const double est_noise_energy_sigma = std::sqrt((2 - M_PI / 2) * tau * tau);
+  return (est_noise_energy + kK * est_noise_energy_sigma) / 1.7;  // 1.7: the code's PC_2 rescaling
+}
+
+int fsim_factor(int width, int height) { return std::max(1, static_cast<int>(std::lround(std::min(width, height) / 256.0))); }
+
+namespace {
 
 // ResultPC of phasecong2 for a row-major image of the filters' size. Where AnAll is 0 (all responses exactly
 // zero, e.g. a flat image) the code's 0/0 is taken as 0: no phase congruency.
@@ -237,34 +234,15 @@ std::vector<double> phase_congruency(const std::vector<double>& image, const Pha
     }
     parallel_for(rows, threads, [&](int r0, int r1) {
       for (size_t i = static_cast<size_t>(r0) * cols; i < static_cast<size_t>(r1) * cols; ++i) {
-        double se = 0.0, so = 0.0, sa = 0.0;
+        double re[kScales], im[kScales];
         for (int s = 0; s < kScales; ++s) {
-          const Complex v = eo[s][i];
-          const double a2 = v.real() * v.real() + v.imag() * v.imag();
-          if (s == 0) e2n[i] = a2;
-          sa += std::sqrt(a2);
-          se += v.real();
-          so += v.imag();
+          re[s] = eo[s][i].real();
+          im[s] = eo[s][i].imag();
         }
-        an_all[i] += sa;
-        const double x_energy = std::sqrt(se * se + so * so) + kEpsilon;
-        const double mean_e = se / x_energy, mean_o = so / x_energy;
-        double en = 0.0;
-        for (int s = 0; s < kScales; ++s) {
-          const double e = eo[s][i].real(), od = eo[s][i].imag();
-          en += e * mean_e + od * mean_o - std::fabs(e * mean_o - od * mean_e);
-        }
-        energy[i] = en;
+        energy[i] = phase_energy(re, im, an_all[i], e2n[i]);
       }
     });
-    // Noise from the smallest scale: the median of |EO|^2 (chi-squared, 2 DOF) gives its mean.
-    const double mean_e2n = -median(e2n) / std::log(0.5);
-    const double noise_power = mean_e2n / pf.em_n[o];
-    const double est_noise_energy2 = 2 * noise_power * pf.sum_an2[o] + 4 * noise_power * pf.sum_aiaj[o];
-    const double tau = std::sqrt(est_noise_energy2 / 2);  // Rayleigh parameter
-    const double est_noise_energy = tau * std::sqrt(M_PI / 2);
-    const double est_noise_energy_sigma = std::sqrt((2 - M_PI / 2) * tau * tau);
-    const double t = (est_noise_energy + kK * est_noise_energy_sigma) / 1.7;  // 1.7: the code's PC_2 rescaling
+    const double t = phase_noise_threshold(median(e2n), pf, o);
     parallel_for(rows, threads, [&](int r0, int r1) {
       for (size_t i = static_cast<size_t>(r0) * cols; i < static_cast<size_t>(r1) * cols; ++i) {
         energy_all[i] += std::max(energy[i] - t, 0.0);
@@ -276,83 +254,54 @@ std::vector<double> phase_congruency(const std::vector<double>& image, const Pha
   return pc;
 }
 
-// The downsampled 0..255 luma: conv2(Y, ones(F) / F^2, 'same') (zero padding; 'same' keeps the full
-// convolution from index floor(F / 2), so the window of output i is i + floor(F / 2) - (F - 1) .. i + floor(F / 2)),
-// then every F-th sample from the first.
+// The downsampled 0..255 luma (fsim_downsample_pixel).
 std::vector<double> downsample(const Image& image, int f, double scale, int& rows, int& cols, int threads) {
   const int h = image.height(), w = image.width();
   rows = (h + f - 1) / f;
   cols = (w + f - 1) / f;
   std::vector<double> out(static_cast<size_t>(rows) * cols);
-  const double weight = 1.0 / (f * f);
-  const int back = f - 1 - f / 2;  // how far the window reaches before the sample
   parallel_for(rows, threads, [&](int r0, int r1) {
     for (int r = r0; r < r1; ++r) {
-      for (int c = 0; c < cols; ++c) {
-        double sum = 0.0;
-        for (int y = r * f - back; y < r * f - back + f; ++y) {
-          if (y < 0 || y >= h) continue;
-          for (int x = c * f - back; x < c * f - back + f; ++x) {
-            if (x >= 0 && x < w) sum += image.at(0, y, x) * scale * weight;
-          }
-        }
-        out[static_cast<size_t>(r) * cols + c] = sum;
-      }
+      for (int c = 0; c < cols; ++c) out[static_cast<size_t>(r) * cols + c] = fsim_downsample_pixel(image.data(), w, h, f, r, c, scale);
     }
   });
   return out;
 }
 
-// sqrt(Ix^2 + Iy^2) with Ix = conv2(Y, [3 0 -3; 10 0 -10; 3 0 -3] / 16, 'same'), Iy with the transpose
-// (zero padding).
+// The gradient magnitude of a downsampled image (fsim_gradient_pixel).
 std::vector<double> gradient_magnitude(const std::vector<double>& y, int rows, int cols, int threads) {
   std::vector<double> out(y.size());
-  const auto at = [&](int r, int c) { return r < 0 || r >= rows || c < 0 || c >= cols ? 0.0 : y[static_cast<size_t>(r) * cols + c]; };
-  const double w[3] = {3, 10, 3};
   parallel_for(rows, threads, [&](int r0, int r1) {
     for (int r = r0; r < r1; ++r) {
-      for (int c = 0; c < cols; ++c) {
-        double ix = 0.0, iy = 0.0;
-        for (int k = 0; k < 3; ++k) {
-          ix += w[k] * (at(r + 1 - k, c + 1) - at(r + 1 - k, c - 1));
-          iy += w[k] * (at(r + 1, c + 1 - k) - at(r - 1, c + 1 - k));
-        }
-        ix /= 16;
-        iy /= 16;
-        out[static_cast<size_t>(r) * cols + c] = std::sqrt(ix * ix + iy * iy);
-      }
+      for (int c = 0; c < cols; ++c) out[static_cast<size_t>(r) * cols + c] = fsim_gradient_pixel(y.data(), rows, cols, r, c);
     }
   });
   return out;
 }
 
-double fsim(const Image& a, const Image& b, const Params&, double data_range, Image* map, int threads) {
-  // F >= 2 only from a side of 384, where the downsampled side is >= 192, so checking the input suffices.
-  require_min_side("fsim", a, 8, "at least 8 x 8 after the downsampling");
-  const int f = std::max(1, static_cast<int>(std::lround(std::min(a.width(), a.height()) / 256.0)));
+double fsim(const Image& a, const Image& b, const Params& params, double data_range, Image* map, int threads) {
+  require_metric_size("fsim", a.width(), a.height(), params);
+  const int f = fsim_factor(a.width(), a.height());
   const double scale = 255.0 / data_range;  // FSIM's constants are for 0..255
   int rows = 0, cols = 0;
   const std::vector<double> y1 = downsample(a, f, scale, rows, cols, threads);
   const std::vector<double> y2 = downsample(b, f, scale, rows, cols, threads);
 
-  const PhaseFilters filters = make_filters(rows, cols, threads);
+  const PhaseFilters filters = make_phase_filters(rows, cols, threads);
   const Dft row_dft(cols), col_dft(rows);
   const std::vector<double> pc1 = phase_congruency(y1, filters, row_dft, col_dft, threads);
   const std::vector<double> pc2 = phase_congruency(y2, filters, row_dft, col_dft, threads);
   const std::vector<double> g1 = gradient_magnitude(y1, rows, cols, threads);
   const std::vector<double> g2 = gradient_magnitude(y2, rows, cols, threads);
 
-  constexpr double t1 = 0.85, t2 = 160;
   const size_t n = y1.size();
   std::vector<double> local(n), row_sim(rows), row_pcm(rows), row_local(rows);
   parallel_for(rows, threads, [&](int r0, int r1) {
     for (int r = r0; r < r1; ++r) {
       double sim = 0.0, pcm_sum = 0.0, local_sum = 0.0;
       for (size_t i = static_cast<size_t>(r) * cols; i < static_cast<size_t>(r + 1) * cols; ++i) {
-        const double pc_sim = (2 * pc1[i] * pc2[i] + t1) / (pc1[i] * pc1[i] + pc2[i] * pc2[i] + t1);
-        const double g_sim = (2 * g1[i] * g2[i] + t2) / (g1[i] * g1[i] + g2[i] * g2[i] + t2);
         const double pcm = std::max(pc1[i], pc2[i]);
-        local[i] = g_sim * pc_sim;
+        local[i] = fsim_local(pc1[i], pc2[i], g1[i], g2[i]);
         sim += local[i] * pcm;
         pcm_sum += pcm;
         local_sum += local[i];

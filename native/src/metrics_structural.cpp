@@ -8,9 +8,36 @@
 #include <vector>
 
 #include "medpsim/buffer_pool.hpp"
+#include "medpsim/metric_setup.hpp"
 #include "medpsim/metrics.hpp"
 
 namespace medpsim::detail {
+
+// ----- ssim, ms_ssim set-up (shared with the CUDA backend) -----
+
+constexpr double kSsimSigma = 1.5, kSsimK1 = 0.01, kSsimK2 = 0.03;
+
+std::array<double, kSsimRadius + 1> ssim_taps() {
+  std::array<double, kSsimRadius + 1> t{};
+  double sum = 0.0;
+  for (int k = -kSsimRadius; k <= kSsimRadius; ++k) sum += std::exp(-0.5 / (kSsimSigma * kSsimSigma) * k * k);
+  for (int k = 0; k <= kSsimRadius; ++k) t[k] = std::exp(-0.5 / (kSsimSigma * kSsimSigma) * k * k) / sum;
+  return t;
+}
+
+void ssim_constants(double data_range, double& c1, double& c2) {
+  c1 = (kSsimK1 * data_range) * (kSsimK1 * data_range);
+  c2 = (kSsimK2 * data_range) * (kSsimK2 * data_range);
+}
+
+double ms_ssim_exponent(int j, int scales) {
+  static const double kWeights[5] = {0.0448, 0.2856, 0.3001, 0.2363, 0.1333};
+  // Fewer than 5 scales: the first weights renormalised to sum 1 (5: as published, summing to 1.0001).
+  double weight_sum = 1.0;
+  if (scales < 5) weight_sum = std::accumulate(kWeights, kWeights + scales, 0.0);
+  return kWeights[j] / weight_sum;
+}
+
 namespace {
 
 // ----- mse, psnr -----
@@ -51,25 +78,8 @@ double psnr(const Image& a, const Image& b, const Params&, double data_range, Im
 
 // ----- ssim, ms_ssim -----
 
-constexpr int kRadius = 5;  // sigma 1.5 truncated at 3.5 sigma: int(3.5 * 1.5 + 0.5), an 11 x 11 window
-constexpr int kWindow = 2 * kRadius + 1;
-constexpr double kSigma = 1.5, kK1 = 0.01, kK2 = 0.03;
-const char* const kSsimRule = "at least 11 x 11 (one whole window); smaller images are refused";
-const char* const kMsSsimRule =
-    "the coarsest scale must hold one 11 x 11 window: each side n needs ceil(n / 2^(scales - 1)) >= 11, i.e. 161 pixels "
-    "for 5 scales, 81 for 4, 41 for 3, 21 for 2";
-
-// Normalised Gaussian taps for offsets 0..kRadius (the window is symmetric), as scipy computes them.
-std::array<double, kRadius + 1> ssim_taps() {
-  std::array<double, kRadius + 1> t{};
-  double sum = 0.0;
-  for (int k = -kRadius; k <= kRadius; ++k) sum += std::exp(-0.5 / (kSigma * kSigma) * k * k);
-  for (int k = 0; k <= kRadius; ++k) t[k] = std::exp(-0.5 / (kSigma * kSigma) * k * k) / sum;
-  return t;
-}
-
-// scipy.ndimage mode "reflect" (half-sample symmetric: ... b a | a b c ...), for offsets below n.
-inline int reflect(int i, int n) { return i < 0 ? -i - 1 : (i >= n ? 2 * n - i - 1 : i); }
+constexpr int kRadius = kSsimRadius;
+inline int reflect(int i, int n) { return ssim_reflect(i, n); }
 
 struct SsimMeans {
   double ssim;  // mean of S over the interior (pixels whose whole window lies inside)
@@ -83,7 +93,8 @@ struct SsimMeans {
 template <typename T>
 SsimMeans ssim_planes(const T* a, const T* b, int w, int h, double data_range, float* map, int threads) {
   const std::array<double, kRadius + 1> t = ssim_taps();
-  const double c1 = (kK1 * data_range) * (kK1 * data_range), c2 = (kK2 * data_range) * (kK2 * data_range);
+  double c1, c2;
+  ssim_constants(data_range, c1, c2);
   const int padded = w + 2 * kRadius;
   std::vector<double> row_s(h, 0.0), row_cs(h, 0.0);
   parallel_for(h, threads, [&](int y0, int y1) {
@@ -140,11 +151,7 @@ SsimMeans ssim_planes(const T* a, const T* b, int w, int h, double data_range, f
           uxy += (mxy[x - k] + mxy[x + k]) * t[k];
           uyy += (myy[x - k] + myy[x + k]) * t[k];
         }
-        const double vx = uxx - ux * ux, vy = uyy - uy * uy, vxy = uxy - ux * uy;
-        const double a1 = 2.0 * ux * uy + c1, a2 = 2.0 * vxy + c2;
-        const double b1 = ux * ux + uy * uy + c1, b2 = vx + vy + c2;
-        s_row[x] = (a1 * a2) / (b1 * b2);
-        cs_row[x] = a2 / b2;
+        ssim_pixel(ux, uy, uxx, uxy, uyy, c1, c2, s_row[x], cs_row[x]);
       }
       if (map) {
         float* out = map + static_cast<size_t>(y) * w;
@@ -164,8 +171,8 @@ SsimMeans ssim_planes(const T* a, const T* b, int w, int h, double data_range, f
   return {std::accumulate(row_s.begin(), row_s.end(), 0.0) / count, std::accumulate(row_cs.begin(), row_cs.end(), 0.0) / count};
 }
 
-double ssim(const Image& a, const Image& b, const Params&, double data_range, Image* map, int threads) {
-  require_min_side("ssim", a, kWindow, kSsimRule);
+double ssim(const Image& a, const Image& b, const Params& params, double data_range, Image* map, int threads) {
+  require_metric_size("ssim", a.width(), a.height(), params);
   return ssim_planes(a.data(), b.data(), a.width(), a.height(), data_range, map ? map->data() : nullptr, threads).ssim;
 }
 
@@ -177,26 +184,15 @@ Buffer<double> halve(const T* in, int w, int h, int threads) {
   Buffer<double> out(static_cast<size_t>(hw) * hh);
   parallel_for(hh, threads, [&](int y0, int y1) {
     for (int y = y0; y < y1; ++y) {
-      const T* r0 = in + static_cast<size_t>(2 * y) * w;
-      const T* r1 = in + static_cast<size_t>(std::min(2 * y + 1, h - 1)) * w;
-      for (int x = 0; x < hw; ++x) {
-        const int x0 = 2 * x, x1 = std::min(2 * x + 1, w - 1);
-        out[static_cast<size_t>(y) * hw + x] =
-            (static_cast<double>(r0[x0]) + r0[x1] + static_cast<double>(r1[x0]) + r1[x1]) * 0.25;
-      }
+      for (int x = 0; x < hw; ++x) out[static_cast<size_t>(y) * hw + x] = ms_ssim_halve_pixel(in, w, h, x, y);
     }
   });
   return out;
 }
 
 double ms_ssim(const Image& a, const Image& b, const Params& params, double data_range, Image* map, int threads) {
-  static const double kWeights[5] = {0.0448, 0.2856, 0.3001, 0.2363, 0.1333};
   const int scales = static_cast<int>(params.at("scales"));
-  // The smallest side n with ceil(n / 2^(scales - 1)) >= 11.
-  require_min_side("ms_ssim", a, (kWindow - 1) * (1 << (scales - 1)) + 1, kMsSsimRule);
-  // Fewer than 5 scales: the first weights renormalised to sum 1 (5: as published, summing to 1.0001).
-  double weight_sum = 1.0;
-  if (scales < 5) weight_sum = std::accumulate(kWeights, kWeights + scales, 0.0);
+  require_metric_size("ms_ssim", a.width(), a.height(), params);
 
   int w = a.width(), h = a.height();
   SsimMeans means = ssim_planes(a.data(), b.data(), w, h, data_range, map ? map->data() : nullptr, threads);
@@ -211,7 +207,7 @@ double ms_ssim(const Image& a, const Image& b, const Params& params, double data
       means = ssim_planes(pa.data(), pb.data(), w, h, data_range, nullptr, threads);
     }
     const double term = j == scales - 1 ? means.ssim : means.cs;
-    value *= std::pow(std::max(term, 0.0), kWeights[j] / weight_sum);
+    value *= std::pow(std::max(term, 0.0), ms_ssim_exponent(j, scales));
   }
   return value;
 }
@@ -221,8 +217,8 @@ double ms_ssim(const Image& a, const Image& b, const Params& params, double data
 // As the authors' GMSD.m, on samples scaled to 0..255: conv2(Y, ones(2) / 4, 'same') (zero beyond the last
 // row and column) and every second sample, Prewitt gradients / 3 (conv2 'same', zero padded), the GMS map
 // with T = 170 and its standard deviation (N - 1 denominator, as std2).
-double gmsd(const Image& a, const Image& b, const Params&, double data_range, Image* map, int threads) {
-  require_min_side("gmsd", a, 2, "at least 2 x 2");
+double gmsd(const Image& a, const Image& b, const Params& params, double data_range, Image* map, int threads) {
+  require_metric_size("gmsd", a.width(), a.height(), params);
   const int w = a.width(), h = a.height();
   const int cw = (w + 1) / 2, ch = (h + 1) / 2;
   const int pw = cw + 2;  // the downsampled images with one zero sample around them
@@ -230,29 +226,13 @@ double gmsd(const Image& a, const Image& b, const Params&, double data_range, Im
   Buffer<double> da(static_cast<size_t>(pw) * (ch + 2), 0.0), db(da.size(), 0.0);
   const auto downsample = [&](const Image& in, double* out, int y0, int y1) {
     for (int y = y0; y < y1; ++y) {
-      const float* r0 = in.data() + static_cast<size_t>(2 * y) * w;
-      const float* r1 = 2 * y + 1 < h ? r0 + w : nullptr;
-      for (int x = 0; x < cw; ++x) {
-        const bool right = 2 * x + 1 < w;
-        double sum = static_cast<double>(r0[2 * x]) * scale;
-        if (right) sum += static_cast<double>(r0[2 * x + 1]) * scale;
-        if (r1) sum += static_cast<double>(r1[2 * x]) * scale;
-        if (r1 && right) sum += static_cast<double>(r1[2 * x + 1]) * scale;
-        out[static_cast<size_t>(y + 1) * pw + x + 1] = sum * 0.25;
-      }
+      for (int x = 0; x < cw; ++x) out[static_cast<size_t>(y + 1) * pw + x + 1] = forward_mean2(in.data(), w, h, x, y, scale);
     }
   };
   parallel_for(ch, threads, [&](int y0, int y1) {
     downsample(a, da.data(), y0, y1);
     downsample(b, db.data(), y0, y1);
   });
-  const auto magnitude = [pw](const double* d, size_t i) {
-    const double* up = d + i - pw;
-    const double* down = d + i + pw;
-    const double ix = (up[-1] + d[i - 1] + down[-1] - up[1] - d[i + 1] - down[1]) / 3.0;
-    const double iy = (up[-1] + up[0] + up[1] - down[-1] - down[0] - down[1]) / 3.0;
-    return std::sqrt(ix * ix + iy * iy);
-  };
   Buffer<double> gms(static_cast<size_t>(cw) * ch);
   std::vector<double> row_sum(ch, 0.0);
   parallel_for(ch, threads, [&](int y0, int y1) {
@@ -260,8 +240,7 @@ double gmsd(const Image& a, const Image& b, const Params&, double data_range, Im
       double sum = 0.0;
       for (int x = 0; x < cw; ++x) {
         const size_t i = static_cast<size_t>(y + 1) * pw + x + 1;
-        const double m1 = magnitude(da.data(), i), m2 = magnitude(db.data(), i);
-        const double g = (2.0 * m1 * m2 + 170.0) / (m1 * m1 + m2 * m2 + 170.0);
+        const double g = gms_pixel(gmsd_magnitude(da.data(), i, pw), gmsd_magnitude(db.data(), i, pw));
         gms[static_cast<size_t>(y) * cw + x] = g;
         sum += g;
       }

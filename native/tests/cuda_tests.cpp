@@ -1,7 +1,10 @@
 // CPU vs CUDA agreement: for every kind with a CUDA kernel, the same cases (1 and 3 channels, odd and even
 // sizes, several seeds, identity and strong parameters) run through run_step on both backends must agree
-// within 1e-5 per sample. Without a CUDA build or a device those cases print SKIPPED and pass, so CI on
-// GPU-less machines stays green; the checks that need no device (error paths, the kind list) always run.
+// within 1e-5 per sample; for every metric, MetricInfo::compute with options.cuda on and off must agree
+// within 1e-5 (mse relative, psnr in dB) in value and per map pixel. Without a CUDA build or a device those
+// cases print SKIPPED and pass, so CI on GPU-less machines stays green; the checks that need no device
+// (error paths, the kind and metric lists) always run.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <functional>
@@ -11,8 +14,14 @@
 
 #include "medpsim/backends.hpp"
 #include "medpsim/kernels.hpp"
+#include "medpsim/metrics.hpp"
 #include "medpsim/random.hpp"
 #include "harness.hpp"
+#include "metric_images.hpp"
+
+#ifdef MEDPSIM_WITH_CUDA
+#include "medpsim/cuda.hpp"
+#endif
 
 using namespace medpsim;
 
@@ -178,12 +187,179 @@ static void test_large_image() {
   }
 }
 
-int main() {
-  const std::vector<harness::Test> tests = {
+// ----- metrics -----
+
+// |CPU - CUDA| on the metric's scale: relative for mse, dB for psnr (infinite for both: 0), absolute otherwise;
+// 1e9 for a NaN or a lone infinity.
+static double value_difference(const std::string& metric, double cpu, double gpu) {
+  if (cpu == gpu) return 0.0;
+  if (!std::isfinite(cpu) || !std::isfinite(gpu)) return 1e9;
+  const double d = std::fabs(cpu - gpu);
+  return metric == "mse" ? d / std::fabs(cpu) : d;
+}
+
+static double map_difference(const Image& cpu, const Image& gpu, size_t& where) {
+  where = 0;
+  if (!cpu.same_shape(gpu)) return 1e9;
+  double worst = 0.0;
+  for (size_t i = 0; i < cpu.size(); ++i) {
+    const double d = std::fabs(static_cast<double>(cpu.data()[i]) - gpu.data()[i]);
+    if (!(d <= worst)) {  // also catches NaN
+      worst = std::isnan(d) ? 1e9 : d;
+      where = i;
+    }
+  }
+  return worst;
+}
+
+// The parameter sets of each metric: the defaults, and for ms_ssim every scale count.
+static std::vector<Params> metric_params(const MetricInfo& metric) {
+  if (metric.name != "ms_ssim") return {Params{}};
+  std::vector<Params> sets;
+  for (int scales = 1; scales <= 5; ++scales) sets.push_back({{"scales", scales}});
+  return sets;
+}
+
+// Always runs: the metric list, and options.cuda refused with the reason where there is no device.
+static void test_metric_list_and_errors() {
+#ifdef MEDPSIM_WITH_CUDA
+  for (const MetricInfo& metric : all_metrics()) CHECK(cuda_has_metric(metric.name), "%s has no CUDA implementation", metric.name.c_str());
+  CHECK(cuda_metrics().size() == all_metrics().size(), "cuda_metrics() lists %zu of %zu metrics", cuda_metrics().size(),
+        all_metrics().size());
+  CHECK(!cuda_has_metric("lpips"), "cuda_has_metric of an unknown name");
+#endif
+  const Image a = metric_images::make("reference", 48, 45, 1, 8), b = metric_images::make("noise", 48, 45, 1, 8);
+  MetricOptions options;
+  options.cuda = true;
+  if (cuda_device_count() == 0) {
+    for (const MetricInfo& metric : all_metrics()) {
+      CHECK(throws_with<std::invalid_argument>([&] { metric.compute(a, b, {}, options); },
+                                               metric.name + ": the CUDA backend is not available: " + cuda_reason()),
+            "%s with options.cuda and no device must throw the reason", metric.name.c_str());
+    }
+    return;
+  }
+  // With a device: the input checks come first, as on the CPU; unknown names are refused.
+  options.data_range = 2.0;
+  CHECK(throws_with<std::invalid_argument>([&] { compute_metric("ssim", a, b, {}, options); }, "ssim: data range must be in (0, 1]"),
+        "data range check with options.cuda");
+#ifdef MEDPSIM_WITH_CUDA
+  CHECK(throws_with<std::invalid_argument>([&] { cuda_metric("lpips", a, b, {}, 1.0, nullptr); }, "no CUDA implementation"),
+        "cuda_metric of an unknown name");
+#endif
+}
+
+struct MetricCase {
+  int w, h;
+};
+
+// Compares one metric on one pair, CPU against CUDA through MetricInfo::compute: the value, the map (when
+// asked for), or the same size error. Updates the worst differences.
+static void compare_metric(const MetricInfo& metric, const Image& a, const Image& b, const Params& params, double data_range,
+                           bool want_map, const std::string& label, double& worst_value, double& worst_map, int& runs) {
+  MetricOptions cpu_options, gpu_options;
+  cpu_options.data_range = gpu_options.data_range = data_range;
+  cpu_options.want_map = gpu_options.want_map = want_map;
+  gpu_options.cuda = true;
+  MetricResult cpu, gpu;
+  try {
+    cpu = metric.compute(a, b, params, cpu_options);
+  } catch (const std::invalid_argument& e) {
+    // Too small for the metric: the CUDA backend must refuse with the CPU's message.
+    CHECK(throws_with<std::invalid_argument>([&] { metric.compute(a, b, params, gpu_options); }, e.what()),
+          "%s: CUDA must refuse like the CPU: %s", label.c_str(), e.what());
+    return;
+  }
+  try {
+    gpu = metric.compute(a, b, params, gpu_options);
+  } catch (const std::exception& e) {
+    CHECK(false, "%s: CUDA threw: %s", label.c_str(), e.what());
+    return;
+  }
+  const double dv = value_difference(metric.name, cpu.value, gpu.value);
+  CHECK(dv <= kTolerance, "%s: CPU %.12g vs CUDA %.12g", label.c_str(), cpu.value, gpu.value);
+  worst_value = std::max(worst_value, dv);
+  if (want_map) {
+    size_t where = 0;
+    const double dm = map_difference(cpu.map, gpu.map, where);
+    CHECK(dm <= kTolerance, "%s: map pixel %zu: CPU %.9g vs CUDA %.9g", label.c_str(), where, cpu.map.data()[where],
+          gpu.map.size() > where ? gpu.map.data()[where] : -1.0f);
+    worst_map = std::max(worst_map, dm);
+  }
+  ++runs;
+}
+
+// Every metric on 1 and 3 channels, odd and even sizes (fsim: Bluestein lengths, lines longer than a block's
+// shared memory holds, downsampling from 384), 8-, 12- and 16-bit data, identical pairs, every ms_ssim scale
+// count, too-small sizes; maps per pixel, and values without a map.
+static void test_metric_agreement() {
+  if (cuda_device_count() == 0) {
+    std::printf("  SKIPPED: no CUDA device (%s)\n", cuda_reason().c_str());
+    return;
+  }
+  const MetricCase sizes[] = {{181, 167}, {64, 64}, {97, 83}, {400, 390}, {165, 170}, {41, 45}, {23, 11}, {2, 2}, {8, 9}, {1100, 40}, {12, 4096}};
+  const std::pair<int, const char*> data[] = {{8, "noise"}, {12, "blur"}, {16, "contrast"}, {8, "reference"}};
+  for (const MetricInfo& metric : all_metrics()) {
+    double worst_value = 0.0, worst_map = 0.0;
+    int runs = 0;
+    for (const MetricCase& size : sizes) {
+      for (int channels : {1, 3}) {
+        for (const auto& d : data) {
+          const Image a = metric_images::make("reference", size.w, size.h, channels, d.first);
+          const Image b = metric_images::make(d.second, size.w, size.h, channels, d.first);
+          for (const Params& params : metric_params(metric)) {
+            char label[160];
+            std::snprintf(label, sizeof label, "%s %dx%dx%d %d-bit %s%s", metric.name.c_str(), size.w, size.h, channels, d.first, d.second,
+                          params.empty() ? "" : (" scales " + std::to_string(static_cast<int>(params.at("scales")))).c_str());
+            compare_metric(metric, a, b, params, metric_images::data_range(d.first), true, label, worst_value, worst_map, runs);
+          }
+        }
+      }
+    }
+    // Without a map (the device code skips the map's buffers and kernels).
+    const Image a = metric_images::make("reference", 181, 167, 1, 16), b = metric_images::make("noise", 181, 167, 1, 16);
+    compare_metric(metric, a, b, metric_params(metric).back(), 1.0, false, metric.name + " 181x167 without a map", worst_value, worst_map,
+                   runs);
+    std::printf("  %-8s %4d runs, max |CPU - CUDA| value %.3g, map %.3g\n", metric.name.c_str(), runs, worst_value, worst_map);
+  }
+}
+
+// Large images: many blocks per kernel, fsim downsampled by 2 (a 516-sample Bluestein line, the longest in
+// shared memory) and by 4 (256, radix 2).
+static void test_metric_large_images() {
+  if (cuda_device_count() == 0) {
+    std::printf("  SKIPPED: no CUDA device (%s)\n", cuda_reason().c_str());
+    return;
+  }
+  for (const MetricCase& size : {MetricCase{1031, 517}, MetricCase{1024, 1024}}) {
+    const Image a = metric_images::make("reference", size.w, size.h, 1, 16), b = metric_images::make("noise", size.w, size.h, 1, 16);
+    for (const MetricInfo& metric : all_metrics()) {
+      double worst_value = 0.0, worst_map = 0.0;
+      int runs = 0;
+      const std::string label = metric.name + " " + std::to_string(size.w) + "x" + std::to_string(size.h);
+      compare_metric(metric, a, b, {}, metric_images::data_range(16), true, label, worst_value, worst_map, runs);
+      std::printf("  %-18s |CPU - CUDA| value %.3g, map %.3g\n", label.c_str(), worst_value, worst_map);
+    }
+  }
+}
+
+// An argument runs only the tests whose name contains it (e.g. "CPU vs CUDA": the kinds, "metric": the metrics).
+int main(int argc, char** argv) {
+  std::vector<harness::Test> tests = {
       {"kind list and errors", test_kind_list_and_errors},
       {"CPU vs CUDA agreement", test_cpu_cuda_agreement},
       {"CPU vs CUDA, large image", test_large_image},
+      {"metric list and errors", test_metric_list_and_errors},
+      {"metric agreement", test_metric_agreement},
+      {"metric agreement, large images", test_metric_large_images},
   };
+  if (argc > 1) {
+    std::vector<harness::Test> chosen;
+    for (const auto& test : tests) {
+      if (std::string(test.first).find(argv[1]) != std::string::npos) chosen.push_back(test);
+    }
+    tests = chosen;
+  }
   std::printf("CUDA: %s (%d device(s))%s%s\n", cuda_available() ? "available" : "not available", cuda_device_count(),
               cuda_reason().empty() ? "" : ": ", cuda_reason().c_str());
   return harness::run_tests(tests);

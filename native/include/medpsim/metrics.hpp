@@ -23,7 +23,9 @@ enum class ChannelRule { pooled, per_channel, luminance };
 struct MetricOptions {
   double data_range = 1.0;  // L, in sample units; in (0, 1]
   bool want_map = false;    // also return the per-pixel map
-  int threads = 0;          // < 1: one per hardware thread
+  int threads = 0;          // < 1: one per hardware thread (CPU)
+  bool cuda = false;        // run on the current CUDA device; refused when the build has no CUDA or the metric has no
+                            // CUDA implementation
 };
 
 struct MetricResult {
@@ -46,7 +48,9 @@ struct MetricInfo {
   MetricFn run;  // unchecked; use compute()
 
   // Checks the parameters (each may be left out for its default), the shapes, the data range and that no
-  // sample exceeds it, converts colour by `channels`, then runs. Throws std::invalid_argument.
+  // sample exceeds it, converts colour by `channels`, then runs `run` or, with options.cuda, cuda_metric
+  // (medpsim/cuda.hpp) on each image the colour rule gives. Throws std::invalid_argument (also when the CUDA
+  // backend is asked for but not available), std::runtime_error for a CUDA error.
   MetricResult compute(const Image& a, const Image& b, const Params& params, const MetricOptions& options) const;
 };
 
@@ -61,6 +65,7 @@ MetricResult compute_metric(const std::string& name, const Image& a, const Image
 namespace detail {
 
 // Throws "<metric>: images are WxH; needs at least <min_w> x <min_h> (<rule>)" when either side is too small.
+void require_min_side(const std::string& metric, int width, int height, int min_side, const std::string& rule);
 void require_min_side(const std::string& metric, const Image& image, int min_side, const std::string& rule);
 
 // BT.601 luma of a 3-channel image (a copy of a 1-channel one).
