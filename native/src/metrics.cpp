@@ -60,6 +60,14 @@ std::string cuda_refusal(const std::string& metric) {
 #endif
 }
 
+// Samples outside [0, limit] (NaN included): a branch-free count that vectorises (AVX2 where the CPU has it),
+// so that checking the data range costs little beside the metric itself.
+MEDPSIM_VECTOR_CLONES size_t count_outside(const float* data, size_t n, float limit) {
+  size_t outside = 0;
+  for (size_t i = 0; i < n; ++i) outside += !(data[i] >= 0.0f && data[i] <= limit);
+  return outside;
+}
+
 // One channel of an image, as a view (no copy).
 Image channel_view(const Image& image, int c) {
   return Image::view(const_cast<float*>(image.plane(c)), image.width(), image.height(), 1);
@@ -83,16 +91,17 @@ MetricResult MetricInfo::compute(const Image& a, const Image& b, const Params& g
   const float limit = static_cast<float>(options.data_range * (1.0 + 1e-6));
   for (const Image* image : {&a, &b}) {
     const float* data = image->data();
+    // The extremes are found only for the message.
+    const size_t outside = count_outside(data, image->size(), limit);
+    if (outside == 0) continue;
     float peak = 0.0f, low = 0.0f;
     for (size_t i = 0; i < image->size(); ++i) {
       peak = std::max(peak, data[i]);
       low = std::min(low, data[i]);
     }
-    if (!(peak <= limit) || low < 0.0f) {
-      std::ostringstream text;
-      text << "samples reach " << peak << " (lowest " << low << "), outside the data range [0, " << options.data_range << "]";
-      fail(text.str());
-    }
+    std::ostringstream text;
+    text << outside << " samples outside the data range [0, " << options.data_range << "] (from " << low << " to " << peak << ")";
+    fail(text.str());
   }
 
   if (options.cuda) {
