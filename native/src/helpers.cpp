@@ -121,8 +121,6 @@ std::vector<std::complex<double>> fft_twiddles(size_t n, bool inverse) {
   return twiddle;
 }
 
-namespace {
-
 // The radix-2 FFT of n values (a power of two) with the twiddle table of fft_twiddles(n, inverse).
 // Products are written out as (ac - bd, ad + bc): the value std::complex gives for finite numbers,
 // without its NaN recovery branch, and the formula the CUDA kernel uses.
@@ -147,7 +145,6 @@ void fft_in_place(std::complex<double>* a, size_t n, const std::complex<double>*
   }
 }
 
-}  // namespace
 
 void fft(std::vector<std::complex<double>>& a, bool inverse) {
   const size_t n = a.size();

@@ -20,26 +20,6 @@ inline Complex mul(Complex a, Complex b) {
   return {a.real() * b.real() - a.imag() * b.imag(), a.real() * b.imag() + a.imag() * b.real()};
 }
 
-// In-place forward radix-2 FFT of n values (a power of two) with the table of fft_twiddles(n, false).
-void radix2(Complex* a, size_t n, const Complex* twiddle) {
-  for (size_t i = 1, j = 0; i < n; ++i) {  // bit-reversal permutation
-    size_t bit = n >> 1;
-    for (; j & bit; bit >>= 1) j ^= bit;
-    j ^= bit;
-    if (i < j) std::swap(a[i], a[j]);
-  }
-  for (size_t len = 2; len <= n; len <<= 1) {
-    const size_t step = n / len, half = len / 2;
-    for (size_t i = 0; i < n; i += len) {
-      for (size_t k = 0; k < half; ++k) {
-        const Complex u = a[i + k], v = mul(a[i + k + half], twiddle[k * step]);
-        a[i + k] = u + v;
-        a[i + k + half] = u - v;
-      }
-    }
-  }
-}
-
 }  // namespace
 
 // The DFT of one length (metric_setup.hpp; the CUDA backend runs the same steps on the same tables).
@@ -58,7 +38,7 @@ Dft::Dft(int n) : n_(n) {
   kernel_.assign(m_, Complex(0.0, 0.0));
   kernel_[0] = std::conj(chirp_[0]);
   for (int j = 1; j < n; ++j) kernel_[j] = kernel_[m_ - j] = std::conj(chirp_[j]);
-  radix2(kernel_.data(), m_, twiddle_.data());
+  fft_in_place(kernel_.data(), m_, twiddle_.data());
   for (Complex& v : kernel_) v /= static_cast<double>(m_);  // the inverse transform's 1 / m, folded in
 }
 
@@ -66,14 +46,14 @@ void Dft::run(Complex* x, bool inverse, std::vector<Complex>& work) const {
   if (inverse)
     for (int j = 0; j < n_; ++j) x[j] = std::conj(x[j]);
   if (chirp_.empty()) {
-    radix2(x, m_, twiddle_.data());
+    fft_in_place(x, m_, twiddle_.data());
   } else {
     work.assign(m_, Complex(0.0, 0.0));
     for (int j = 0; j < n_; ++j) work[j] = mul(x[j], chirp_[j]);
-    radix2(work.data(), m_, twiddle_.data());
+    fft_in_place(work.data(), m_, twiddle_.data());
     // Inverse transform of the product as conj(forward(conj(.))).
     for (int k = 0; k < m_; ++k) work[k] = std::conj(mul(work[k], kernel_[k]));
-    radix2(work.data(), m_, twiddle_.data());
+    fft_in_place(work.data(), m_, twiddle_.data());
     for (int k = 0; k < n_; ++k) x[k] = mul(std::conj(work[k]), chirp_[k]);
   }
   if (inverse)

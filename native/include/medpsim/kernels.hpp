@@ -103,6 +103,8 @@ void box_blur3(const Image& in, Image& out, double sigma, int threads);
 
 // In-place radix-2 FFT (n a power of two); inverse is unnormalised.
 void fft(std::vector<std::complex<double>>& a, bool inverse);
+// The same on n values at `a` with the twiddle table of fft_twiddles(n, inverse), made once for many lines.
+void fft_in_place(std::complex<double>* a, size_t n, const std::complex<double>* twiddle);
 // 2-D FFT of a row-major rows x cols array (both powers of two).
 void fft2(std::complex<double>* a, int rows, int cols, bool inverse, int threads);
 
