@@ -11,7 +11,7 @@
 //   score(pairs, metrics, options)  -> Promise<{ values: Float64Array, errors: string[], maps: Float32Array[] }>
 //     pairs:   [{ a: Float32Array, b: Float32Array (planar), width, height, channels, dataRange }]
 //     metrics: [{ name: string, params: { name: number } }]   (each computed on every pair)
-//     options: { threads?: number, maps?: boolean }
+//     options: { threads?: number, maps?: boolean, backend?: 'cpu' | 'cuda' }
 //     values[p * metrics.length + m] is metric m of pair p (NaN where it failed, errors[...] saying why,
 //     "" where it did not); maps, when asked for, in the same order (empty where it failed).
 //   planarFloat(samples: Uint8Array | Uint16Array (interleaved), width, height, channels)
@@ -371,6 +371,13 @@ Napi::Value Score(const Napi::CallbackInfo& info) {
     Napi::Object object = info[2].As<Napi::Object>();
     if (!object.Get("threads").IsUndefined()) options.threads = positive_int(env, object, "threads", "options");
     options.want_map = object.Get("maps").ToBoolean().Value();
+    Napi::Value backendValue = object.Get("backend");
+    if (!backendValue.IsUndefined()) {
+      const std::string name = backendValue.IsString() ? backendValue.As<Napi::String>().Utf8Value() : "";
+      if (name != "cpu" && name != "cuda") type_error(env, "options.backend must be \"cpu\" or \"cuda\"");
+      if (name == "cuda" && !medpsim::cuda_available()) type_error(env, "the CUDA backend is not available: " + medpsim::cuda_reason());
+      options.cuda = name == "cuda";
+    }
   }
   std::vector<Pair> pairs;
   std::vector<Napi::ObjectReference> keepAlive;

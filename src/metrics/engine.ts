@@ -3,6 +3,7 @@
  * model), the data range from the bit depths, the native engine's metrics on its worker threads and the
  * deep-feature ones on the inference pool's. Knows nothing of where images are stored.
  */
+import { chooseBackend, type BackendChoice } from '../distortions/apply';
 import { checkParamValue } from '../distortions/spec';
 import type { InferencePool } from '../models/inference';
 import { badUserInput } from '../platform/errors';
@@ -120,17 +121,18 @@ export async function scorePair(
   a: ScoredImage,
   b: ScoredImage,
   metrics: CheckedMetric[],
-  options: { dataBits?: number | null; maps?: boolean; pool?: InferencePool | null; keys?: [string | null, string | null] } = {},
+  options: { dataBits?: number | null; maps?: boolean; pool?: InferencePool | null; keys?: [string | null, string | null]; backend?: BackendChoice } = {},
 ): Promise<MetricValue[]> {
   const mismatch = shapeError(a, b);
   if (mismatch) throw badUserInput('b', mismatch);
   const dataBits = dataBitsOf(a, b, options.dataBits);
   const engine = metrics.filter((metric) => !metric.deep);
+  const { backend, note: backendNote } = engine.length ? chooseBackend(options.backend ?? 'AUTO') : { backend: 'CPU', note: null };
   const scores = engine.length
     ? await nativeEngine().score(
         [{ a: a.data, b: b.data, width: a.width, height: a.height, channels: a.channels, dataRange: dataRangeOf(dataBits, Math.max(a.bitDepth, b.bitDepth)) }],
         engine.map(({ spec, params }) => ({ name: spec.name, params })),
-        { maps: options.maps ?? false },
+        { maps: options.maps ?? false, backend: backend === 'CUDA' ? 'cuda' : 'cpu' },
       )
     : null;
   const values: MetricValue[] = [];
@@ -151,7 +153,7 @@ export async function scorePair(
       throw badUserInput(field, `${error}${hint}`, { metric: metric.spec.name, dataBits });
     }
     const map = options.maps ? { data: scores!.maps[at], width: a.width, height: a.height } : null;
-    values.push({ ...base, value: scores!.values[at], map });
+    values.push({ ...base, value: scores!.values[at], map, note: backendNote });
   }
   return values;
 }

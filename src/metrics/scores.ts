@@ -4,6 +4,7 @@
  * settings, version, model and data range (metric_scores), so a rerun computes only what is missing and a
  * changed metric version is recomputed, never mixed with old values: reads take current versions only.
  */
+import { chooseBackend } from '../distortions/apply';
 import { decodedSource } from '../distortions/service';
 import { inferencePool } from '../models/settings';
 import type { App } from '../platform/app';
@@ -130,6 +131,7 @@ async function scoreMissing(app: App, jobId: string, pairs: ImagePair[], metrics
     const error = shapeError(decoded.get(pair.a.hash)!, decoded.get(pair.b.hash)!);
     if (error) return { computed: 0, error };
   }
+  const backend = chooseBackend('AUTO').backend === 'CUDA' ? 'cuda' : 'cpu';
   for (const metric of metrics) {
     const asked = todo.map((entry) => entry.metrics.includes(metric));
     if (!asked.some(Boolean)) continue;
@@ -159,6 +161,7 @@ async function scoreMissing(app: App, jobId: string, pairs: ImagePair[], metrics
       const scores = await nativeEngine().score(
         [{ a: a.data, b: b.data, width: a.width, height: a.height, channels: a.channels, dataRange: dataRangeOf(pairBits(pair), Math.max(pair.a.bitDepth, pair.b.bitDepth)) }],
         [{ name: metric.spec.name, params: metric.params }],
+        { backend },
       );
       if (scores.errors[0]) return { computed: 0, error: scores.errors[0] };
       out.push(scores.values[0]);

@@ -1,5 +1,6 @@
 /** Metrics of stored images: an original, a distorted image or a test-set item's image, by reference. */
 import { getImage } from '../datasets/service';
+import type { BackendChoice } from '../distortions/apply';
 import { decodedSource, getDistortion } from '../distortions/service';
 import type { Image } from '../entities/Image';
 import type { App } from '../platform/app';
@@ -63,7 +64,7 @@ export async function compareStoredImages(
   a: ImageReference,
   b: ImageReference,
   metrics: MetricRequest[],
-  options: { dataBits?: number | null; maps?: boolean },
+  options: { dataBits?: number | null; maps?: boolean; backend?: BackendChoice },
 ): Promise<MetricValue[]> {
   const checked = await checkMetrics(metrics, 'metrics', registeredModels(app));
   const [first, second] = await Promise.all([located(app, a, 'a'), located(app, b, 'b')]);

@@ -54,7 +54,7 @@ export interface NativeScores {
 
 export interface NativeEngine {
   /** Each metric on every pair, on a worker thread. */
-  score(pairs: NativePair[], metrics: Array<{ name: string; params: Record<string, number> }>, options?: { threads?: number; maps?: boolean }): Promise<NativeScores>;
+  score(pairs: NativePair[], metrics: Array<{ name: string; params: Record<string, number> }>, options?: { threads?: number; maps?: boolean; backend?: 'cpu' | 'cuda' }): Promise<NativeScores>;
   metrics(): Array<{ name: string; family: string; direction: string; channels: string; params: string[] }>;
   distort(items: NativeItem[], steps: NativeStep[], options?: { threads?: number; backend?: 'cpu' | 'cuda' }): Promise<Float32Array[]>;
   /** Interleaved 8- or 16-bit samples to float planar in [0, 1] (divided by 255 or 65535). */

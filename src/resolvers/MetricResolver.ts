@@ -7,6 +7,7 @@ import { compareStoredImages, registeredModels } from '../metrics/service';
 import { checkMetrics } from '../metrics/engine';
 import type { App } from '../platform/app';
 import type { RequestContext } from '../platform/context';
+import { BackendChoiceEnum } from '../schema/distortions';
 import { Allow, PIPELINES, READERS } from '../schema/guards';
 import {
   ImagePairInput,
@@ -45,9 +46,11 @@ export class MetricResolver {
     @Arg('dataBits', () => Int, { nullable: true, description: 'The data range as bits; default: the bits the images record (DICOM BitsStored) or their PNG depth.' })
     dataBits: number | null,
     @Arg('maps', { defaultValue: false, description: 'Also return each per-pixel map.' }) maps: boolean,
+    @Arg('backend', () => BackendChoiceEnum, { defaultValue: BackendChoiceEnum.AUTO, description: 'Where the engine metrics run (deep metrics: MEDPSIM_ONNX_PROVIDER).' })
+    backend: BackendChoiceEnum,
     @Ctx() { app }: RequestContext,
   ): Promise<MetricValueView[]> {
-    const values = await compareStoredImages(app, a, b, metrics, { dataBits, maps });
+    const values = await compareStoredImages(app, a, b, metrics, { dataBits, maps, backend });
     return Promise.all(
       values.map(async (value) => ({
         ...value,

@@ -90,7 +90,7 @@ if (!TORCH && process.env.CI) it('has torch for /usr/bin/python3 (required in CI
       const job = await t.gql<any>(`mutation ($ids: [ID!]) { distortImages(input: { imageIds: $ids, sweep: { kind: ${kind}, severities: [0.25, 0.5, 1] } }) { id } }`, { ids: [image] });
       await waitForJob(t, job.data.distortImages.id);
       const { rows: distorted } = await t.app.pool.query(`SELECT id, steps->0->>'severity' AS severity FROM distorted_images WHERE image_id = $1 AND steps->0->>'kind' = $2 ORDER BY (steps->0->>'severity')::float`, [image, kind]);
-      const distances = [];
+      const distances: number[] = [];
       for (const row of distorted) {
         const { data, errors } = await t.gql<any>(`query ($a: ID!, $b: ID!) { compareImages(a: { imageId: $a }, b: { distortionId: $b }, metrics: [{ name: lpips, model: "cxr" }]) { value } }`, { a: image, b: row.id });
         expect(errors).toBeUndefined();

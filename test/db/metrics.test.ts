@@ -4,6 +4,7 @@
  * scikit-image and the papers' definitions are tested in native/tests/metric_tests*.cpp.)
  */
 import sharp from 'sharp';
+import { nativeEngine } from '../../src/platform/native';
 import { startTestApp, waitForJob, type TestApp } from '../helpers/app';
 import { grey16Png } from '../helpers/files';
 import { buildSet, importPhantoms } from '../helpers/testsets';
@@ -44,7 +45,7 @@ afterAll(async () => {
 
 const COMPARE = `query ($a: ImageRefInput!, $b: ImageRefInput!, $metrics: [MetricInput!]!, $dataBits: Int, $maps: Boolean) {
   compareImages(a: $a, b: $b, metrics: $metrics, dataBits: $dataBits, maps: $maps) {
-    metric params version value infinite dataBits map { width height min max dataUrl } } }`;
+    metric params version value infinite dataBits note map { width height min max dataUrl } } }`;
 
 const compare = (a: Record<string, unknown>, b: Record<string, unknown>, metrics: unknown[], extra: Record<string, unknown> = {}) =>
   t.gql<any>(COMPARE, { a, b, metrics, ...extra });
@@ -72,6 +73,7 @@ it('scores two stored originals: MSE and PSNR as computed here from the pixels, 
   expect(byName.mse.value).toBeCloseTo(mse, 9);
   expect(byName.psnr.value).toBeCloseTo(10 * Math.log10(1 / mse), 6);
   expect(byName.mse).toMatchObject({ version: 1, dataBits: 8, infinite: false, map: null });
+  if (!nativeEngine().backends().cuda) expect(byName.mse.note).toContain('AUTO fell back to CPU');
   expect(byName.ms_ssim.params).toEqual({ scales: 2 });
   for (const name of ['ssim', 'ms_ssim', 'haarpsi', 'vif', 'fsim']) {
     expect(byName[name].value).toBeGreaterThan(0);
@@ -130,6 +132,10 @@ it('refuses bad input with the field and what is allowed', async () => {
   expect(tooSmall.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'metrics[1]' });
   expect(tooSmall.message).toContain('needs at least 161 x 161');
   expect((await error({ imageId: ids.clean }, { imageId: ids.noisy }, [])).extensions).toMatchObject({ field: 'metrics' });
+  if (!nativeEngine().backends().cuda) {
+    const cuda = await t.gql<any>(`query ($a: ImageRefInput!) { compareImages(a: $a, b: $a, metrics: [{ name: ssim }], backend: CUDA) { value } }`, { a: { imageId: ids.clean } });
+    expect(cuda.errors![0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'backend' });
+  }
   expect((await error({ imageId: ids.clean }, { imageId: ids.noisy }, [{ name: 'lpipz' }])).extensions!.code).toBe('BAD_USER_INPUT'); // enum
   expect((await error({ imageId: ids.clean }, { imageId: ids.noisy }, [{ name: 'lpips' }])).extensions).toMatchObject({ field: 'metrics[0].model' });
   expect((await error({ imageId: ids.clean }, { imageId: ids.noisy }, [{ name: 'lpips', model: 'nope' }])).message).toContain('no registered model named "nope"');
