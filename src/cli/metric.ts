@@ -6,6 +6,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { DATASET_SETTINGS } from '../datasets/settings';
+import type { BackendChoice } from '../distortions/apply';
 import { pngToFloat } from '../imaging/float';
 import { ingestImage } from '../imaging/ingest';
 import { METRICS } from '../metrics/catalog';
@@ -50,14 +51,16 @@ export function registerMetricCommand(program: Command): void {
     .option('--data-bits <n>', 'the data range as bits (default: DICOM BitsStored, else the bit depth)', Number)
     .option('-m, --model <file.onnx>', 'lpips: the classifier or backbone (its manifest beside it)')
     .option('--layer <name>', 'lpips: a feature output to use (repeatable; default: the manifest\'s)', (value: string, previous: string[]) => [...previous, value], [])
-    .option('--json', 'print the value and its settings as JSON')
+    .option('--backend <backend>', 'engine metrics: auto, cpu or cuda', 'auto')
+    .option('--json', 'print the value and its settings as JSON (with a note where it ran elsewhere than asked)')
     .action(async (name: string, a: string, b: string, options) => {
+      const backend = String(options.backend).toUpperCase() as BackendChoice;
+      if (!['AUTO', 'CPU', 'CUDA'].includes(backend)) throw new Error('--backend must be auto, cpu or cuda');
       const metrics = await checkMetrics([{ name, params: options.param, model: options.model ?? null, layers: options.layer }], 'metric', modelFiles);
       const [first, second] = await Promise.all([readImage(a), readImage(b)]);
       const pool = metrics[0].deep ? new InferencePool({ size: 1 }) : null;
-      const [result] = await scorePair(first, second, metrics, { dataBits: options.dataBits, pool }).finally(() => pool?.close());
+      const [result] = await scorePair(first, second, metrics, { dataBits: options.dataBits, pool, backend }).finally(() => pool?.close());
       const printed = Number.isFinite(result.value) ? String(result.value) : result.value > 0 ? 'inf' : String(result.value);
-      if (result.note) console.error(`medpsim: ${result.note}`);
       if (options.json) console.log(JSON.stringify({ ...result, value: printed === 'inf' ? 'inf' : result.value, map: undefined }));
       else console.log(printed);
     });
