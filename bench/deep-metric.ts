@@ -28,7 +28,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { CLOCK_TICK_MS, machineCpuMs, option, processCpuMs } from './support';
+import { CLOCK_TICK_MS, argument, machineCpuMs, median, option, processCpuMs } from './support';
 import { deepDistances, describeDeepModel, type DeepModel } from '../src/metrics/deep';
 import { InferencePool } from '../src/models/inference';
 import { checkModelFiles } from '../src/models/manifest';
@@ -56,16 +56,6 @@ interface PassResult {
   seconds: number;
 }
 
-function argument(name: string): string | undefined {
-  const index = process.argv.indexOf(`--${name}`);
-  return index >= 0 ? process.argv[index + 1] : undefined;
-}
-
-const median = (values: number[]) => {
-  const sorted = [...values].sort((x, y) => x - y);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-};
 
 const seconds = (start: bigint) => Number(process.hrtime.bigint() - start) / 1e9;
 const fixed = (value: number) => (value >= 100 ? value.toFixed(0) : value >= 10 ? value.toFixed(1) : value.toFixed(2));

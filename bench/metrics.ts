@@ -17,7 +17,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { option } from './support';
+import { argument, median, option } from './support';
 import { nativeEngine, type NativePair } from '../src/platform/native';
 import { packageRoot } from '../src/platform/paths';
 import { renderPhantom } from '../src/synth/phantom';
@@ -47,16 +47,6 @@ interface PeerPass {
   peers: PeerSample[];
 }
 
-function argument(name: string): string | undefined {
-  const index = process.argv.indexOf(`--${name}`);
-  return index >= 0 ? process.argv[index + 1] : undefined;
-}
-
-const median = (values: number[]) => {
-  const sorted = [...values].sort((x, y) => x - y);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-};
 
 /** (value, mean seconds per call): a warm-up call, then calls until minSeconds have passed (at least one). */
 async function sample(pair: NativePair, metric: string, threads: number, minSeconds: number): Promise<{ value: number; seconds: number }> {

@@ -16,6 +16,18 @@ export function option(name: string, fallback: number): number {
 
 export const flag = (name: string) => process.argv.includes(`--${name}`);
 
+/** --name <text>, or undefined. */
+export function argument(name: string): string | undefined {
+  const index = process.argv.indexOf(`--${name}`);
+  return index >= 0 ? process.argv[index + 1] : undefined;
+}
+
+export const median = (values: number[]) => {
+  const sorted = [...values].sort((x, y) => x - y);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+};
+
 /** A database of its own: a new one on the server DATABASE_URL names (dropped at the end), or none (embedded). */
 export async function ownDatabase(): Promise<{ url: string | null; drop(): Promise<void> }> {
   const serverUrl = process.env.DATABASE_URL;

@@ -86,6 +86,25 @@ inline unsigned blocks_for(size_t n) {
 #define MEDPSIM_GRID_STRIDE(i, n) \
   for (size_t i = static_cast<size_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < (n); i += static_cast<size_t>(gridDim.x) * blockDim.x)
 
+// (ac - bd, ad + bc): the complex product as the CPU's FFT writes it.
+__device__ inline double2 cmul(double2 a, double2 b) { return make_double2(a.x * b.x - a.y * b.y, a.x * b.y + a.y * b.x); }
+
+// The butterfly stages of the CPU's radix-2 FFT (detail::fft_in_place) on n values (a power of two, already
+// in bit-reversed order) by the whole block: each stage's n / 2 butterflies in parallel, each computed exactly
+// as the CPU's sequential loop computes it, so the result is the same to the bit.
+__device__ inline void fft_stages(double2* a, int n, const double2* twiddle) {
+  for (int len = 2; len <= n; len <<= 1) {
+    const int half = len / 2, step = n / len;
+    for (int t = threadIdx.x; t < n / 2; t += blockDim.x) {
+      const int i = (t / half) * len + t % half, k = t % half;
+      const double2 u = a[i], v = cmul(a[i + half], twiddle[k * step]);
+      a[i] = make_double2(u.x + v.x, u.y + v.y);
+      a[i + half] = make_double2(u.x - v.x, u.y - v.y);
+    }
+    __syncthreads();
+  }
+}
+
 // The per-sample helpers of the CPU kernels, compiled for the device too.
 using detail::clamp01;
 using detail::reflect101;

@@ -18,7 +18,6 @@ namespace {
 constexpr uint32_t kColoredStream = 0x0300;  // src/noise.cpp
 
 // std::complex<double> multiplication as GCC does it for finite values: (ac - bd, ad + bc).
-__device__ inline double2 cmul(double2 a, double2 b) { return make_double2(a.x * b.x - a.y * b.y, a.x * b.y + a.y * b.x); }
 
 // Twiddles exp(-+2 pi i k / n), k < n / 2: the CPU fft()'s own table (src/helpers.cpp), as double2.
 std::vector<double2> twiddles(int n, bool inverse) {
@@ -47,16 +46,7 @@ __global__ void fft_lines(double2* data, int n, size_t line_step, size_t stride,
     work[i] = a[reversed * stride];
   }
   __syncthreads();
-  for (int len = 2; len <= n; len <<= 1) {
-    const int half = len / 2, step = n / len;
-    for (int t = threadIdx.x; t < n / 2; t += blockDim.x) {
-      const int i = (t / half) * len + t % half, k = t % half;
-      const double2 u = work[i], v = cmul(work[i + half], twiddle[k * step]);
-      work[i] = make_double2(u.x + v.x, u.y + v.y);
-      work[i + half] = make_double2(u.x - v.x, u.y - v.y);
-    }
-    __syncthreads();
-  }
+  fft_stages(work, n, twiddle);
   for (int i = threadIdx.x; i < n; i += blockDim.x) a[i * stride] = work[i];
 }
 

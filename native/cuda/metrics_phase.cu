@@ -16,7 +16,6 @@ namespace cuda {
 namespace {
 
 // std::complex<double> products as the CPU writes them: (ac - bd, ad + bc).
-__device__ inline double2 cmul(double2 a, double2 b) { return make_double2(a.x * b.x - a.y * b.y, a.x * b.y + a.y * b.x); }
 __device__ inline double2 conj2(double2 a) { return make_double2(a.x, -a.y); }
 
 std::vector<double2> to_double2(const std::vector<std::complex<double>>& host) {
@@ -33,7 +32,7 @@ struct DeviceDft {
   DeviceBuffer<double2> twiddle, chirp, kernel;  // chirp and kernel empty (null) unless Bluestein
 };
 
-// The CPU's radix2() on n values (a power of two) by the whole block: the bit-reversal permutation (each
+// The CPU's fft_in_place() on n values (a power of two) by the whole block: the bit-reversal permutation (each
 // pair swapped by the thread of its lower index), then each stage's n / 2 butterflies in parallel.
 __device__ void radix2_block(double2* a, int n, const double2* twiddle) {
   int bits = 0;
@@ -47,16 +46,7 @@ __device__ void radix2_block(double2* a, int n, const double2* twiddle) {
     }
   }
   __syncthreads();
-  for (int len = 2; len <= n; len <<= 1) {
-    const int half = len / 2, step = n / len;
-    for (int t = threadIdx.x; t < n / 2; t += blockDim.x) {
-      const int i = (t / half) * len + t % half, k = t % half;
-      const double2 u = a[i], v = cmul(a[i + half], twiddle[k * step]);
-      a[i] = make_double2(u.x + v.x, u.y + v.y);
-      a[i + half] = make_double2(u.x - v.x, u.y - v.y);
-    }
-    __syncthreads();
-  }
+  fft_stages(a, n, twiddle);
 }
 
 // Where the lines of a batch of planes lie: line l starts at (l / per_plane) * plane_step +
