@@ -5,10 +5,10 @@
  */
 import { decodedSource } from '../distortions/service';
 import { getDataset, parseSplit } from '../datasets/service';
-import { findModel } from '../models/registry';
+import { namedModel } from '../models/registry';
 import { inferencePool } from '../models/settings';
 import type { App } from '../platform/app';
-import { badUserInput, NotFoundError } from '../platform/errors';
+
 import { defineItemJob } from '../platform/jobs/items';
 import { ItemOutcome } from '../platform/jobs/states';
 import * as jobs from '../platform/jobs/store';
@@ -31,10 +31,7 @@ interface PredictParams {
 }
 
 export async function classifierNamed(app: App, name: string, field = 'model'): Promise<ClassifierModel> {
-  const model = await findModel(app, name).catch((error) => {
-    throw error instanceof NotFoundError ? badUserInput(field, `no registered model named "${String(name).slice(0, 100)}"`) : error;
-  });
-  return describeClassifier(model, field);
+  return describeClassifier(await namedModel(app, name, field), field);
 }
 
 /** Queues a job predicting every image of the target not predicted by this model yet. */

@@ -6,7 +6,7 @@
  * features and the distance are computed on the inference pool's worker threads (models/inference-worker.ts).
  */
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { resampleRegion } from '../imaging/resize';
 import type { ModelManifest } from '../models/manifest';
@@ -30,6 +30,9 @@ export interface DeepModel {
 }
 
 export const LIN_WEIGHTS_FORMAT = 'medpsim-lin-weights';
+
+/** Checked lin weights by file version (path, size, mtime, inode), expected hash and layers. */
+const linWeightsCache = new Map<string, { weights: Record<string, Float32Array>; sha256: string }>();
 
 interface DeepMetricSection {
   layers?: unknown;
@@ -70,13 +73,23 @@ export async function describeDeepModel(model: { name: string; path: string; sha
   if (section.linWeights) {
     const { file, sha256 } = section.linWeights;
     if (typeof file !== 'string' || path.basename(file) !== file || typeof sha256 !== 'string') throw refuse('deepMetric.linWeights must give file (beside the model) and sha256');
-    const bytes = await readFile(path.join(path.dirname(model.path), file)).catch((error: Error) => {
+    const full = path.join(path.dirname(model.path), file);
+    const stamp = await stat(full).then((info) => `${full}|${info.size}|${info.mtimeMs}|${info.ino}|${sha256}|${layers.join(',')}`, (error: Error) => {
       throw refuse(`weights file ${file}: ${error.message}`);
     });
-    const actual = createHash('sha256').update(bytes).digest('hex');
-    if (actual !== sha256.toLowerCase()) throw refuse(`weights file ${file} has SHA-256 ${actual}, the manifest says ${sha256}`);
-    weights = parseLinWeights(bytes.toString('utf8'), layers, (message) => refuse(`weights file ${file}: ${message}`));
-    hash = `${model.sha256}+${actual}`;
+    // Read, hashed and parsed once per file version (a scoring job checks its metrics for every item).
+    let known = linWeightsCache.get(stamp);
+    if (!known) {
+      const bytes = await readFile(full).catch((error: Error) => {
+        throw refuse(`weights file ${file}: ${error.message}`);
+      });
+      const actual = createHash('sha256').update(bytes).digest('hex');
+      if (actual !== sha256.toLowerCase()) throw refuse(`weights file ${file} has SHA-256 ${actual}, the manifest says ${sha256}`);
+      known = { weights: parseLinWeights(bytes.toString('utf8'), layers, (message) => refuse(`weights file ${file}: ${message}`)), sha256: actual };
+      linWeightsCache.set(stamp, known);
+    }
+    weights = known.weights;
+    hash = `${model.sha256}+${known.sha256}`;
   }
   return {
     name: model.name,

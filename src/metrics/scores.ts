@@ -126,51 +126,41 @@ async function scoreMissing(app: App, jobId: string, pairs: ImagePair[], metrics
   for (const { pair } of todo) {
     for (const hash of [pair.a.hash, pair.b.hash]) if (!decoded.has(hash)) decoded.set(hash, await decodedSource(app, hash));
   }
-  const values = new Map<CheckedMetric, number[]>(); // per metric, per todo entry (NaN: not asked)
   for (const { pair } of todo) {
     const error = shapeError(decoded.get(pair.a.hash)!, decoded.get(pair.b.hash)!);
     if (error) return { computed: 0, error };
   }
+  const inserts: Array<{ pair: ImagePair; metric: CheckedMetric; value: number }> = [];
+  // Engine metrics: every missing one of a pair in one call to the engine.
   const backend = chooseBackend('AUTO').backend === 'CUDA' ? 'cuda' : 'cpu';
-  for (const metric of metrics) {
-    const asked = todo.map((entry) => entry.metrics.includes(metric));
-    if (!asked.some(Boolean)) continue;
-    if (metric.deep) {
-      const hashes = [...new Set(todo.filter((_, i) => asked[i]).flatMap(({ pair }) => [pair.a.hash, pair.b.hash]))];
-      const indexOf = (hash: string) => hashes.indexOf(hash);
-      const wanted = todo.filter((_, i) => asked[i]);
-      const { distances } = await deepDistances(
-        inferencePool(app),
-        metric.deep.model,
-        metric.deep.layers,
-        hashes.map((hash) => ({ image: decoded.get(hash)!, key: hash })),
-        wanted.map(({ pair }) => [indexOf(pair.a.hash), indexOf(pair.b.hash)]),
-      );
-      let next = 0;
-      values.set(metric, asked.map((yes) => (yes ? distances[next++] : NaN)));
-      continue;
-    }
-    const out: number[] = [];
-    for (const [i, { pair }] of todo.entries()) {
-      if (!asked[i]) {
-        out.push(NaN);
-        continue;
-      }
-      const a = decoded.get(pair.a.hash)!;
-      const b = decoded.get(pair.b.hash)!;
-      const scores = await nativeEngine().score(
-        [{ a: a.data, b: b.data, width: a.width, height: a.height, channels: a.channels, dataRange: dataRangeOf(pairBits(pair), Math.max(pair.a.bitDepth, pair.b.bitDepth)) }],
-        [{ name: metric.spec.name, params: metric.params }],
-        { backend },
-      );
-      if (scores.errors[0]) return { computed: 0, error: scores.errors[0] };
-      out.push(scores.values[0]);
-    }
-    values.set(metric, out);
+  for (const { pair, metrics: asked } of todo) {
+    const engine = asked.filter((metric) => !metric.deep);
+    if (engine.length === 0) continue;
+    const a = decoded.get(pair.a.hash)!;
+    const b = decoded.get(pair.b.hash)!;
+    const scores = await nativeEngine().score(
+      [{ a: a.data, b: b.data, width: a.width, height: a.height, channels: a.channels, dataRange: dataRangeOf(pairBits(pair), Math.max(pair.a.bitDepth, pair.b.bitDepth)) }],
+      engine.map(({ spec, params }) => ({ name: spec.name, params })),
+      { backend },
+    );
+    const failed = scores.errors.find((error) => error !== '');
+    if (failed) return { computed: 0, error: failed };
+    engine.forEach((metric, index) => inserts.push({ pair, metric, value: scores.values[index] }));
   }
-  const inserts = todo.flatMap(({ pair, metrics: asked }, i) =>
-    asked.map((metric) => ({ pair, metric, value: values.get(metric)![i] })),
-  );
+  // Deep metrics: each one request over the item's images, so an image shared by pairs goes through the model once.
+  for (const metric of metrics.filter((m) => m.deep)) {
+    const wanted = todo.filter((entry) => entry.metrics.includes(metric)).map((entry) => entry.pair);
+    if (wanted.length === 0) continue;
+    const hashes = [...new Set(wanted.flatMap((pair) => [pair.a.hash, pair.b.hash]))];
+    const { distances } = await deepDistances(
+      inferencePool(app),
+      metric.deep!.model,
+      metric.deep!.layers,
+      hashes.map((hash) => ({ image: decoded.get(hash)!, key: hash })),
+      wanted.map((pair) => [hashes.indexOf(pair.a.hash), hashes.indexOf(pair.b.hash)]),
+    );
+    wanted.forEach((pair, index) => inserts.push({ pair, metric, value: distances[index] }));
+  }
   await app.pool.query(
     `INSERT INTO metric_scores (a_hash, b_hash, metric, settings, version, model_hash, data_bits, value, job_id)
      SELECT * FROM unnest($1::char(64)[], $2::char(64)[], $3::text[], $4::text[], $5::int[], $6::text[], $7::smallint[], $8::float8[], $9::uuid[])

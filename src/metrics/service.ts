@@ -4,8 +4,8 @@ import type { BackendChoice } from '../distortions/apply';
 import { decodedSource, getDistortion } from '../distortions/service';
 import type { Image } from '../entities/Image';
 import type { App } from '../platform/app';
-import { assertUuid, badUserInput, notFound, NotFoundError } from '../platform/errors';
-import { findModel } from '../models/registry';
+import { assertUuid, badUserInput, notFound } from '../platform/errors';
+import { namedModel } from '../models/registry';
 import { inferencePool } from '../models/settings';
 import { describeDeepModel } from './deep';
 import { checkMetrics, scorePair, type DeepModelFinder, type MetricRequest, type MetricValue, type ScoredImage } from './engine';
@@ -51,12 +51,7 @@ async function scoredImage(app: App, { contentHash, bitDepth, source }: Awaited<
 
 /** Deep metrics' models from the registry, by name. */
 export function registeredModels(app: App): DeepModelFinder {
-  return async (name, field) => {
-    const model = await findModel(app, name).catch((error) => {
-      throw error instanceof NotFoundError ? badUserInput(field, `no registered model named "${String(name).slice(0, 100)}"`) : error;
-    });
-    return describeDeepModel(model, field);
-  };
+  return async (name, field) => describeDeepModel(await namedModel(app, name, field), field);
 }
 
 export async function compareStoredImages(

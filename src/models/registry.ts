@@ -7,7 +7,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { App } from '../platform/app';
 import { Model, ModelTask, type ModelTensor } from '../entities/Model';
-import { badUserInput, notFound } from '../platform/errors';
+import { badUserInput, notFound, NotFoundError } from '../platform/errors';
 import { fileInsideRoots } from '../platform/files';
 import { checkModelFiles, ManifestError, type ModelManifest, type TensorSpec } from './manifest';
 import { MODEL_SETTINGS } from './settings';
@@ -39,6 +39,13 @@ export async function findModel(app: App, name: string): Promise<Model> {
   const model = await app.db.dataSource.getRepository(Model).findOneBy({ name });
   if (!model) throw notFound('model', name);
   return model;
+}
+
+/** findModel for a model a request names: BAD_USER_INPUT on `field` when none is registered under it. */
+export async function namedModel(app: App, name: string, field: string): Promise<Model> {
+  return findModel(app, name).catch((error) => {
+    throw error instanceof NotFoundError ? badUserInput(field, `no registered model named "${String(name).slice(0, 100)}"`) : error;
+  });
 }
 
 /** Every model (of one task when given), by name. */
