@@ -20,6 +20,10 @@
 //                                   -> Promise<Uint8Array> (Up-filtered PNG scanlines): of a Float32Array (planar)
 //                                      rounded to levels of bitDepth 8 | 16, or of a Uint8Array / Uint16Array
 //                                      of levels (interleaved)
+//   featureDistance(layersA, layersB, shapes, weights)
+//                                   -> number (synchronous): the LPIPS-style distance of two images' feature maps
+//     layersA, layersB: [Float32Array (channels x pixels, channel-major)], one per layer
+//     shapes:  [{ channels, pixels }]; weights: [Float32Array (channels) | null] (null: every channel weighs 1)
 //
 // Every argument is checked on the main thread and turned into plain C++ values; the input arrays are
 // kept referenced (not copied) while a worker thread runs the kernels, and no JavaScript runs there.
@@ -36,6 +40,7 @@
 #include <vector>
 
 #include "medpsim/backends.hpp"
+#include "medpsim/feature_distance.hpp"
 #include "medpsim/kernels.hpp"
 #include "medpsim/metrics.hpp"
 #include "medpsim/pixels.hpp"
@@ -550,6 +555,58 @@ Napi::Value PngScanlines(const Napi::CallbackInfo& info) {
   return worker->Promise();
 }
 
+[[noreturn]] void range_error(Napi::Env env, const std::string& message) {
+  throw Napi::RangeError::New(env, message);
+}
+
+const float* feature_plane(Napi::Env env, Napi::Value value, size_t expected, const std::string& where) {
+  if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
+    type_error(env, where + " must be a Float32Array");
+  }
+  Napi::Float32Array samples = value.As<Napi::Float32Array>();
+  if (samples.ElementLength() != expected) {
+    range_error(env, where + " holds " + std::to_string(samples.ElementLength()) + " values, its shape says " + std::to_string(expected));
+  }
+  return samples.Data();
+}
+
+// Synchronous: a few milliseconds per pair of ResNet50 features at 224², called by the inference worker on
+// its own thread (a promise would only add a hop to the libuv pool and back). The arrays are read in place.
+Napi::Value FeatureDistance(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 4 || !info[0].IsArray() || !info[1].IsArray() || !info[2].IsArray() || !info[3].IsArray()) {
+    type_error(env, "featureDistance(layersA, layersB, shapes, weights): all four must be arrays");
+  }
+  const Napi::Array a = info[0].As<Napi::Array>(), b = info[1].As<Napi::Array>();
+  const Napi::Array shapes = info[2].As<Napi::Array>(), weights = info[3].As<Napi::Array>();
+  const uint32_t count = shapes.Length();
+  if (a.Length() != count || b.Length() != count || weights.Length() != count) {
+    range_error(env, "featureDistance: layersA, layersB, shapes and weights must have one entry per layer; their lengths are " +
+                         std::to_string(a.Length()) + ", " + std::to_string(b.Length()) + ", " + std::to_string(count) + ", " +
+                         std::to_string(weights.Length()));
+  }
+  std::vector<medpsim::FeatureLayer> layers;
+  for (uint32_t i = 0; i < count; ++i) {
+    const std::string index = "[" + std::to_string(i) + "]";
+    if (!shapes.Get(i).IsObject()) type_error(env, "featureDistance: shapes" + index + " must be an object");
+    const Napi::Object shape = shapes.Get(i).As<Napi::Object>();
+    medpsim::FeatureLayer layer{};
+    layer.channels = positive_int(env, shape, "channels", "featureDistance: shapes" + index);
+    layer.pixels = positive_int(env, shape, "pixels", "featureDistance: shapes" + index);
+    const size_t values = layer.channels * layer.pixels;  // both < 2^30: no overflow in 64 bits
+    layer.a = feature_plane(env, a.Get(i), values, "featureDistance: layersA" + index);
+    layer.b = feature_plane(env, b.Get(i), values, "featureDistance: layersB" + index);
+    const Napi::Value w = weights.Get(i);
+    if (!w.IsNull() && !w.IsUndefined()) layer.weights = feature_plane(env, w, layer.channels, "featureDistance: weights" + index);
+    layers.push_back(layer);
+  }
+  try {
+    return Napi::Number::New(env, medpsim::feature_distance(layers));
+  } catch (const std::exception& error) {  // the scratch allocation
+    throw Napi::Error::New(env, std::string("featureDistance: ") + error.what());
+  }
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("planarFloat", Napi::Function::New(env, PlanarFloat));
   exports.Set("pngScanlines", Napi::Function::New(env, PngScanlines));
@@ -558,6 +615,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("score", Napi::Function::New(env, Score));
   exports.Set("metrics", Napi::Function::New(env, Metrics));
   exports.Set("backends", Napi::Function::New(env, Backends));
+  exports.Set("featureDistance", Napi::Function::New(env, FeatureDistance));
   return exports;
 }
 

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "harness.hpp"
+#include "medpsim/feature_distance.hpp"
 #include "medpsim/metrics.hpp"
 #include "metric_images.hpp"
 
@@ -144,6 +145,53 @@ void test_colour_rules() {
   }
 }
 
+// The feature distance (computed channel-outer) against LPIPS's formula written out pixel by pixel, on
+// ReLU-like maps with odd channel and pixel counts, with and without weights; identical maps give 0.
+void test_feature_distance() {
+  const std::vector<std::pair<size_t, size_t>> shapes = {{1, 37}, {3, 1}, {7, 143}, {65, 63}, {2048, 49}};
+  std::vector<std::vector<float>> a, b, w;
+  std::vector<medpsim::FeatureLayer> layers, same;
+  uint64_t index = 0;
+  const medpsim::Rng rng(5, 1);
+  for (const auto& [channels, pixels] : shapes) {
+    a.emplace_back(channels * pixels);
+    b.emplace_back(channels * pixels);
+    w.emplace_back(channels);
+    for (size_t i = 0; i < channels * pixels; ++i) {
+      a.back()[i] = std::max(0.0f, rng.uniform(index++) * 3 - 1);
+      b.back()[i] = std::max(0.0f, a.back()[i] + 0.1f * (rng.uniform(index++) - 0.5f));
+    }
+    for (float& weight : w.back()) weight = rng.uniform(index++);
+  }
+  for (size_t l = 0; l < shapes.size(); ++l) {
+    // Weights on every other layer.
+    layers.push_back({a[l].data(), b[l].data(), l % 2 == 0 ? w[l].data() : nullptr, shapes[l].first, shapes[l].second});
+    same.push_back({a[l].data(), a[l].data(), nullptr, shapes[l].first, shapes[l].second});
+  }
+  double expected = 0.0;
+  for (const auto& layer : layers) {
+    double sum = 0.0;
+    for (size_t p = 0; p < layer.pixels; ++p) {
+      double na = 0.0, nb = 0.0;
+      for (size_t c = 0; c < layer.channels; ++c) {
+        na += static_cast<double>(layer.a[c * layer.pixels + p]) * layer.a[c * layer.pixels + p];
+        nb += static_cast<double>(layer.b[c * layer.pixels + p]) * layer.b[c * layer.pixels + p];
+      }
+      const double sa = 1.0 / (std::sqrt(na) + 1e-10), sb = 1.0 / (std::sqrt(nb) + 1e-10);
+      for (size_t c = 0; c < layer.channels; ++c) {
+        const double d = layer.a[c * layer.pixels + p] * sa - layer.b[c * layer.pixels + p] * sb;
+        sum += (layer.weights ? layer.weights[c] : 1.0) * d * d;
+      }
+    }
+    expected += sum / layer.pixels;
+  }
+  CHECK(expected > 0, "the reference distance %g", expected);
+  // Double throughout on both sides; only the order of the sum over pixels differs.
+  CHECK_NEAR(medpsim::feature_distance(layers), expected, 1e-10 * expected, "feature distance vs the per-pixel formula");
+  CHECK(medpsim::feature_distance(same) == 0.0, "feature distance of identical maps");
+  CHECK(medpsim::feature_distance({}) == 0.0, "feature distance of no layers");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -153,6 +201,7 @@ int main(int argc, char** argv) {
       {"identical images", test_identity},
       {"threads and order", test_threads_and_order},
       {"colour rules", test_colour_rules},
+      {"feature distance", test_feature_distance},
   };
   for (auto family : {structural_metric_tests, hvs_metric_tests, phase_metric_tests}) {
     for (const auto& test : family()) tests.push_back(test);

@@ -2,8 +2,9 @@
  * One inference worker thread (started by InferencePool in inference.ts). onnxruntime's session creation and
  * run block the thread that calls them, so they happen here, never on the server's event loop.
  *
- * Self-contained on purpose (only node: modules and onnxruntime-node, message types by `import type`): under
- * jest this file is transpiled on the fly and run from a string (see inference.ts).
+ * Self-contained on purpose (only node: modules, onnxruntime-node and the native addon, loaded by the path in
+ * workerData; types by `import type`): under jest this file is transpiled on the fly and run from a string
+ * (see inference.ts).
  *
  * Requests are handled one at a time, in order. Sessions are cached per model path and SHA-256 of the bytes
  * they were created from: a file replaced in place (a re-registered model) gets a new session.
@@ -12,6 +13,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
+import type { NativeEngine } from '../platform/native';
 import type { FeatureImage, WorkerReply, WorkerRequest, WorkerSettings } from './inference';
 
 type RunRequest = Extract<WorkerRequest, { kind: 'run' }>;
@@ -169,36 +171,32 @@ function inputPlanes(image: FeatureImage, channels: 1 | 3, out: Float32Array, of
   }
 }
 
+let engine: NativeEngine | null = null;
+
 /**
- * LPIPS's distance between two images' feature maps: per layer, each pixel's feature vector divided by its
- * length (+ 1e-10, as LPIPS's normalize_tensor), the squared difference weighted per channel (1 without
- * weights) and summed over channels, averaged over the pixels; the layers' values summed.
+ * The native engine, for the feature distance (LPIPS's formula: native/include/medpsim/feature_distance.hpp),
+ * loaded on the first distance request: an N-API addon, so each worker thread gets its own instance.
  */
-export function featureDistance(a: FeatureMap[], b: FeatureMap[], weights: Array<Float32Array | null>): number {
-  let total = 0;
-  for (let layer = 0; layer < a.length; layer++) {
-    const x = a[layer];
-    const y = b[layer];
-    const w = weights[layer];
-    const pixels = x.height * x.width;
-    let sum = 0;
-    for (let p = 0; p < pixels; p++) {
-      let nx = 0;
-      let ny = 0;
-      for (let c = 0; c < x.channels; c++) {
-        nx += x.data[c * pixels + p] ** 2;
-        ny += y.data[c * pixels + p] ** 2;
-      }
-      const sx = 1 / (Math.sqrt(nx) + 1e-10);
-      const sy = 1 / (Math.sqrt(ny) + 1e-10);
-      for (let c = 0; c < x.channels; c++) {
-        const d = x.data[c * pixels + p] * sx - y.data[c * pixels + p] * sy;
-        sum += (w ? w[c] : 1) * d * d;
-      }
+function nativeEngine(): NativeEngine {
+  if (!engine) {
+    try {
+      engine = require(settings.addonPath) as NativeEngine;
+    } catch (error) {
+      throw new Error(`the native engine is not built (${settings.addonPath}): run \`npm run build:native\`. ${(error as Error).message}`);
     }
-    total += sum / pixels;
   }
-  return total;
+  return engine;
+}
+
+/** LPIPS's distance between two images' feature maps (one per layer), computed by the engine. */
+function featureDistance(a: FeatureMap[], b: FeatureMap[], weights: Array<Float32Array | null>): number {
+  const shapes = a.map((map) => ({ channels: map.channels, pixels: map.height * map.width }));
+  return nativeEngine().featureDistance(
+    a.map((map) => map.data),
+    b.map((map) => map.data),
+    shapes,
+    weights,
+  );
 }
 
 async function handleDistance(request: DistanceRequest): Promise<WorkerReply> {

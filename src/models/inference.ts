@@ -9,6 +9,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { ADDON_PATH } from '../platform/native';
 
 export interface TensorData {
   data: Float32Array;
@@ -34,6 +35,8 @@ const MAX_SESSIONS_PER_WORKER = 4;
 export interface WorkerSettings {
   provider: ProviderChoice;
   maxSessions: number;
+  /** The native engine's addon (ADDON_PATH), which the worker loads for the feature distance. */
+  addonPath: string;
 }
 
 /** An image for a deep-feature distance: planar float samples in [0, 1], as the engine holds them. */
@@ -47,7 +50,7 @@ export interface FeatureImage {
 }
 
 /**
- * LPIPS-style distances between images (see the worker's featureDistance): each image goes through the
+ * LPIPS-style distances between images (the native engine's featureDistance): each image goes through the
  * model once (or not at all when its features are still kept), then each pair's distance is computed from
  * the named feature outputs.
  */
@@ -163,7 +166,7 @@ export class InferencePool {
   }
 
   private spawn(): Slot {
-    const slot: Slot = { worker: startWorker({ provider: this.provider, maxSessions: MAX_SESSIONS_PER_WORKER }), pending: new Map(), models: new Set() };
+    const slot: Slot = { worker: startWorker({ provider: this.provider, maxSessions: MAX_SESSIONS_PER_WORKER, addonPath: ADDON_PATH }), pending: new Map(), models: new Set() };
     slot.worker.on('message', (reply: WorkerReply) => {
       const pending = slot.pending.get(reply.id);
       if (!pending) return;

@@ -66,6 +66,13 @@ export interface NativeEngine {
   pngScanlines(data: Float32Array | Uint8Array | Uint16Array, width: number, height: number, channels: number, bitDepth?: 8 | 16): Promise<Uint8Array>;
   kinds(): Array<{ name: string; family: string; random: boolean; needsColor: boolean; params: string[] }>;
   backends(): NativeBackends;
+  /**
+   * The LPIPS-style distance of two images' feature maps (native/include/medpsim/feature_distance.hpp), one
+   * entry per layer in each list: maps channels x pixels, channel-major; weights per channel or null (1).
+   * Synchronous (milliseconds; the inference worker calls it on its own thread). Throws a TypeError or
+   * RangeError for malformed arguments.
+   */
+  featureDistance(layersA: Float32Array[], layersB: Float32Array[], shapes: Array<{ channels: number; pixels: number }>, weights: Array<Float32Array | null>): number;
 }
 
 export const ADDON_PATH = path.join(packageRoot(), 'build', 'Release', 'medpsim_native.node');
