@@ -3,6 +3,7 @@
  * routes and the CLI are built from this list: a new domain adds its files and one line here.
  */
 import { accessModule } from './access/module';
+import { agreementModule } from './agreement/module';
 import { datasetsModule } from './datasets/module';
 import { evaluationModule } from './evaluation/module';
 import { distortionsModule } from './distortions/module';
@@ -15,4 +16,4 @@ import { studiesModule } from './studies/module';
 import { testSetsModule } from './testsets/module';
 import { trainingModule } from './training/module';
 
-export const MODULES: readonly DomainModule[] = [accessModule, jobsModule, datasetsModule, distortionsModule, modelsModule, trainingModule, testSetsModule, studiesModule, readingModule, metricsModule, evaluationModule];
+export const MODULES: readonly DomainModule[] = [accessModule, jobsModule, datasetsModule, distortionsModule, modelsModule, trainingModule, testSetsModule, studiesModule, readingModule, metricsModule, evaluationModule, agreementModule];

@@ -3,7 +3,8 @@
  * last activity, item coverage, and (for admins) fresh invitation links to copy. Server data only, through
  * GraphQL with the user's own token, kept for this browser tab (sessionStorage) and never in the URL.
  */
-const TOKEN_KEY = 'medpsim.token';
+import { askForToken as askForTokenOn, element, TOKEN_KEY } from '../../shared/staff-page';
+
 const root = document.getElementById('app')!;
 
 interface Rater {
@@ -45,34 +46,13 @@ async function gql<T>(query: string, variables: Record<string, unknown>, token: 
   return body.data as T;
 }
 
-function element<K extends keyof HTMLElementTagNameMap>(tag: K, text?: string, attributes: Record<string, string> = {}): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag);
-  if (text !== undefined) node.textContent = text;
-  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, value);
-  return node;
-}
-
 function studyId(): string | null {
   const match = /^\/studies\/([0-9a-fA-F-]{36})\/?$/.exec(location.pathname);
   return match ? match[1] : null;
 }
 
 function askForToken(message: string | null): void {
-  root.replaceChildren();
-  root.append(element('h1', 'Study'));
-  if (message) root.append(element('p', message, { class: 'error', role: 'alert' }));
-  const form = element('form');
-  const label = element('label', 'Your API token (ADMIN or ANALYST): ', { for: 'token' });
-  const input = element('input', undefined, { id: 'token', type: 'password', autocomplete: 'off', required: '' });
-  const submit = element('button', 'Show the study', { type: 'submit' });
-  form.append(label, input, ' ', submit);
-  form.addEventListener('submit', (event) => {
-    event.preventDefault();
-    sessionStorage.setItem(TOKEN_KEY, input.value.trim());
-    void show();
-  });
-  root.append(form, element('p', 'The token stays in this browser tab only.', { class: 'muted' }));
-  input.focus();
+  askForTokenOn(root, { title: 'Study', roles: 'ADMIN or ANALYST', button: 'Show the study' }, message, () => void show());
 }
 
 const STUDY = `query ($id: ID!) { me { role } study(id: $id) {
