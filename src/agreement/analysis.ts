@@ -286,7 +286,8 @@ function curvesOf(prepared: Prepared, testType: TestType, options: AnalysisOptio
       p: jnd ? 'P(different)' : 'P(chose the less severe candidate)',
       items: list.length,
       human: psychometricCurve(human, guess, curveOptions),
-      metrics: [...perMetric.entries()].map(([label, r]) => ({ label, curve: psychometricCurve(r, guess, curveOptions) })),
+      // A metric's curve is a function of its own fitted logistic: its threshold is a point value (no bootstrap).
+      metrics: [...perMetric.entries()].map(([label, r]) => ({ label, curve: psychometricCurve(r, guess, { ...curveOptions, resamples: 0 }) })),
     });
   }
   return out;

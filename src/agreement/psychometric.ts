@@ -44,6 +44,9 @@ const MAX_ITERATIONS = 100;
 const MAX_HALVINGS = 40;
 /** Converged when a full step changes no coefficient by more than this (relative): the next would be ~ its square. */
 const STEP_TOLERANCE = 1e-9;
+/** Bootstrap refits stop sooner: their thresholds only feed percentiles, where 1e-6 is far below the interval's noise. */
+const REFIT_TOLERANCE = 1e-6;
+const REFIT_ITERATIONS = 30;
 
 interface Rows {
   x: Float64Array;
@@ -80,23 +83,6 @@ function validRows(trials: Trials, guess: number): Rows {
 }
 
 const sigmoid = (eta: number) => (eta >= 0 ? 1 / (1 + Math.exp(-eta)) : Math.exp(eta) / (1 + Math.exp(eta)));
-/** log σ(η) without overflow or cancellation. */
-const logSigmoid = (eta: number) => (eta >= 0 ? -Math.log1p(Math.exp(-eta)) : eta - Math.log1p(Math.exp(eta)));
-
-/** The log-likelihood at (a, b), with η = a + b (x - centre). */
-function logLikelihood(rows: Rows, guess: number, a: number, b: number): number {
-  const logMiss = Math.log1p(-guess);
-  let sum = 0;
-  for (let i = 0; i < rows.x.length; i++) {
-    const eta = a + b * (rows.x[i] - rows.centre);
-    // log(1 - P) = log(1 - γ) + log σ(-η) exactly, so no rounding of P near 1 loses it.
-    const logP = guess === 0 ? logSigmoid(eta) : Math.log(guess + (1 - guess) * sigmoid(eta));
-    const failures = rows.n[i] - rows.s[i];
-    if (rows.s[i] > 0) sum += rows.s[i] * logP;
-    if (failures > 0) sum += failures * (logMiss + logSigmoid(-eta));
-  }
-  return sum;
-}
 
 /** Failures only at or below some x and successes only at or above it (or the reverse), or one outcome only. */
 function separated(rows: Rows): boolean {
@@ -132,6 +118,37 @@ function start(rows: Rows, guess: number): [number, number] {
 }
 
 /**
+ * The log-likelihood at (a, b), with the score U and Fisher information I there, in one pass (one exp and one
+ * log1p per row). Per row, with μ = γ + (1 - γ)σ: ∂ℓ/∂η = (s - nμ) σ / μ and E[-∂²ℓ/∂η²] = n (1 - γ) σ² (1 - σ)
+ * / μ (for γ = 0: s - nσ and nσ(1 - σ), the logistic GLM's); log(1 - P) = log(1 - γ) + log σ(-η) exactly, so
+ * no rounding of P near 1 loses it.
+ */
+function evaluate(rows: Rows, guess: number, a: number, b: number, withLikelihood = true) {
+  const logMiss = Math.log1p(-guess);
+  let logLikelihood = 0, u0 = 0, u1 = 0, i00 = 0, i01 = 0, i11 = 0;
+  for (let i = 0; i < rows.x.length; i++) {
+    const dx = rows.x[i] - rows.centre;
+    const eta = a + b * dx;
+    const e = Math.exp(-Math.abs(eta));
+    const sigma = eta >= 0 ? 1 / (1 + e) : e / (1 + e);
+    const complement = eta >= 0 ? e / (1 + e) : 1 / (1 + e); // 1 - σ without cancellation
+    const mu = guess + (1 - guess) * sigma;
+    const s = rows.s[i];
+    if (withLikelihood) {
+      const logSigma = Math.min(eta, 0) - Math.log1p(e); // log σ(η); log σ(-η) = log σ(η) - η
+      const failures = rows.n[i] - s;
+      if (s > 0) logLikelihood += s * (guess === 0 ? logSigma : Math.log(mu));
+      if (failures > 0) logLikelihood += failures * (logMiss + logSigma - eta);
+    }
+    const score = (s - rows.n[i] * mu) * (sigma / mu);
+    const weight = (rows.n[i] * (1 - guess) * sigma * complement * sigma) / mu;
+    u0 += score; u1 += score * dx;
+    i00 += weight; i01 += weight * dx; i11 += weight * dx * dx;
+  }
+  return { logLikelihood, u0, u1, i00, i01, i11 };
+}
+
+/**
  * Maximum-likelihood fit of P(x) = γ + (1 - γ) σ(b0 + b1 x) by Fisher scoring (Newton-Raphson for γ = 0, where
  * the two coincide) with step halving, from the empirical-logit least-squares line. Separated data and fewer
  * than two x levels are detected before iterating (the starting values are returned, converged false).
@@ -146,7 +163,7 @@ export function fitPsychometric(trials: Trials, guess: number): LogisticFit {
       slope: b,
       threshold: converged && b !== 0 ? -intercept / b : null,
       slopeAtThreshold: ((1 - guess) * b) / 4,
-      logLikelihood: rows.x.length > 0 ? logLikelihood(rows, guess, a, b) : 0,
+      logLikelihood: rows.x.length > 0 ? evaluate(rows, guess, a, b).logLikelihood : 0,
       iterations,
       converged,
       guess,
@@ -154,8 +171,7 @@ export function fitPsychometric(trials: Trials, guess: number): LogisticFit {
     };
   };
 
-  const levels = new Set(rows.x).size;
-  if (levels < 2) {
+  if (!rows.x.some((x) => x !== rows.x[0])) {
     let s = 0, n = 0;
     rows.x.forEach((_, i) => { s += rows.s[i]; n += rows.n[i]; });
     const q = n > 0 ? Math.min(0.98, Math.max(0.02, ((s + 0.5) / (n + 1) - guess) / (1 - guess))) : 0.5;
@@ -164,21 +180,9 @@ export function fitPsychometric(trials: Trials, guess: number): LogisticFit {
   let [a, b] = start(rows, guess);
   if (separated(rows)) return result(a, b, 0, 'separation');
 
-  let current = logLikelihood(rows, guess, a, b);
+  let current = evaluate(rows, guess, a, b);
   for (let iteration = 1; iteration <= MAX_ITERATIONS; iteration++) {
-    // Score U and Fisher information I in (a, b). Per row, with μ = γ + (1 - γ)σ: ∂ℓ/∂η = (s - nμ) σ / μ and
-    // E[-∂²ℓ/∂η²] = n (1 - γ) σ² (1 - σ) / μ (for γ = 0: s - nσ and nσ(1 - σ), the logistic GLM's).
-    let u0 = 0, u1 = 0, i00 = 0, i01 = 0, i11 = 0;
-    for (let i = 0; i < rows.x.length; i++) {
-      const dx = rows.x[i] - rows.centre;
-      const eta = a + b * dx;
-      const sigma = sigmoid(eta);
-      const mu = guess + (1 - guess) * sigma;
-      const score = (rows.s[i] - rows.n[i] * mu) * (sigma / mu);
-      const weight = (rows.n[i] * (1 - guess) * sigma * sigmoid(-eta) * sigma) / mu;
-      u0 += score; u1 += score * dx;
-      i00 += weight; i01 += weight * dx; i11 += weight * dx * dx;
-    }
+    const { u0, u1, i00, i01, i11 } = current;
     const det = i00 * i11 - i01 * i01;
     if (!(det > 0) || !Number.isFinite(det)) return result(a, b, iteration - 1, 'no-convergence');
     const da = (i11 * u0 - i01 * u1) / det;
@@ -186,9 +190,9 @@ export function fitPsychometric(trials: Trials, guess: number): LogisticFit {
     let t = 1;
     let accepted = false;
     for (let halving = 0; halving <= MAX_HALVINGS; halving++, t /= 2) {
-      const candidate = logLikelihood(rows, guess, a + t * da, b + t * db);
+      const candidate = evaluate(rows, guess, a + t * da, b + t * db);
       // A little slack: at the optimum, rounding alone can make an exact step look like a tiny loss.
-      if (candidate >= current - 1e-12 * (1 + Math.abs(current))) {
+      if (candidate.logLikelihood >= current.logLikelihood - 1e-12 * (1 + Math.abs(current.logLikelihood))) {
         a += t * da;
         b += t * db;
         current = candidate;
@@ -201,6 +205,31 @@ export function fitPsychometric(trials: Trials, guess: number): LogisticFit {
     if (!accepted) return result(a, b, iteration, 'no-convergence');
   }
   return result(a, b, MAX_ITERATIONS, 'no-convergence');
+}
+
+/**
+ * A bootstrap refit's threshold, or null: plain scoring steps from the full sample's estimate (close to the
+ * resample's, so no line search and no likelihood are needed), at REFIT_TOLERANCE; separated resamples and
+ * steps that do not settle within REFIT_ITERATIONS give null.
+ */
+function refitThreshold(rows: Rows, guess: number, from: LogisticFit): number | null {
+  if (separated(rows)) return null;
+  let a = from.intercept + from.slope * rows.centre;
+  let b = from.slope;
+  for (let iteration = 0; iteration < REFIT_ITERATIONS; iteration++) {
+    const { u0, u1, i00, i01, i11 } = evaluate(rows, guess, a, b, false);
+    const det = i00 * i11 - i01 * i01;
+    if (!(det > 0) || !Number.isFinite(det)) return null;
+    const da = (i11 * u0 - i01 * u1) / det;
+    const db = (i00 * u1 - i01 * u0) / det;
+    a += da;
+    b += db;
+    if (!Number.isFinite(a) || !Number.isFinite(b)) return null;
+    if (Math.abs(da) <= REFIT_TOLERANCE * (1 + Math.abs(a)) && Math.abs(db) <= REFIT_TOLERANCE * (1 + Math.abs(b))) {
+      return b === 0 ? null : rows.centre - a / b;
+    }
+  }
+  return null;
 }
 
 export interface PsychometricCurve {
@@ -242,16 +271,26 @@ export function psychometricCurve(
   const m = rows.x.length;
   const thresholds: number[] = [];
   let failedResamples = 0;
+  // A resample as its distinct rows weighted by how often each was drawn: the same likelihood as the
+  // duplicated rows, over about 63% of them.
+  const drawn = new Int32Array(m);
+  const sample: Rows = { x: new Float64Array(m), s: new Float64Array(m), n: new Float64Array(m), centre: 0 };
   for (let r = 0; r < options.resamples; r++) {
-    const sample = { x: new Float64Array(m), successes: new Float64Array(m), trials: new Float64Array(m) };
-    for (let k = 0; k < m; k++) {
-      const i = random.int(0, m - 1);
-      sample.x[k] = rows.x[i];
-      sample.successes[k] = rows.s[i];
-      sample.trials[k] = rows.n[i];
+    drawn.fill(0);
+    for (let k = 0; k < m; k++) drawn[random.int(0, m - 1)]++;
+    let kept = 0, weighted = 0, total = 0;
+    for (let i = 0; i < m; i++) {
+      if (drawn[i] === 0) continue;
+      sample.x[kept] = rows.x[i];
+      sample.s[kept] = drawn[i] * rows.s[i];
+      sample.n[kept] = drawn[i] * rows.n[i];
+      weighted += sample.n[kept] * rows.x[i];
+      total += sample.n[kept];
+      kept++;
     }
-    const refit = fitPsychometric(sample, guess);
-    if (refit.converged && refit.threshold !== null) thresholds.push(refit.threshold);
+    const view: Rows = { x: sample.x.subarray(0, kept), s: sample.s.subarray(0, kept), n: sample.n.subarray(0, kept), centre: weighted / total };
+    const refit = refitThreshold(view, guess, fit);
+    if (refit !== null) thresholds.push(refit);
     else failedResamples++;
   }
   const threshold: Estimate = { value: fit.threshold, ...percentileInterval(thresholds, options.confidence) };

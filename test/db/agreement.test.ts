@@ -224,3 +224,24 @@ it('refuses bad options with typed errors naming the field, and other roles', as
   const analyst = await analysis({ includeSimulated: true, resamples: 0 }, await tokenFor(t.app, Role.ANALYST));
   expect(analyst.twoAfc.items).toBe(ITEMS);
 });
+
+it('prints the same analysis as tables from the CLI, and as JSON', async () => {
+  const server = { url: t.server!.url, token: t.token };
+  const run = await runCli(server, ['analysis', studyId, '--include-simulated', '--resamples', '100', '--metric', 'mse', '--metric', 'ssim']);
+  expect(run.code).toBe(0);
+  expect(run.output).toContain('5 raters included (INCLUDES SIMULATED raters), 0 excluded');
+  expect(run.output).toContain('95% bootstrap intervals over items, 100 resamples, seed 1');
+  expect(run.output).toMatch(/\nall \(40 items\)\nmetric +2AFC score\nmse +0\.\d{3} \[0\.\d{3}, [01]\.\d{3}\]/);
+  expect(run.output).toMatch(/human: two raters agree +0\.\d{3}/);
+  expect(run.output).toContain("Fleiss' kappa");
+  expect(run.output).toContain('psychometric thresholds');
+  expect(run.output).not.toContain('psnr'); // only the metrics asked for
+
+  const json = await runCli(server, ['analysis', studyId, '--include-simulated', '--resamples', '100', '--json']);
+  expect(json.code).toBe(0);
+  const parsed = JSON.parse(json.output.trim().split('\n').at(-1)!);
+  expect(parsed.twoAfc.metrics.sort()).toEqual(['gmsd', 'haarpsi', 'mse', 'psnr', 'ssim', 'vif']);
+  const bad = await runCli(server, ['analysis', studyId, '--resamples', '99999']);
+  expect(bad.code).not.toBe(0);
+  expect(bad.output).toMatch(/resamples/);
+});
