@@ -9,7 +9,7 @@
  * comparisons need the same items); the others are listed with how many items they cover.
  */
 import type { Inclusion, RaterQuality } from '../studies/quality';
-import type { AnalysedItem, MetricSeries, StudyData, TestType, TestTypeData } from './data';
+import type { AnalysedItem, MetricDescription, MetricSeries, StudyData, TestType, TestTypeData } from './data';
 import { analyseJnd, type JndScopeResult } from './jnd';
 import type { BootstrapOptions, Judged, Scope } from './judged';
 import { psychometricCurve, fitPsychometric, type PsychometricCurve } from './psychometric';
@@ -20,14 +20,7 @@ export interface AnalysisOptions extends BootstrapOptions {
   includeSimulated: boolean;
 }
 
-export interface AnalysedMetric {
-  label: string;
-  metric: string;
-  params: Record<string, number>;
-  model: string | null;
-  layers: string[] | null;
-  direction: 'distance' | 'similarity';
-}
+export type AnalysedMetric = MetricDescription;
 
 export interface NotAnalysed {
   label: string;
@@ -94,21 +87,19 @@ export interface Analysis {
   examples: ExampleItem[];
 }
 
-/** Items with at least one judgment, as their own Judged (indices renumbered). */
-function judgedSubset(data: TestTypeData, keep: (item: AnalysedItem, index: number) => boolean): { items: AnalysedItem[]; indices: number[]; judged: Judged; responseMs: number[] } {
+/** Items with at least one judgment that `keep` accepts, as their own Judged (indices renumbered). */
+function judgedSubset(data: TestTypeData, keep: (item: AnalysedItem) => boolean): { items: AnalysedItem[]; indices: number[]; judged: Judged } {
   const { judged } = data;
-  const indices = data.items.map((_, i) => i).filter((i) => judged.start[i + 1] > judged.start[i] && keep(data.items[i], i));
+  const indices = data.items.map((_, i) => i).filter((i) => judged.start[i + 1] > judged.start[i] && keep(data.items[i]));
   const start = new Int32Array(indices.length + 1);
   indices.forEach((i, k) => (start[k + 1] = start[k] + judged.start[i + 1] - judged.start[i]));
   const rater = new Int32Array(start[indices.length]);
   const answer = new Uint8Array(start[indices.length]);
-  const responseMs: number[] = [];
   indices.forEach((i, k) => {
     rater.set(judged.rater.subarray(judged.start[i], judged.start[i + 1]), start[k]);
     answer.set(judged.answer.subarray(judged.start[i], judged.start[i + 1]), start[k]);
-    for (let j = judged.start[i]; j < judged.start[i + 1]; j++) responseMs.push(data.responseMs[j]);
   });
-  return { items: indices.map((i) => data.items[i]), indices, judged: { count: indices.length, raterCount: judged.raterCount, start, rater, answer }, responseMs };
+  return { items: indices.map((i) => data.items[i]), indices, judged: { count: indices.length, raterCount: judged.raterCount, start, rater, answer } };
 }
 
 /** Overall, per category and per distortion kind (an item counts under each kind it has). */

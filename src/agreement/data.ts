@@ -36,8 +36,8 @@ export interface AnalysedItem {
   pairs: ImagePair[];
 }
 
-/** One metric at one setting (and model), as stored: its values per item of each test type. */
-export interface MetricSeries {
+/** One metric at one setting (and model). */
+export interface MetricDescription {
   /** A stable label: the name, then non-default settings, e.g. "ms_ssim(scales=3)", "lpips(cxr; layer2,layer3)". */
   label: string;
   metric: string;
@@ -45,6 +45,10 @@ export interface MetricSeries {
   model: string | null;
   layers: string[] | null;
   direction: 'distance' | 'similarity';
+}
+
+/** A metric as stored: its values per item of each test type. */
+export interface MetricSeries extends MetricDescription {
   /** 2AFC: [d(ref, p0), d(ref, p1)] per item; JND: d(p0, p1) per item; NaN where not stored. */
   twoAfc: { d0: Float64Array; d1: Float64Array };
   jnd: Float64Array;
@@ -53,8 +57,6 @@ export interface MetricSeries {
 export interface TestTypeData {
   items: AnalysedItem[];
   judged: Judged;
-  /** Response time per judgment, parallel to judged.answer. */
-  responseMs: Float64Array;
 }
 
 export interface StudyData {
@@ -118,7 +120,7 @@ async function loadItems(app: App, studyId: string): Promise<Array<AnalysedItem 
   });
 }
 
-function judgedOf(items: AnalysedItem[], rows: Array<{ item_id: string; rater: number; answer: boolean; response_ms: number }>, raterCount: number): TestTypeData {
+function judgedOf(items: AnalysedItem[], rows: Array<{ item_id: string; rater: number; answer: boolean }>, raterCount: number): TestTypeData {
   const index = new Map(items.map((item, i) => [item.id, i]));
   const mine = rows.filter((row) => index.has(row.item_id)).sort((x, y) => index.get(x.item_id)! - index.get(y.item_id)! || x.rater - y.rater);
   const start = new Int32Array(items.length + 1);
@@ -127,7 +129,6 @@ function judgedOf(items: AnalysedItem[], rows: Array<{ item_id: string; rater: n
   return {
     items,
     judged: { count: items.length, raterCount, start, rater: Int32Array.from(mine, (row) => row.rater), answer: Uint8Array.from(mine, (row) => (row.answer ? 1 : 0)) },
-    responseMs: Float64Array.from(mine, (row) => row.response_ms),
   };
 }
 
@@ -168,8 +169,9 @@ function digest(data: Omit<StudyData, 'fingerprint'>, metrics: MetricRequest[] |
   hash.update(JSON.stringify({ study: data.study.id, raters: data.raterIndex, metrics, quality: data.raters.map((r) => [r.raterId, r.excluded, r.sentinelPassRate, r.retestAgreement, r.judgments]) }));
   for (const part of [data.twoAfc, data.jnd]) {
     hash.update(part.items.map((item) => item.id).join(','));
-    for (const array of [part.judged.start, part.judged.rater, part.judged.answer, part.responseMs]) hash.update(new Uint8Array(array.buffer, array.byteOffset, array.byteLength));
+    for (const array of [part.judged.start, part.judged.rater, part.judged.answer]) hash.update(new Uint8Array(array.buffer, array.byteOffset, array.byteLength));
   }
+  for (const [raterId, times] of data.responseTimes) hash.update(`${raterId}:${times.join(',')}`);
   for (const series of data.metrics) {
     hash.update(series.label);
     for (const array of [series.twoAfc.d0, series.twoAfc.d1, series.jnd]) hash.update(new Uint8Array(array.buffer));
@@ -204,7 +206,7 @@ export async function loadStudyData(app: App, studyId: string, options: { includ
   const raterNumber = new Map(raterIndex.map((id, i) => [id, i]));
   const main = rows
     .filter((row) => row.purpose === 'MAIN' && raterNumber.has(row.rater_id))
-    .map((row) => ({ item_id: row.item_id, rater: raterNumber.get(row.rater_id)!, answer: row.answer, response_ms: row.response_ms }));
+    .map((row) => ({ item_id: row.item_id, rater: raterNumber.get(row.rater_id)!, answer: row.answer }));
   const twoAfcItems = items.filter((item) => item.type === 'TWO_AFC');
   const jndItems = items.filter((item) => item.type === 'JND');
   const found = await storedScores(app, items.flatMap((item) => item.pairs), checked);

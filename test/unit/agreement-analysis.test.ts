@@ -52,7 +52,6 @@ function study(): StudyData {
     // ssim scored on half the 2AFC items only: left out of 2AFC, analysed on JND.
     series('ssim', 'ssim', 'similarity', severity0.map((s, i) => (i % 2 ? NaN : 1 - s)), severity1.map((s, i) => (i % 2 ? NaN : 1 - s)), jndSeverity.map((s) => 1 - s)),
   ];
-  const responseMs = (n: number) => new Float64Array(n).fill(2000);
   const judged2afc = judgedFrom(RATERS, answers2afc);
   const judgedJnd = judgedFrom(RATERS, answersJnd);
   return {
@@ -60,8 +59,8 @@ function study(): StudyData {
     inclusion: { includedRaterIds: raters.map((r) => r.raterId), excluded: [], includeSimulated: true },
     raters,
     raterIndex: raters.map((r) => r.raterId),
-    twoAfc: { items: twoAfcItems, judged: judged2afc, responseMs: responseMs(judged2afc.answer.length) },
-    jnd: { items: jndItems, judged: judgedJnd, responseMs: responseMs(judgedJnd.answer.length) },
+    twoAfc: { items: twoAfcItems, judged: judged2afc },
+    jnd: { items: jndItems, judged: judgedJnd },
     metrics,
     responseTimes: new Map(raters.map((r) => [r.raterId, [1500, 2000, 2500]])),
     fingerprint: 'hand-made',
