@@ -3,8 +3,8 @@
  * run block the thread that calls them, so they happen here, never on the server's event loop.
  *
  * Self-contained on purpose (only node: modules, onnxruntime-node and the native addon, loaded by the path in
- * workerData; types by `import type`): under jest this file is transpiled on the fly and run from a string
- * (see inference.ts).
+ * workerData; types by `import type`): a worker thread loads nothing it does not need (under jest, through
+ * platform/worker.ts's transpile hook).
  *
  * Requests are handled one at a time, in order. Sessions are cached per model path and SHA-256 of the bytes
  * they were created from: a file replaced in place (a re-registered model) gets a new session.

@@ -6,10 +6,10 @@
  * Failures inside a worker (a bad model file, wrong input dims) reject that request only; a worker that dies
  * rejects its pending requests and is replaced on the next request.
  */
-import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { ADDON_PATH } from '../platform/native';
+import { moduleFile, startModuleWorker } from '../platform/worker';
 
 export interface TensorData {
   data: Float32Array;
@@ -166,7 +166,7 @@ export class InferencePool {
   }
 
   private spawn(): Slot {
-    const slot: Slot = { worker: startWorker({ provider: this.provider, maxSessions: MAX_SESSIONS_PER_WORKER, addonPath: ADDON_PATH }), pending: new Map(), models: new Set() };
+    const slot: Slot = { worker: startModuleWorker(moduleFile(__dirname, 'inference-worker'), { provider: this.provider, maxSessions: MAX_SESSIONS_PER_WORKER, addonPath: ADDON_PATH } satisfies WorkerSettings), pending: new Map(), models: new Set() };
     slot.worker.on('message', (reply: WorkerReply) => {
       const pending = slot.pending.get(reply.id);
       if (!pending) return;
@@ -216,23 +216,3 @@ function copyInputs(inputs: Record<string, TensorData>): { copies: Record<string
   return { copies, transfer };
 }
 
-/**
- * The compiled worker beside this file (dist/), or under jest, where there is only TypeScript, the worker's
- * source transpiled with the TypeScript compiler (a devDependency) and run from a string, with `require`
- * resolving from the source's folder as it would for a file.
- */
-function startWorker(settings: WorkerSettings): Worker {
-  const compiled = path.join(__dirname, 'inference-worker.js');
-  if (existsSync(compiled)) return new Worker(compiled, { workerData: settings });
-  const source = path.join(__dirname, 'inference-worker.ts');
-  const ts = require('typescript') as typeof import('typescript');
-  const { outputText } = ts.transpileModule(readFileSync(source, 'utf8'), {
-    fileName: source,
-    compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
-  });
-  const file = JSON.stringify(source);
-  const script =
-    `(function (exports, require, module, __filename, __dirname) {\n${outputText}\n})` +
-    `({}, require('node:module').createRequire(${file}), { exports: {} }, ${file}, ${JSON.stringify(__dirname)});`;
-  return new Worker(script, { eval: true, workerData: settings });
-}

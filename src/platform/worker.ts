@@ -6,7 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { parentPort, Worker, workerData } from 'node:worker_threads';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 
 interface Call {
   file: string;
@@ -32,12 +32,20 @@ export function moduleFile(directory: string, name: string): string {
   return existsSync(compiled) ? compiled : path.join(directory, `${name}.ts`);
 }
 
+/**
+ * A worker thread running the module `file` (see moduleFile) with `workerData`: the compiled .js directly,
+ * a .ts through the transpile-on-load hook.
+ */
+export function startModuleWorker(file: string, workerData: unknown): Worker {
+  if (!file.endsWith('.ts')) return new Worker(file, { workerData });
+  return new Worker(`${TS_HOOK}\nrequire(${JSON.stringify(file)});`, { eval: true, workerData });
+}
+
 /** Runs `exportName(input)` of `file` (see moduleFile) on a new worker thread and resolves with its result. */
 export function runInWorker<Output>(file: string, exportName: string, input: unknown): Promise<Output> {
   const call: Call = { file, exportName, input };
-  const entry = `${__filename.endsWith('.ts') ? TS_HOOK : ''}\nrequire(${JSON.stringify(__filename)}).serveCall();`;
   return new Promise<Output>((resolve, reject) => {
-    const worker = new Worker(entry, { eval: true, workerData: call });
+    const worker = startModuleWorker(moduleFile(__dirname, 'worker'), call);
     let settled = false;
     worker.once('message', (reply: { ok: true; value: Output } | { ok: false; message: string; stack?: string }) => {
       settled = true;
@@ -55,8 +63,8 @@ export function runInWorker<Output>(file: string, exportName: string, input: unk
   });
 }
 
-/** The worker's side: runs the call it was started with and posts the result back. */
-export function serveCall(): void {
+/** The worker's side: this module, loaded on a worker thread by runInWorker, runs its call and posts the result. */
+if (!isMainThread && (workerData as Partial<Call> | null)?.exportName) {
   const { file, exportName, input } = workerData as Call;
   Promise.resolve()
     .then(() => (require(file) as Record<string, (input: unknown) => unknown>)[exportName](input))
