@@ -10,6 +10,7 @@ import { MIN_CURVE_ITEMS, type Analysis } from './analysis';
 import type { TestType } from './data';
 import type { Comparison } from './compare';
 import type { Estimate } from './judged';
+import { finite } from './views';
 
 export const CHART_IDS = [
   'twoafc-scores',
@@ -57,8 +58,10 @@ const WIDTH = 420;
 /** No ARIA descriptions per mark: the SVG as a whole is one labelled image (chartSvg). */
 const CONFIG = { aria: false, font: 'sans-serif', legend: { labelLimit: 0, orient: 'bottom', direction: 'vertical' } } as const;
 
-/** NaN and infinities (an undefined ceiling, say) as null: CSV and JSON have no NaN. */
-const finite = (value: number | null | undefined): number | null => (typeof value === 'number' && Number.isFinite(value) ? value : null);
+/** A Vega-Lite spec of the chart's rows: the schema, the description (for screen readers) and the house config. */
+function vegaLite(description: string, rows: ChartRow[], body: Record<string, unknown>): TopLevelSpec {
+  return { $schema: 'https://vega.github.io/schema/vega-lite/v5.json', description, data: { values: rows }, ...body, config: CONFIG } as TopLevelSpec;
+}
 
 function estimateCells(estimate: Estimate | null): { value: number | null; low: number | null; high: number | null } {
   return { value: finite(estimate?.value), low: finite(estimate?.low), high: finite(estimate?.high) };
@@ -122,10 +125,7 @@ function scopeSpec(rows: ChartRow[], axisTitle: string, description: string, wit
         { transform: only(SERIES.oracle), mark: { type: 'rule' as const, strokeWidth: 2, strokeDash: [5, 3] }, encoding: { x: { field: 'value', ...x }, color } },
       ]
     : [];
-  return {
-    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
-    description,
-    data: { values: rows },
+  return vegaLite(description, rows, {
     facet: { row: { field: 'scope', type: 'nominal', title: null, sort: [...new Set(rows.map((row) => String(row.scope)))], header: { labelAngle: 0, labelAlign: 'left', labelAnchor: 'start', labelOrient: 'top' } } },
     spec: {
       width: WIDTH,
@@ -136,8 +136,7 @@ function scopeSpec(rows: ChartRow[], axisTitle: string, description: string, wit
         { transform: only(SERIES.metric), mark: { type: 'point', filled: true, size: 50 }, encoding: { y, x: { field: 'value', ...x }, color } },
       ],
     },
-    config: CONFIG,
-  } as TopLevelSpec;
+  });
 }
 
 function twoAfcChart(analysis: Analysis, kinds: boolean): Chart {
@@ -188,10 +187,7 @@ function precisionRecallChart(analysis: Analysis): Chart {
         })),
       );
   const legends = [...new Set(rows.map((row) => String(row.legend)))];
-  const spec = {
-    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
-    description,
-    data: { values: rows },
+  const spec = vegaLite(description, rows, {
     width: WIDTH,
     height: 260,
     mark: { type: 'line', interpolate: 'step-after', strokeWidth: 2 },
@@ -201,8 +197,7 @@ function precisionRecallChart(analysis: Analysis): Chart {
       color: { field: 'legend', type: 'nominal', title: null, scale: colorScale(legends) },
       order: { field: 'index', type: 'quantitative' },
     },
-    config: CONFIG,
-  } as TopLevelSpec;
+  });
   return { id: 'jnd-precision-recall', title, description, columns: ['metric', 'legend', 'map', 'index', 'threshold', 'recall', 'precision'], rows, unavailable, spec: unavailable ? null : spec };
 }
 
@@ -232,10 +227,7 @@ function pairedDifferencesChart(analysis: Analysis): Chart {
   const y = { field: 'label', type: 'nominal', title: null, sort: null };
   const x = { type: 'quantitative', title: 'difference (a − b)' };
   const color = { field: 'verdict', type: 'nominal', title: null, scale: { domain: ['significant (Holm)', 'not significant'], range: ['#b3261e', '#6b6b64'] } };
-  const spec = {
-    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
-    description,
-    data: { values: rows },
+  const spec = vegaLite(description, rows, {
     width: WIDTH,
     height: { step: 18 },
     layer: [
@@ -243,8 +235,7 @@ function pairedDifferencesChart(analysis: Analysis): Chart {
       { mark: 'rule', encoding: { y, x: { field: 'low', ...x }, x2: { field: 'high' }, color } },
       { mark: { type: 'point', filled: true, size: 50 }, encoding: { y, x: { field: 'value', ...x }, color } },
     ],
-    config: CONFIG,
-  } as TopLevelSpec;
+  });
   return {
     id: 'paired-differences',
     title,
@@ -278,10 +269,7 @@ function psychometricChart(analysis: Analysis): Chart {
         : `No distortion kind has the ${MIN_CURVE_ITEMS} judged single-kind items a curve needs.`;
   const metricNames = [...new Set(rows.map((row) => String(row.source)).filter((source) => source !== 'physicians'))];
   const color = { field: 'source', type: 'nominal', title: null, scale: colorScale(metricNames, { name: 'physicians', color: '#111111' }) };
-  const spec = {
-    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
-    description,
-    data: { values: rows },
+  const spec = vegaLite(description, rows, {
     facet: { field: 'panel', type: 'nominal', title: null },
     columns: 2,
     spec: {
@@ -310,8 +298,7 @@ function psychometricChart(analysis: Analysis): Chart {
       ],
     },
     resolve: { scale: { x: 'independent' } },
-    config: CONFIG,
-  } as TopLevelSpec;
+  });
   return { id: 'psychometric', title, description, columns: ['panel', 'test', 'kind', 'source', 'part', 'x', 'p', 'trials'], rows, unavailable, spec: unavailable ? null : spec };
 }
 
@@ -335,10 +322,7 @@ function panelAgreementChart(analysis: Analysis): Chart {
     })),
   );
   const unavailable = rows.length === 0 ? 'No item has a judgment from the included raters.' : rows.every((row) => row.value === null) ? 'Agreement is undefined: no item has two answers of different raters, or every answer is the same.' : null;
-  const spec = {
-    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
-    description,
-    data: { values: rows },
+  const spec = vegaLite(description, rows, {
     width: WIDTH,
     height: { step: 22 },
     layer: [
@@ -355,8 +339,7 @@ function panelAgreementChart(analysis: Analysis): Chart {
         encoding: { y: { field: 'label', type: 'nominal', sort: null }, x: { field: 'value', type: 'quantitative' }, text: { field: 'value', type: 'quantitative', format: '.3f' } },
       },
     ],
-    config: CONFIG,
-  } as TopLevelSpec;
+  });
   return { id: 'panel-agreement', title, description, columns: ['label', 'test', 'coefficient', 'value', 'observed', 'expected', 'items'], rows, unavailable, spec: unavailable ? null : spec };
 }
 
@@ -391,10 +374,7 @@ function responseTimesChart(analysis: Analysis): Chart {
   const x = { type: 'quantitative', title: 'response time (ms, log scale)', scale: { type: 'log' } };
   const kinds = [...new Set(rows.map((row) => String(row.who)))].sort((a, b) => (a === 'person' ? -1 : b === 'person' ? 1 : 0));
   const color = { field: 'who', type: 'nominal', title: null, scale: { domain: kinds, range: kinds.map((who) => (who === 'person' ? '#1f5f99' : '#b3261e')) } };
-  const spec = {
-    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
-    description,
-    data: { values: rows },
+  const spec = vegaLite(description, rows, {
     width: WIDTH,
     height: { step: 22 },
     layer: [
@@ -402,8 +382,7 @@ function responseTimesChart(analysis: Analysis): Chart {
       { mark: { type: 'bar', size: 10, opacity: 0.5 }, encoding: { y, x: { field: 'p25', ...x }, x2: { field: 'p75' }, color } },
       { mark: { type: 'tick', thickness: 3, size: 16, color: '#111' }, encoding: { y, x: { field: 'p50', ...x } } },
     ],
-    config: CONFIG,
-  } as TopLevelSpec;
+  });
   return { id: 'response-times', title, description, columns: ['rater', 'simulated', 'included', 'who', 'count', 'mean', 'p10', 'p25', 'p50', 'p75', 'p90'], rows, unavailable, spec: unavailable ? null : spec };
 }
 
