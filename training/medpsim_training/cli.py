@@ -38,6 +38,13 @@ def _fraction(value):
     return v
 
 
+def _open_fraction(value):
+    v = float(value)
+    if not 0.0 < v < 1.0:
+        raise argparse.ArgumentTypeError("must be in (0, 1)")
+    return v
+
+
 def _positive(kind):
     def parse(value):
         v = kind(value)
@@ -154,6 +161,27 @@ def build_parser():
     b.add_argument("--seed", type=int, default=0, help="the random initialisation of --weights none and the parity sample (default 0)")
     b.set_defaults(func="backbone")
 
+    f = sub.add_parser("fit-lin", help="learn LPIPS's per-channel lin weights of a deep-metric model from a study's 2AFC "
+                                       "judgments (a BAPPS-layout folder)")
+    f.add_argument("--bapps", required=True, help="a BAPPS-layout folder (2afc/<split>/<category>/{ref,p0,p1,judge}), "
+                                                 "e.g. a study export")
+    f.add_argument("--model", required=True, help="the model's manifest <name>.json (classifier or backbone export with "
+                                                 "a deepMetric section); its .onnx and checkpoint beside it")
+    f.add_argument("--layers", nargs="+", default=None, help="feature outputs to weigh (default: deepMetric.defaultLayers)")
+    f.add_argument("--train-split", default="train", help="split folder to fit on (default train)")
+    f.add_argument("--val-split", default="val", help="split folder held out for the before/after score (default val)")
+    f.add_argument("--val-fraction", type=_open_fraction, default=None,
+                   help="instead of --val-split: hold out this fraction of the training split's items (seeded, by "
+                        "item); needed when the folder has one split")
+    f.add_argument("--epochs", type=_positive(int), default=60, help="default 60 (the second half decays the lr linearly to 0)")
+    f.add_argument("--lr", type=_positive(float), default=0.1, help="Adam learning rate (default 0.1)")
+    f.add_argument("--batch", type=_positive(int), default=50, help="triplets per step (default 50, as LPIPS)")
+    f.add_argument("--seed", type=int, default=0, help="seeds the head's initialisation, the batch order and --val-fraction (default 0)")
+    f.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="for the features (the fit runs on the CPU)")
+    f.add_argument("--out", default=None, help="where N.lin.json, N.json and copies of the model's files go (default: the model's folder)")
+    f.add_argument("--name", type=_name, default=None, help="the calibrated model's name (default <model name>-lin)")
+    f.set_defaults(func="fit-lin")
+
     v = sub.add_parser("verify-export", help="check an exported model: onnx.checker, manifest, parity with PyTorch")
     v.add_argument("--model", required=True, help="path to <name>.onnx (its .json and .parity.json beside it)")
     v.add_argument("--require-onnxruntime", action="store_true",
@@ -165,7 +193,7 @@ def build_parser():
 def main(argv=None):
     args = build_parser().parse_args(argv)
     events = Events(args.command)
-    if getattr(args, "name", "") is None:
+    if args.func in ("backbone", "gan") and args.name is None:
         args.name = "lpips-" + args.arch if args.func == "backbone" else "gan-" + args.target_kind
     try:
         if args.func == "classifier":
@@ -176,6 +204,8 @@ def main(argv=None):
             from .gan import run
         elif args.func == "backbone":
             from .backbone import run
+        elif args.func == "fit-lin":
+            from .lin_fit import run
         else:
             return verify_command(args, events)
         return run(args, events)
