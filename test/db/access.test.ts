@@ -208,6 +208,11 @@ describe('every HTTP route against its declared rule', () => {
     const routes = t.server!.routes.filter((route) => route.access !== 'per operation');
     expect(routes.map((route) => `${route.method} ${route.path}`).sort()).toEqual(
       [
+        'GET /analysis/:id',
+        'GET /analysis/:id/charts/:chart.:format',
+        'GET /analysis/:id/report.html',
+        'GET /analysis/assets/:file',
+        'GET /analysis/report.css',
         'GET /display-checks/:id.png',
         'GET /distortions/:id.png',
         'GET /exports/:id.zip',
