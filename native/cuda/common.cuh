@@ -65,11 +65,12 @@ struct CudaKernel {
   CudaKernelFn run;
 };
 
-// Per-family tables (pointwise.cu, filters.cu, spatial.cu, fft.cu).
+// Per-family tables (pointwise.cu, filters.cu, spatial.cu, fft.cu, detector.cu).
 void register_pointwise(std::vector<CudaKernel>& k);
 void register_filters(std::vector<CudaKernel>& k);
 void register_spatial(std::vector<CudaKernel>& k);
 void register_fft(std::vector<CudaKernel>& k);
+void register_detector(std::vector<CudaKernel>& k);
 
 // Device-to-device copy: the CPU kernels copy at their identity values, and so do these.
 inline void copy_job(const Job& job) {

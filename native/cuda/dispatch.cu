@@ -15,6 +15,7 @@ const std::vector<cuda::CudaKernel>& table() {
     cuda::register_filters(k);
     cuda::register_spatial(k);
     cuda::register_fft(k);
+    cuda::register_detector(k);
     return k;
   }();
   return kernels;

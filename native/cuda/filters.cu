@@ -113,7 +113,7 @@ void motion_blur(const Job& job, const Params& p, uint64_t) {
   MEDPSIM_CUDA_LAUNCHED("motion_blur");
 }
 
-// ----- scatter: three box passes per axis (running sums, one thread per line), then a blend -----
+// ----- scatter: the detector signal, three box passes per axis (running sums, one thread per line), then a blend -----
 
 // One box pass over `lines` lines of n samples (line l starts at l * line_step, samples `stride` apart),
 // in place; `scratch` holds n doubles per line, the copy the CPU's box_line reads from.
@@ -132,30 +132,37 @@ __global__ void box_lines(float* p, int lines, int n, size_t line_step, size_t s
   }
 }
 
-__global__ void blend(const float* in, const float* veil, float* out, size_t n, double fraction) {
-  MEDPSIM_GRID_STRIDE(i, n) out[i] = clamp01((1.0 - fraction) * in[i] + fraction * veil[i]);
+__global__ void to_signal_kernel(const float* in, float* signal, size_t n, detail::DetectorResponse r) {
+  MEDPSIM_GRID_STRIDE(i, n) signal[i] = detail::to_signal(r, in[i]);
+}
+
+__global__ void scatter_blend(const float* signal, const float* veil, float* out, size_t n, detail::DetectorResponse r, double spr) {
+  MEDPSIM_GRID_STRIDE(i, n) out[i] = detail::to_display(r, detail::scattered_signal(signal[i], veil[i], spr));
 }
 
 void scatter(const Job& job, const Params& p, uint64_t) {
-  const double fraction = p.at("fraction"), sigma = p.at("sigma");
-  if (fraction == 0.0 || sigma == 0.0) return copy_job(job);
+  const double spr = p.at("spr"), sigma = p.at("sigma");
+  if (spr == 0.0 || sigma == 0.0) return copy_job(job);
+  const detail::DetectorResponse r = detail::detector_response(p);
   const std::vector<int> radii = detail::box_radii(sigma, 3);  // the CPU's box widths (src/helpers.cpp)
-  DeviceBuffer<float> veil(job.size());
-  check(cudaMemcpy(veil.get(), job.in, job.size() * sizeof(float), cudaMemcpyDeviceToDevice), "cudaMemcpy on device");
+  DeviceBuffer<float> signal(job.size()), veil(job.size());
+  to_signal_kernel<<<blocks_for(job.size()), kBlock>>>(job.in, signal.get(), job.size(), r);
+  MEDPSIM_CUDA_LAUNCHED("to_signal");
+  check(cudaMemcpy(veil.get(), signal.get(), job.size() * sizeof(float), cudaMemcpyDeviceToDevice), "cudaMemcpy on device");
   DeviceBuffer<double> scratch(job.plane());  // n doubles per line, w x h either way
   for (int c = 0; c < job.channels; ++c) {
     float* plane = veil.get() + c * job.plane();
-    for (int r : radii) {
-      box_lines<<<blocks_for(job.h), kBlock>>>(plane, job.h, job.w, job.w, 1, r, scratch.get());
+    for (int radius : radii) {
+      box_lines<<<blocks_for(job.h), kBlock>>>(plane, job.h, job.w, job.w, 1, radius, scratch.get());
       MEDPSIM_CUDA_LAUNCHED("box_lines (rows)");
     }
-    for (int r : radii) {
-      box_lines<<<blocks_for(job.w), kBlock>>>(plane, job.w, job.h, 1, job.w, r, scratch.get());
+    for (int radius : radii) {
+      box_lines<<<blocks_for(job.w), kBlock>>>(plane, job.w, job.h, 1, job.w, radius, scratch.get());
       MEDPSIM_CUDA_LAUNCHED("box_lines (columns)");
     }
   }
-  blend<<<blocks_for(job.size()), kBlock>>>(job.in, veil.get(), job.out, job.size(), fraction);
-  MEDPSIM_CUDA_LAUNCHED("blend");
+  scatter_blend<<<blocks_for(job.size()), kBlock>>>(signal.get(), veil.get(), job.out, job.size(), r, spr);
+  MEDPSIM_CUDA_LAUNCHED("scatter_blend");
 }
 
 // ----- resolution_loss: area downsampling (taps from the host), bilinear upsampling -----

@@ -1,4 +1,4 @@
-// Sample-by-sample kinds (photometric, white noise, x-ray point defects), one thread per pixel position
+// Sample-by-sample kinds (photometric, white noise, x-ray display-domain defects), one thread per pixel position
 // handling every channel. Each operator returns the same double expression as its CPU kernel
 // (src/photometric.cpp, src/noise.cpp, src/xray.cpp), which is then clamped the same way.
 #include <cmath>
@@ -11,7 +11,7 @@ namespace {
 
 // Stream ids of the CPU kernels (src/noise.cpp, src/xray.cpp): the same Philox counters give the same noise.
 constexpr uint32_t kUniformStream = 0x0100, kGaussianStream = 0x0200;
-constexpr uint32_t kQuantumStream = 0x2100, kDeadPixelStream = 0x2200;
+constexpr uint32_t kDeadPixelStream = 0x2200;
 
 // out(c, i) = clamp01(op(c, i, in(c, i))) for pixel index i in the plane.
 template <typename Op>
@@ -145,37 +145,6 @@ void checkerboard(const Job& job, const Params& p, uint64_t seed) {
 
 // ----- x-ray -----
 
-struct QuantumNoise {
-  uint64_t seed;
-  double photons, electronic;
-  __device__ double operator()(int c, size_t i, float x) const {
-    const Rng rng(seed, kQuantumStream + c);
-    const double counts = detail::poisson(rng, i, fmaxf(0.0f, x) * photons);  // the CPU's (medpsim/random.hpp)
-    return counts / photons + (electronic > 0.0 ? electronic * rng.gaussian(i, 2) : 0.0);
-  }
-};
-
-void quantum_noise(const Job& job, const Params& p, uint64_t seed) {
-  point_op(job, QuantumNoise{seed, p.at("photons"), p.at("electronic_sigma")});
-}
-
-struct GridLines {
-  double amplitude, period;
-  bool vertical;
-  int w;
-  __device__ double operator()(int, size_t i, float x) const {
-    const double t = vertical ? static_cast<double>(i % w) : static_cast<double>(i / w);
-    const double g = 0.5 * (1.0 + cos(2.0 * M_PI * t / period));
-    return x * (1.0 - amplitude * g);
-  }
-};
-
-void grid_lines(const Job& job, const Params& p, uint64_t) {
-  const double amplitude = p.at("amplitude");
-  if (amplitude == 0.0) return copy_job(job);
-  point_op(job, GridLines{amplitude, p.at("period"), p.at("angle") == 90.0, job.w});
-}
-
 struct DeadPixels {
   const char* dead_row;
   const char* dead_col;
@@ -201,18 +170,6 @@ void dead_pixels(const Job& job, const Params& p, uint64_t seed) {
   point_op(job, DeadPixels{d_row.get(), d_col.get(), seed, fraction, job.w});
 }
 
-struct Exposure {
-  double gain;
-  float gamma;
-  __device__ double operator()(int, size_t, float x) const { return detail::exposure_curve(clamp01(gain * x), gamma); }
-};
-
-void exposure(const Job& job, const Params& p, uint64_t) {
-  const double gain = p.at("gain"), gamma = p.at("gamma");
-  if (gain == 1.0 && gamma == 1.0) return copy_job(job);
-  point_op(job, Exposure{gain, static_cast<float>(gamma)});
-}
-
 struct Windowing {
   double centre, width;
   __device__ double operator()(int, size_t, float x) const { return (x - centre) / width + 0.5; }
@@ -234,10 +191,7 @@ void register_pointwise(std::vector<CudaKernel>& k) {
   k.push_back({"uniform_noise", uniform_noise});
   k.push_back({"gaussian_noise", gaussian_noise});
   k.push_back({"checkerboard", checkerboard});
-  k.push_back({"quantum_noise", quantum_noise});
-  k.push_back({"grid_lines", grid_lines});
   k.push_back({"dead_pixels", dead_pixels});
-  k.push_back({"exposure", exposure});
   k.push_back({"windowing", windowing});
 }
 

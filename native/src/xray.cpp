@@ -1,6 +1,8 @@
-// X-ray acquisition and display defects.
+// X-ray acquisition and display defects. quantum_noise, scatter, grid_lines and exposure act on the detector
+// signal (medpsim/detector.hpp), the others on display values.
 #include <cmath>
 
+#include "medpsim/detector.hpp"
 #include "medpsim/kernels.hpp"
 #include "medpsim/random.hpp"
 
@@ -8,7 +10,7 @@ namespace medpsim {
 namespace detail {
 namespace {
 
-constexpr uint32_t kQuantumStream = 0x2100, kDeadPixelStream = 0x2200, kDeadLineStream = 0x2300;
+constexpr uint32_t kDeadPixelStream = 0x2200, kDeadLineStream = 0x2300;
 
 // y = f(x) sample by sample, row-parallel.
 template <typename F>
@@ -23,14 +25,50 @@ void point_op(const Image& in, Image& out, int threads, F f) {
   }
 }
 
-// No identity value: the caller copies at severity 0 instead of calling it.
-void quantum_noise(const Image& in, Image& out, const Params& p, uint64_t seed, int threads) {
-  const double photons = p.at("photons"), electronic = p.at("electronic_sigma");
-  point_op(in, out, threads, [&](int c, size_t i, float x) {
-    const Rng rng(seed, kQuantumStream + c);
-    const double counts = poisson(rng, i, std::max(0.0f, x) * photons);
-    return counts / photons + (electronic > 0.0 ? electronic * rng.gaussian(i, 2) : 0.0);
+// y = display(f(c, i, signal(x))) sample by sample: a detector-domain point operation.
+template <typename F>
+void signal_op(const Image& in, Image& out, const DetectorResponse& r, int threads, F f) {
+  point_op(in, out, threads, [&](int c, size_t i, float x) { return to_display(r, f(c, i, to_signal(r, x))); });
+}
+
+// The dose reduction of one channel plane in place (`signal` holds T): Poisson quanta, shaped by the
+// detector's MTF, plus electronic noise (medpsim/detector.hpp).
+void reduce_dose(float* signal, int w, int h, const DoseChange& dose, uint64_t seed, int c, int threads) {
+  const Rng quanta(seed, kQuantumStream + c), electronic(seed, kElectronicStream + c);
+  Buffer<float> noise(static_cast<size_t>(w) * h);
+  parallel_for(h, threads, [&](int y0, int y1) {
+    for (size_t i = static_cast<size_t>(y0) * w; i < static_cast<size_t>(y1) * w; ++i) {
+      noise[i] = added_quanta(quanta, i, signal[i], dose.photons, dose.fraction);
+    }
   });
+  if (dose.taps.size() > 1) filter_plane(noise.data(), w, h, dose.taps, threads);
+  parallel_for(h, threads, [&](int y0, int y1) {
+    for (size_t i = static_cast<size_t>(y0) * w; i < static_cast<size_t>(y1) * w; ++i) {
+      const float normal = dose.electronic > 0.0 ? electronic.gaussian(i) : 0.0f;
+      signal[i] = reduced_dose_signal(signal[i], noise[i], normal, dose.photons, dose.fraction, dose.electronic);
+    }
+  });
+}
+
+// Reduced dose: the image as it would have been acquired with `dose` of its dose. No identity value
+// below 1: the caller copies at severity 0.
+void quantum_noise(const Image& in, Image& out, const Params& p, uint64_t seed, int threads) {
+  const DoseChange dose = dose_change(p, p.at("dose"));
+  if (dose.fraction == 1.0) return copy_image(in, out);
+  const DetectorResponse r = detector_response(p);
+  const int w = in.width(), h = in.height();
+  Buffer<float> signal(in.plane_size());
+  for (int c = 0; c < in.channels(); ++c) {
+    const float* src = in.plane(c);
+    float* dst = out.plane(c);
+    parallel_for(h, threads, [&](int y0, int y1) {
+      for (size_t i = static_cast<size_t>(y0) * w; i < static_cast<size_t>(y1) * w; ++i) signal[i] = to_signal(r, src[i]);
+    });
+    reduce_dose(signal.data(), w, h, dose, seed, c, threads);
+    parallel_for(h, threads, [&](int y0, int y1) {
+      for (size_t i = static_cast<size_t>(y0) * w; i < static_cast<size_t>(y1) * w; ++i) dst[i] = to_display(r, signal[i]);
+    });
+  }
 }
 
 // Line kernel of `length` px at `angle` (0 = horizontal, counter-clockwise on screen), as the mean
@@ -57,20 +95,15 @@ void motion_blur(const Image& in, Image& out, const Params& p, uint64_t, int thr
   });
 }
 
-// g = (1 + cos(2 pi t / period)) / 2 in [0, 1], t = y for horizontal lines (angle 0), x for
-// vertical ones (angle 90).
+// The grid's shadow multiplies the detector signal by grid_profile (one factor per column for vertical
+// lines, per row for horizontal ones): the lines are as visible in the mediastinum as in the lungs.
 void grid_lines(const Image& in, Image& out, const Params& p, uint64_t, int threads) {
-  const double amplitude = p.at("amplitude"), period = p.at("period");
+  const double amplitude = p.at("amplitude");
   if (amplitude == 0.0) return copy_image(in, out);
   const bool vertical = p.at("angle") == 90.0;
   const int w = in.width();
-  // The profile depends on the column (or row) only: one cosine per line, not per pixel.
-  std::vector<double> attenuation(vertical ? w : in.height());
-  for (size_t t = 0; t < attenuation.size(); ++t) {
-    const double g = 0.5 * (1.0 + std::cos(2.0 * M_PI * static_cast<double>(t) / period));
-    attenuation[t] = 1.0 - amplitude * g;
-  }
-  point_op(in, out, threads, [&](int, size_t i, float x) { return x * attenuation[vertical ? i % w : i / w]; });
+  const std::vector<float> factor = grid_profile(vertical ? w : in.height(), amplitude, p.at("period"));
+  signal_op(in, out, detector_response(p), threads, [&](int, size_t i, float t) { return t * factor[vertical ? i % w : i / w]; });
 }
 
 // Stuck pixels are decided per pixel position (same in every channel: it is the detector element
@@ -165,17 +198,29 @@ void resolution_loss(const Image& in, Image& out, const Params& p, uint64_t, int
   }
 }
 
-void exposure(const Image& in, Image& out, const Params& p, uint64_t, int threads) {
-  const double gain = p.at("gain"), gamma = p.at("gamma");
-  if (gain == 1.0 && gamma == 1.0) return copy_image(in, out);
-  const float g = static_cast<float>(gamma);
-  // Its own loop, everything captured by value: then the compiler vectorises exposure_curve.
-  const int w = in.width();
+// Exposure error: the detector gets `exposure` times the correct exposure. Under-exposure is a dose
+// reduction (noise); the detector saturates at `saturation` times the correct unattenuated signal (over-
+// exposure burns out the lungs); then the system's auto-ranging divides by exposure^compensation (log: a
+// shift, so the correctly exposed parts look as before; compensation 0 is film-like).
+void exposure(const Image& in, Image& out, const Params& p, uint64_t seed, int threads) {
+  const double factor = p.at("exposure");
+  if (factor == 1.0) return copy_image(in, out);
+  const DetectorResponse r = detector_response(p);
+  const float gain = static_cast<float>(factor), saturation = static_cast<float>(p.at("saturation"));
+  const float ranging = exposure_ranging(factor, p.at("compensation"));
+  const int w = in.width(), h = in.height();
+  Buffer<float> signal(in.plane_size());
   for (int c = 0; c < in.channels(); ++c) {
     const float* src = in.plane(c);
     float* dst = out.plane(c);
-    parallel_for(in.height(), threads, [src, dst, w, gain, g](int y0, int y1) {
-      for (size_t i = static_cast<size_t>(y0) * w; i < static_cast<size_t>(y1) * w; ++i) dst[i] = exposure_curve(clamp01(gain * src[i]), g);
+    parallel_for(h, threads, [&](int y0, int y1) {
+      for (size_t i = static_cast<size_t>(y0) * w; i < static_cast<size_t>(y1) * w; ++i) signal[i] = to_signal(r, src[i]);
+    });
+    if (factor < 1.0) reduce_dose(signal.data(), w, h, dose_change(p, factor), seed, c, threads);
+    parallel_for(h, threads, [&](int y0, int y1) {
+      for (size_t i = static_cast<size_t>(y0) * w; i < static_cast<size_t>(y1) * w; ++i) {
+        dst[i] = to_display(r, exposed_signal(signal[i], gain, saturation, ranging));
+      }
     });
   }
 }
@@ -186,17 +231,77 @@ void windowing(const Image& in, Image& out, const Params& p, uint64_t, int threa
   point_op(in, out, threads, [&](int, size_t, float x) { return (x - centre) / width + 0.5; });
 }
 
-// Scatter veil with a kernel far wider than Gaussian blur's direct convolution can afford
-// (sigma up to 500 px): three box passes per axis approximate the Gaussian at O(1) per pixel.
+// Scatter: the detector gets primary T plus scatter S = spr blur(T, sigma) (spr the mean scatter-to-primary
+// ratio; three box passes per axis approximate the broad Gaussian at O(1) per pixel), and the exposure
+// control keeps the mean signal: T' = (T + S) / (1 + spr). Contrast falls most where the primary is weak.
 void scatter(const Image& in, Image& out, const Params& p, uint64_t, int threads) {
-  const double fraction = p.at("fraction"), sigma = p.at("sigma");
-  if (fraction == 0.0 || sigma == 0.0) return copy_image(in, out);
+  const double spr = p.at("spr"), sigma = p.at("sigma");
+  if (spr == 0.0 || sigma == 0.0) return copy_image(in, out);
+  const DetectorResponse r = detector_response(p);
+  Image signal = Image::allocate(in.width(), in.height(), in.channels());
   Image veil = Image::allocate(in.width(), in.height(), in.channels());
-  box_blur3(in, veil, sigma, threads);
-  point_op(in, out, threads, [&](int c, size_t i, float x) { return (1.0 - fraction) * x + fraction * veil.plane(c)[i]; });
+  point_op(in, signal, threads, [&](int, size_t, float x) { return to_signal(r, x); });
+  box_blur3(signal, veil, sigma, threads);
+  point_op(signal, out, threads, [&](int c, size_t i, float t) { return to_display(r, scattered_signal(t, veil.plane(c)[i], spr)); });
 }
 
 }  // namespace
+
+DetectorResponse detector_response(const Params& p) {
+  return {p.at("response") == 0.0, p.at("polarity") < 0.0, static_cast<float>(p.at("attenuation_range"))};
+}
+
+DoseChange dose_change(const Params& p, double fraction) {
+  return {fraction, p.at("photons"), p.at("electronic_noise"), mtf_taps(p.at("mtf_sigma"))};
+}
+
+std::vector<float> mtf_taps(double sigma) {
+  if (sigma == 0.0) return {1.0f};
+  const std::vector<double> g = gaussian_kernel(sigma);
+  double energy = 0.0;
+  for (double t : g) energy += t * t;
+  std::vector<float> taps;
+  for (double t : g) taps.push_back(static_cast<float>(t / std::sqrt(energy)));
+  return taps;
+}
+
+std::vector<float> grid_profile(int n, double amplitude, double period) {
+  std::vector<float> factor(n);
+  for (int t = 0; t < n; ++t) {
+    const double g = 0.5 * (1.0 + std::cos(2.0 * M_PI * t / period));
+    factor[t] = static_cast<float>((1.0 - amplitude * g) / (1.0 - 0.5 * amplitude));
+  }
+  return factor;
+}
+
+float exposure_ranging(double exposure, double compensation) { return static_cast<float>(std::pow(exposure, -compensation)); }
+
+void filter_plane(float* plane, int w, int h, const std::vector<float>& taps, int threads) {
+  const int r = static_cast<int>(taps.size() / 2);
+  Buffer<float> tmp(static_cast<size_t>(w) * h);
+  parallel_for(h, threads, [&](int y0, int y1) {
+    std::vector<float> padded(w + 2 * r);
+    for (int y = y0; y < y1; ++y) {
+      const float* row = plane + static_cast<size_t>(y) * w;
+      for (int i = 0; i < w + 2 * r; ++i) padded[i] = row[reflect101(i - r, w)];
+      float* acc = tmp.data() + static_cast<size_t>(y) * w;
+      std::fill(acc, acc + w, 0.0f);
+      for (int k = 0; k <= 2 * r; ++k) {
+        for (int x = 0; x < w; ++x) acc[x] += taps[k] * padded[x + k];
+      }
+    }
+  });
+  parallel_for(h, threads, [&](int y0, int y1) {
+    for (int y = y0; y < y1; ++y) {
+      float* dst = plane + static_cast<size_t>(y) * w;
+      std::fill(dst, dst + w, 0.0f);
+      for (int k = 0; k <= 2 * r; ++k) {
+        const float* row = tmp.data() + static_cast<size_t>(reflect101(y + k - r, h)) * w;
+        for (int x = 0; x < w; ++x) dst[x] += taps[k] * row[x];
+      }
+    }
+  });
+}
 
 // Line l is a row or a column by one draw, its position by another.
 void dead_lines(int w, int h, int lines, uint64_t seed, std::vector<char>& dead_row, std::vector<char>& dead_col) {

@@ -33,6 +33,16 @@ constexpr double kTolerance = 1e-5;
 // the clamps and the poisson(0) path are exercised.
 static Image test_image(int w, int h, int channels) { return harness::textured_image(w, h, channels, 0.05, 0.95, true); }
 
+// The detector-domain kinds' response (default: log, radiograph polarity, 4 nepers) and dose parameters.
+static Params detector(Params p, double response = 0, double polarity = 1, double range = 4) {
+  p.insert({{"response", response}, {"polarity", polarity}, {"attenuation_range", range}});
+  return p;
+}
+static Params dosed(Params p, double response = 0, double polarity = 1) {
+  p.insert({{"photons", 1e4}, {"electronic_noise", 2}, {"mtf_sigma", 0.8}});
+  return detector(p, response, polarity);
+}
+
 // Per kind: parameter sets from identity to strong (the strong ones reach the clamps and edge paths).
 static std::vector<std::pair<std::string, std::vector<Params>>> cases() {
   return {
@@ -58,14 +68,18 @@ static std::vector<std::pair<std::string, std::vector<Params>>> cases() {
       {"ghosting", {{{"alpha", 0}, {"dx", 8}, {"dy", 0}}, {{"alpha", 0.2}, {"dx", 8}, {"dy", 0}}, {{"alpha", 0.7}, {"dx", -3.5}, {"dy", 20.25}}}},
       {"chromatic_aberration", {{{"shift", 0}}, {{"shift", 1}}, {{"shift", 15}}}},
       {"jpeg", {{{"quality", 100}}, {{"quality", 90}}, {{"quality", 50}}, {{"quality", 1}}}},
-      {"quantum_noise", {{{"photons", 1e5}, {"electronic_sigma", 0}}, {{"photons", 1e3}, {"electronic_sigma", 0.002}}, {{"photons", 10}, {"electronic_sigma", 0.1}}}},
+      {"quantum_noise", {dosed({{"dose", 1}}), dosed({{"dose", 0.3}}), dosed({{"dose", 0.02}, {"photons", 50}, {"electronic_noise", 20}}),
+                         dosed({{"dose", 0.1}, {"mtf_sigma", 0}}, 1, -1), dosed({{"dose", 0.05}, {"mtf_sigma", 3}}, 0, -1)}},
       {"motion_blur", {{{"length", 0}, {"angle", 30}}, {{"length", 5}, {"angle", 30}}, {{"length", 40}, {"angle", 135}}}},
-      {"grid_lines", {{{"amplitude", 0}, {"period", 4}, {"angle", 90}}, {{"amplitude", 0.1}, {"period", 4}, {"angle", 0}}, {{"amplitude", 0.5}, {"period", 7}, {"angle", 90}}}},
+      {"grid_lines", {detector({{"amplitude", 0}, {"period", 4}, {"angle", 90}}), detector({{"amplitude", 0.1}, {"period", 4}, {"angle", 0}}),
+                      detector({{"amplitude", 0.5}, {"period", 7}, {"angle", 90}}, 1, -1)}},
       {"dead_pixels", {{{"fraction", 0}, {"lines", 0}}, {{"fraction", 0.01}, {"lines", 1}}, {{"fraction", 0.1}, {"lines", 20}}}},
       {"resolution_loss", {{{"factor", 1}}, {{"factor", 1.5}}, {{"factor", 3}}, {{"factor", 16}}}},
-      {"exposure", {{{"gain", 1}, {"gamma", 1}}, {{"gain", 1.3}, {"gamma", 1.1}}, {{"gain", 0.2}, {"gamma", 4}}}},
+      {"exposure", {dosed({{"exposure", 1}, {"saturation", 2}, {"compensation", 1}}), dosed({{"exposure", 0.3}, {"saturation", 2}, {"compensation", 1}}),
+                    dosed({{"exposure", 8}, {"saturation", 1.5}, {"compensation", 0.4}}), dosed({{"exposure", 0.05}, {"saturation", 100}, {"compensation", 0}}, 1, 1)}},
       {"windowing", {{{"center_shift", 0}, {"width_scale", 1}}, {{"center_shift", 0.05}, {"width_scale", 0.8}}, {{"center_shift", -0.4}, {"width_scale", 0.1}}}},
-      {"scatter", {{{"fraction", 0}, {"sigma", 40}}, {{"fraction", 0.2}, {"sigma", 3}}, {{"fraction", 0.6}, {"sigma", 60}}}},
+      {"scatter", {detector({{"spr", 0}, {"sigma", 40}}), detector({{"spr", 0.5}, {"sigma", 3}}), detector({{"spr", 4}, {"sigma", 60}}, 1, -1),
+                   detector({{"spr", 1}, {"sigma", 10}}, 0, 1, 10)}},
   };
 }
 

@@ -56,10 +56,24 @@ static double max_abs_diff(const Image& a, const Image& b) {
 
 struct Case {
   std::string kind;
-  bool has_identity;  // jpeg and quantum_noise have no identity value (the caller copies)
+  bool has_identity;  // jpeg has no identity value (the caller copies)
   Params identity;
   std::vector<Params> strengths;  // increasing strength
 };
+
+// The detector-domain kinds' response parameters (default: log, the radiograph polarity, 4 nepers) and
+// dose-change parameters.
+static Params detector(Params p, double response = 0, double polarity = 1, double range = 4) {
+  p.insert({{"response", response}, {"polarity", polarity}, {"attenuation_range", range}});
+  return p;
+}
+static Params dosed(Params p) {
+  p.insert({{"photons", 1e4}, {"electronic_noise", 2}, {"mtf_sigma", 0.8}});
+  return detector(p);
+}
+static Params exposed(double exposure, double compensation = 0.5) {
+  return dosed({{"exposure", exposure}, {"saturation", 2}, {"compensation", compensation}});
+}
 
 static std::vector<Case> cases() {
   return {
@@ -93,20 +107,21 @@ static std::vector<Case> cases() {
        {{{"alpha", 0.1}, {"dx", 8}, {"dy", 0}}, {{"alpha", 0.2}, {"dx", 8}, {"dy", 0}}, {{"alpha", 0.4}, {"dx", 8}, {"dy", 0}}}},
       {"chromatic_aberration", true, {{"shift", 0}}, {{{"shift", 0.5}}, {{"shift", 1}}, {{"shift", 2}}}},
       {"jpeg", false, {}, {{{"quality", 90}}, {{"quality", 50}}, {{"quality", 10}}}},
-      {"quantum_noise", false, {},
-       {{{"photons", 1e5}, {"electronic_sigma", 0}}, {{"photons", 1e3}, {"electronic_sigma", 0.002}}, {{"photons", 50}, {"electronic_sigma", 0.01}}}},
+      {"quantum_noise", true, dosed({{"dose", 1}}), {dosed({{"dose", 0.5}}), dosed({{"dose", 0.1}}), dosed({{"dose", 0.02}})}},
       {"motion_blur", true, {{"length", 0}, {"angle", 30}},
        {{{"length", 2}, {"angle", 30}}, {{"length", 5}, {"angle", 30}}, {{"length", 10}, {"angle", 30}}}},
-      {"grid_lines", true, {{"amplitude", 0}, {"period", 4}, {"angle", 90}},
-       {{{"amplitude", 0.05}, {"period", 4}, {"angle", 90}}, {{"amplitude", 0.1}, {"period", 4}, {"angle", 0}}, {{"amplitude", 0.2}, {"period", 4}, {"angle", 90}}}},
+      {"grid_lines", true, detector({{"amplitude", 0}, {"period", 4}, {"angle", 90}}),
+       {detector({{"amplitude", 0.05}, {"period", 4}, {"angle", 90}}), detector({{"amplitude", 0.1}, {"period", 4}, {"angle", 0}}),
+        detector({{"amplitude", 0.2}, {"period", 4}, {"angle", 90}})}},
       {"dead_pixels", true, {{"fraction", 0}, {"lines", 0}},
        {{{"fraction", 0.002}, {"lines", 0}}, {{"fraction", 0.01}, {"lines", 1}}, {{"fraction", 0.05}, {"lines", 3}}}},
       {"resolution_loss", true, {{"factor", 1}}, {{{"factor", 1.5}}, {{"factor", 3}}, {{"factor", 6}}}},
-      {"exposure", true, {{"gain", 1}, {"gamma", 1}}, {{{"gain", 1.1}, {"gamma", 1}}, {{"gain", 1.3}, {"gamma", 1.1}}, {{"gain", 1.6}, {"gamma", 1.3}}}},
+      // Half compensated: a growing shift, under-exposure's noise (the seeded middle case), over-exposure's clipping.
+      {"exposure", true, exposed(1), {exposed(1.5), exposed(0.3), exposed(8)}},
       {"windowing", true, {{"center_shift", 0}, {"width_scale", 1}},
        {{{"center_shift", 0.02}, {"width_scale", 0.9}}, {{"center_shift", 0.05}, {"width_scale", 0.8}}, {{"center_shift", 0.1}, {"width_scale", 0.6}}}},
-      {"scatter", true, {{"fraction", 0}, {"sigma", 40}},
-       {{{"fraction", 0.1}, {"sigma", 20}}, {{"fraction", 0.2}, {"sigma", 20}}, {{"fraction", 0.4}, {"sigma", 20}}}},
+      {"scatter", true, detector({{"spr", 0}, {"sigma", 40}}),
+       {detector({{"spr", 0.25}, {"sigma", 20}}), detector({{"spr", 0.5}, {"sigma", 20}}), detector({{"spr", 1}, {"sigma", 20}})}},
   };
 }
 
@@ -208,7 +223,8 @@ static void test_validation() {
       CHECK(throws_with([&] { run(c.kind, grey, c.strengths[0]); }, "3-channel"), "%s: 1 channel accepted", c.kind.c_str());
     }
   }
-  CHECK(throws_with([&] { run("grid_lines", rgb, {{"amplitude", 0.1}, {"period", 4}, {"angle", 45}}); }, "angle"), "grid_lines angle 45");
+  CHECK(throws_with([&] { run("grid_lines", rgb, detector({{"amplitude", 0.1}, {"period", 4}, {"angle", 45}})); }, "angle"), "grid_lines angle 45");
+  CHECK(throws_with([&] { run("scatter", rgb, detector({{"spr", 0.5}, {"sigma", 4}}, 0, 0)); }, "polarity"), "polarity 0");
   CHECK(throws_with([&] { run("no_such_kind", rgb, {}); }, "no_such_kind"), "unknown kind");
   Image wrong = Image::allocate(8, 8, 3);
   CHECK(throws_with([&] { apply("lightness_shift", rgb, wrong, {{"delta", 0.1}}, 1, 1); }, "shape"), "output shape");
@@ -422,18 +438,52 @@ static void test_white_noise_statistics() {
   stats(run("gaussian_noise", flat, {{"sigma", 0.1}}, 3), mean, sd);
   CHECK_NEAR(mean, 0.0, 0.002, "gaussian_noise mean");
   CHECK_NEAR(sd, 0.1, 0.002, "gaussian_noise std");
-  // Poisson: mean x, variance x / photons.
-  const Image mid = constant_image(256, 256, 1, 0.3f);
-  for (double photons : {20.0, 1000.0}) {  // below and above the inversion / normal switch-over
-    const Image out = run("quantum_noise", mid, {{"photons", photons}, {"electronic_sigma", 0}}, 4);
+}
+
+// The detector domain (medpsim/detector.hpp): the response round trip, Poisson counts, and the dose
+// change's display-value variance on flat regions (white noise, no electronic noise): var(v) =
+// (1 - f) / (f N0 M^2 T) under the log response, T = exp(-M v) (the full theory, with the MTF and the noise
+// power spectrum, is in test/unit/xray-detector.test.ts).
+static void test_detector_domain() {
+  for (const bool log : {true, false}) {
+    for (const bool inverted : {false, true}) {
+      const detail::DetectorResponse r{log, inverted, 4.0f};
+      double worst = 0.0;
+      for (int i = 0; i <= 1000; ++i) {
+        const float v = static_cast<float>(i) / 1000.0f;
+        worst = std::max(worst, std::fabs(static_cast<double>(detail::to_display(r, detail::to_signal(r, v))) - v));
+      }
+      CHECK(worst < 2e-6, "response (log %d, inverted %d) round trip off by %.3g", log, inverted, worst);
+    }
+  }
+  const Rng rng(77, 0x99);
+  for (double lambda : {3.0, 25.0, 400.0}) {
+    const int n = 1 << 18;
+    double s = 0, q = 0;
+    for (int i = 0; i < n; ++i) {
+      const double k = detail::poisson_count(rng, i, lambda);
+      s += k;
+      q += k * k;
+    }
+    const double mean = s / n, var = q / n - mean * mean;
+    CHECK(std::fabs(mean / lambda - 1.0) < 0.01, "poisson mean %.6g at %g", mean, lambda);
+    CHECK(std::fabs(var / lambda - 1.0) < 0.02, "poisson variance %.6g at %g", var, lambda);
+  }
+  for (const double v : {0.2, 0.6}) {
+    const Image flat = constant_image(256, 256, 1, static_cast<float>(v));
+    const double f = 0.2, photons = 2000, m = 4;
+    const Image out = run("quantum_noise", flat, detector({{"dose", f}, {"photons", photons}, {"electronic_noise", 0}, {"mtf_sigma", 0}}), 9);
     double s = 0, q = 0;
     for (size_t i = 0; i < out.size(); ++i) {
       s += out.data()[i];
       q += static_cast<double>(out.data()[i]) * out.data()[i];
     }
-    const double mu = s / out.size(), var = q / out.size() - mu * mu;
-    CHECK_NEAR(mu, 0.3, 0.003, "quantum_noise mean");
-    CHECK_NEAR(var / (0.3 / photons), 1.0, 0.05, "quantum_noise variance ratio");
+    const double mean = s / out.size(), var = q / out.size() - mean * mean;
+    const double expected = (1 - f) / (f * photons * m * m * std::exp(-m * v));
+    CHECK(std::fabs(var / expected - 1.0) < 0.03, "quantum_noise variance %.4g, expected %.4g at v = %g", var, expected, v);
+    // The mean moves by the log's curvature, M var / 2 (E[-ln(T + n)] = -ln T + var(n) / (2 T^2)), as a real
+    // reduced-dose image's does.
+    CHECK(std::fabs(mean - (v + m * expected / 2)) < 3e-4, "quantum_noise mean %.6g at v = %g", mean, v);
   }
 }
 
@@ -496,17 +546,16 @@ static void test_grouped_draws() {
   std::printf("  log_unit: max relative error %.2g; sincos_turns: max error %.2g\n", log_error, trig_error);
   CHECK(log_error < 5e-7, "log_unit error %.3g", log_error);
   CHECK(trig_error < 5e-7, "sincos_turns error %.3g", trig_error);
-  // exposure_curve against std::pow over the whole parameter range of gamma.
-  double pow_error = 0;
-  for (float gamma : {0.2f, 0.5f, 0.9f, 1.0f, 1.3f, 2.2f, 5.0f}) {
-    CHECK(detail::exposure_curve(0.0f, gamma) == 0.0f && detail::exposure_curve(1.0f, gamma) == 1.0f, "exposure_curve ends");
-    for (int i = 1; i < 200000; ++i) {
-      const float v = static_cast<float>(i) / 200000.0f;
-      pow_error = std::max(pow_error, std::fabs(detail::exposure_curve(v, gamma) - std::pow(static_cast<double>(v), gamma)));
-    }
+  // exp_nonpositive against std::exp over the detector response's range (-12 .. 0) and beyond.
+  double exp_error = 0;
+  CHECK(detail::exp_nonpositive(0.0f) == 1.0f && detail::exp_nonpositive(-200.0f) == 0.0f, "exp_nonpositive ends");
+  for (int i = 0; i <= 400000; ++i) {
+    const float x = -30.0f * static_cast<float>(i) / 400000.0f;
+    const double exact = std::exp(static_cast<double>(x));
+    exp_error = std::max(exp_error, std::fabs(detail::exp_nonpositive(x) - exact) / exact);
   }
-  std::printf("  exposure_curve: max error %.2g\n", pow_error);
-  CHECK(pow_error < 5e-7, "exposure_curve error %.3g", pow_error);
+  std::printf("  exp_nonpositive: max relative error %.2g\n", exp_error);
+  CHECK(exp_error < 5e-7, "exp_nonpositive error %.3g", exp_error);
   const int n = 1 << 18;
   double sum = 0, squares = 0, twin_product = 0, next_product = 0, fourth = 0;
   for (int i = 0; i < n; i += 2) {
@@ -580,5 +629,6 @@ int main() {
       {"white noise statistics", test_white_noise_statistics},
       {"noise spectra", test_noise_spectra},
       {"jpeg", test_jpeg},
+      {"detector domain", test_detector_domain},
   });
 }

@@ -50,7 +50,9 @@ export function registerDistortCommand(program: Command): void {
         const checked = await checkModelFiles(path.resolve(options.model));
         return { path: checked.onnxPath, sha256: checked.sha256, task: checked.manifest.task, manifest: checked.manifest };
       });
-      const applied = await applyDistortion(await pngToFloat(source.png), [step], options.seed, backend, runner).finally(() => pool.close());
+      // A DICOM file's detector response from its header; plain files take the default (docs/distortions.md).
+      const response = source.detectorResponse ?? null;
+      const applied = await applyDistortion(await pngToFloat(source.png), [step], options.seed, backend, runner, { response }).finally(() => pool.close());
       await fs.writeFile(options.output, await floatToPng(applied.image, source.bitDepth));
       const summary = { input, output: options.output, bitDepth: source.bitDepth, backend, note, seed: options.seed, steps: applied.steps };
       if (options.json) console.log(JSON.stringify(summary));

@@ -2,6 +2,7 @@
 import path from 'node:path';
 import type { App } from '../platform/app';
 import { ItemOutcome } from '../entities/Job';
+import { DEFAULT_RESPONSE, type DetectorResponse } from '../imaging/detector-response';
 import { ingestImage } from '../imaging/ingest';
 import { ImageError, type IngestedImage } from '../imaging/types';
 import { readFileSafely, UnreadableFile } from '../platform/files';
@@ -17,6 +18,8 @@ export interface ImageFacts {
   label: string | null;
   synthetic: boolean;
   importJobId: string | null;
+  /** The detector response of a file that brings none (not DICOM); null or absent: DEFAULT_RESPONSE. */
+  plainResponse?: DetectorResponse | null;
 }
 
 export interface StoredImage {
@@ -34,7 +37,7 @@ export async function ingestAndStore(app: App, bytes: Buffer): Promise<StoredIma
 }
 
 const IMAGE_COLUMNS = `dataset_id, split, label, source_path, patient_id, width, height, channels, bit_depth, format,
-  content_hash, byte_size, window_center, window_width, dicom_attributes, synthetic, import_job_id`;
+  content_hash, byte_size, window_center, window_width, dicom_attributes, synthetic, import_job_id, detector_response`;
 
 /**
  * INSERT of an image row that does nothing when (dataset, path) exists, with its parameters numbered from
@@ -60,6 +63,7 @@ export function imageInsert(facts: ImageFacts, stored: StoredImage, first = 1): 
     image.dicom ? JSON.stringify(image.dicom.attributes) : null,
     facts.synthetic || image.synthetic,
     facts.importJobId,
+    JSON.stringify(image.detectorResponse ?? facts.plainResponse ?? DEFAULT_RESPONSE),
   ];
   const placeholders = values.map((_, index) => `$${first + index}`).join(', ');
   return {
@@ -84,7 +88,7 @@ function failureOf(error: unknown): { code: string; message: string } {
  */
 export async function importFileItem(
   app: App,
-  unit: { jobId: string; datasetId: string; root: string; item: ImportItem; synthetic: boolean },
+  unit: { jobId: string; datasetId: string; root: string; item: ImportItem; synthetic: boolean; plainResponse?: DetectorResponse | null },
 ): Promise<void> {
   const { jobId, item } = unit;
   if (item.rejected) {
@@ -99,7 +103,15 @@ export async function importFileItem(
     await jobs.recordOutcome(app.pool, jobId, item.path, ItemOutcome.FAILED, failureOf(error));
     return;
   }
-  const facts = { datasetId: unit.datasetId, sourcePath: item.path, split: item.split, label: item.label, synthetic: unit.synthetic, importJobId: jobId };
+  const facts: ImageFacts = {
+    datasetId: unit.datasetId,
+    sourcePath: item.path,
+    split: item.split,
+    label: item.label,
+    synthetic: unit.synthetic,
+    importJobId: jobId,
+    plainResponse: unit.plainResponse ?? null,
+  };
   const insert = imageInsert(facts, stored, 6);
   if (stored.image.synthetic && !unit.synthetic) await markSynthetic(app, unit.datasetId);
   await app.pool.query(

@@ -2,6 +2,7 @@
  * Folder imports as item jobs (platform/jobs/items.ts): the planner lists the folder, chunk units import
  * file by file. An image row is unique per (dataset, path), so nothing is imported twice.
  */
+import type { DetectorResponse } from '../imaging/detector-response';
 import type { App } from '../platform/app';
 import { folderInsideRoots } from '../platform/files';
 import { defineItemJob, PlanError } from '../platform/jobs/items';
@@ -17,6 +18,8 @@ export interface ImportParams {
   /** Split/label for files that are not in split/label folders. */
   split: Split | null;
   label: string | null;
+  /** For plain (non-DICOM) files: the client's response (source 'user'); null or absent: DEFAULT_RESPONSE. */
+  detectorResponse?: DetectorResponse | null;
 }
 
 export function queueImport(app: App, params: ImportParams): Promise<string> {
@@ -58,6 +61,13 @@ export const importJob = defineItemJob<ImportParams, PlannedFile>({
   settle: (app, jobId, params, items) => skipExisting(app, jobId, params.datasetId, items),
 
   async run(app, jobId, params, item) {
-    await importFileItem(app, { jobId, datasetId: params.datasetId, root: params.root, item, synthetic: item.synthetic });
+    await importFileItem(app, {
+      jobId,
+      datasetId: params.datasetId,
+      root: params.root,
+      item,
+      synthetic: item.synthetic,
+      plainResponse: params.detectorResponse ?? null,
+    });
   },
 });

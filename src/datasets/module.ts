@@ -4,6 +4,7 @@ import { registerSynthCommand } from '../cli/synth';
 import { Dataset } from '../entities/Dataset';
 import { Image } from '../entities/Image';
 import { Datasets1764115200001 } from '../entities/migrations/1764115200001-Datasets';
+import { DetectorResponse1764700000000 } from '../entities/migrations/1764700000000-DetectorResponse';
 import type { DomainModule } from '../platform/module';
 import { DatasetResolver } from '../resolvers/DatasetResolver';
 import { ImageResolver } from '../resolvers/ImageResolver';
@@ -17,7 +18,7 @@ import { DATASET_SETTINGS } from './settings';
 export const datasetsModule: DomainModule = {
   name: 'datasets',
   entities: [Dataset, Image],
-  migrations: [Datasets1764115200001],
+  migrations: [Datasets1764115200001, DetectorResponse1764700000000],
   resolvers: [DatasetResolver, ImageResolver],
   jobs: [importJob],
   settings: [DATASET_SETTINGS],

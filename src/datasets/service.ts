@@ -6,6 +6,7 @@ import { Dataset } from '../entities/Dataset';
 import { Image } from '../entities/Image';
 import { assertUuid, badUserInput, checkOptionalText, checkText, notFound, quoted, requireIntInRange } from '../platform/errors';
 import { folderInsideRoots } from '../platform/files';
+import { userResponse, type DetectorResponseInput } from './detector-response';
 import { queueImport } from './import-jobs';
 import { imageInsert, ingestAndStore, markSynthetic } from './import-item';
 import { SPLITS, type Split } from './layout';
@@ -66,13 +67,22 @@ export async function listDatasets(app: App): Promise<Dataset[]> {
 
 export async function startFolderImport(
   app: App,
-  input: { path: string; datasetName: string; description?: string | null; split?: string | null; label?: string | null },
+  input: {
+    path: string;
+    datasetName: string;
+    description?: string | null;
+    split?: string | null;
+    label?: string | null;
+    /** For the plain (non-DICOM) files of this import; DICOM files keep their header's. */
+    detectorResponse?: DetectorResponseInput | null;
+  },
 ): Promise<string> {
   const root = await folderInsideRoots(app.config, input.path, 'path');
   const split = parseSplit('split', input.split);
   const label = checkOptionalText('label', input.label, 100);
+  const detectorResponse = input.detectorResponse ? userResponse('detectorResponse', input.detectorResponse) : null;
   const dataset = await datasetNamed(app, input.datasetName, input.description ?? null, 'datasetName');
-  return queueImport(app, { datasetId: dataset.id, root, split, label });
+  return queueImport(app, { datasetId: dataset.id, root, split, label, detectorResponse });
 }
 
 export function filteredImages(app: App, datasetId: string, filter: ImageFilter): SelectQueryBuilder<Image> {

@@ -9,6 +9,7 @@ import { findKind } from './catalog';
 import { nativeEngine } from '../platform/native';
 import { AppError, badUserInput } from '../platform/errors';
 import { applyCnnStep, type ModelRunner } from './cnn';
+import type { DetectorResponse } from '../imaging/detector-response';
 import { resolveChain, type ResolvedStep, type StepInput } from './spec';
 
 export type BackendChoice = 'AUTO' | 'CPU' | 'CUDA';
@@ -67,6 +68,7 @@ export function estimatedSeconds(steps: ResolvedStep[], image: { width: number; 
 
 /** Refuses steps estimated to take longer than maxSeconds on this image (a preview's limit). */
 export function assertWithinCost(stepInputs: StepInput[], image: { width: number; height: number; channels: number }, maxSeconds: number): void {
+  // The cost does not depend on the detector response: the default stands in for the image's.
   const estimate = estimatedSeconds(resolveChain(stepInputs, image), image);
   if (estimate <= maxSeconds) return;
   throw badUserInput(
@@ -90,6 +92,7 @@ export class DistortionStopped extends AppError {
  * Runs a chain: consecutive native steps in one call to the engine, CNN-based steps through `models`
  * (required when the chain has one). The steps come back with the SHA-256 of each model that ran. With a
  * signal, every step is a call of its own and the chain stops between two steps once the signal aborts.
+ * `response` is the source's detector response (the detector-domain kinds' defaults; DEFAULT_RESPONSE without).
  */
 export async function applyDistortion(
   source: FloatImage,
@@ -97,10 +100,10 @@ export async function applyDistortion(
   seed: number,
   backend: Backend,
   models?: ModelRunner,
-  options: { signal?: AbortSignal } = {},
+  options: { signal?: AbortSignal; response?: DetectorResponse | null } = {},
 ): Promise<AppliedDistortion> {
   checkSeed(seed);
-  const steps = resolveChain(stepInputs, source);
+  const steps = resolveChain(stepInputs, { ...source, response: options.response });
   const { signal } = options;
   let done = 0;
   const stopIfAborted = () => {

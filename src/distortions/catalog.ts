@@ -30,6 +30,11 @@ export interface ParamSpec {
   /** Values the parameter may take, when only some in [min, max] are allowed. */
   allowed?: readonly number[];
   description: string;
+  /**
+   * Not given in a step, it takes the image's stored detector response (src/imaging/detector-response.ts,
+   * responseParams) instead of the default, which is the response of an image that has none.
+   */
+  fromImage?: boolean;
 }
 
 export interface SeverityMapping {
@@ -113,6 +118,27 @@ const CNN_PARAMS: ParamSpec[] = [
     ['mix', 'fraction', 0, 1, 1, 'weight of the model output: y = (1 - mix) x + mix model(corrupt(x))'],
   ),
 ];
+
+// The detector-domain X-ray kinds go from display values to the detector signal and back through the
+// image's detector response (native/include/medpsim/detector.hpp); a step may override it.
+const RESPONSE_PARAMS: ParamSpec[] = integer(
+  params(
+    ['response', 'code', 0, 1, 0, 'display vs detector signal: 0 logarithmic (a processed radiograph), 1 linear; from the image'],
+    ['polarity', 'sign', -1, 1, 1, '1: brighter is more attenuation (the radiograph convention), -1: brighter is more intensity; from the image'],
+  ),
+  'response',
+  'polarity',
+)
+  .map((param) => (param.name === 'polarity' ? { ...param, allowed: [-1, 1] } : param))
+  .concat(params(['attenuation_range', 'nepers', 0.5, 12, 4, 'log response: attenuation -ln(I/I0) from display 0 to display 1; from the image']))
+  .map((param) => ({ ...param, fromImage: true }));
+
+// A dose change: the image's quanta, the detector's electronic noise and its MTF.
+const DOSE_PARAMS: ParamSpec[] = params(
+  ['photons', 'quanta per pixel', 10, 1e7, 10000, 'noise-equivalent quanta per pixel of the unattenuated beam at the original dose'],
+  ['electronic_noise', 'quanta (rms)', 0, 1000, 2, 'detector read-out noise, the same at any dose'],
+  ['mtf_sigma', 'px', 0, 4, 0.8, 'Gaussian detector MTF: the quantum noise is shaped by it (0: white)'],
+);
 
 const WARP_PARAMS = integer(
   params(
@@ -358,14 +384,15 @@ export const CATALOG: readonly KindSpec[] = [
   {
     name: 'quantum_noise',
     family: 'xray',
-    description: 'Reduced dose: Poisson photon noise (x photons at full intensity) plus electronic Gaussian noise.',
-    params: params(
-      ['photons', 'photons at full intensity', 10, 1e6, 1000, 'fewer photons, more noise'],
-      ['electronic_sigma', 'fraction of full range', 0, 0.1, 0.005, 'detector read-out noise'],
-    ),
-    severity: { photons: log(1e5, 50), electronic_sigma: lin(0, 0.01) },
+    description:
+      'Reduced dose (Veldkamp et al. 2009): the image as acquired with `dose` of its dose. In the detector signal, ' +
+      'Poisson quanta of variance f (1 - f) N0 T are added (the original has N0 T; the reduced dose f N0 T), shaped by ' +
+      'the detector MTF, plus the electronic noise a lower dose does not lower; then back to display values. Under the ' +
+      'log response the display-value variance grows as exp(M v): the mediastinum is noisier than the lungs.',
+    params: [...params(['dose', 'fraction of the original dose', 0.01, 1, 0.25, '1 is the identity']), ...DOSE_PARAMS, ...RESPONSE_PARAMS],
+    severity: { dose: log(1, 0.02) },
     random: true,
-    cost: flat(57),
+    cost: flat(80),
     needsColor: false,
   },
   {
@@ -381,19 +408,24 @@ export const CATALOG: readonly KindSpec[] = [
   {
     name: 'grid_lines',
     family: 'xray',
-    description: 'Anti-scatter grid shadow: y = x (1 - amplitude g), g a smooth periodic profile.',
-    params: integer(
-      params(
-        ['amplitude', 'fraction', 0, 0.5, 0.05, 'depth of the lines'],
-        ['period', 'px', 2, 64, 4, 'line spacing'],
-        ['angle', 'deg', 0, 90, 90, '0 horizontal lines, 90 vertical lines'],
-      ),
-      'period',
-      'angle',
-    ).map((param) => (param.name === 'angle' ? { ...param, allowed: [0, 90] } : param)),
-    severity: { amplitude: lin(0, 0.1) },
+    description:
+      'Anti-scatter grid shadow: the detector signal times (1 - amplitude g) / (1 - amplitude / 2), g a smooth periodic ' +
+      'profile (the mean signal kept); equally visible in dark and bright regions under the log response.',
+    params: [
+      ...integer(
+        params(
+          ['amplitude', 'modulation depth', 0, 0.5, 0.05, 'fraction of the signal the lines absorb'],
+          ['period', 'px', 2, 64, 4, 'line spacing'],
+          ['angle', 'deg', 0, 90, 90, '0 horizontal lines, 90 vertical lines'],
+        ),
+        'period',
+        'angle',
+      ).map((param) => (param.name === 'angle' ? { ...param, allowed: [0, 90] } : param)),
+      ...RESPONSE_PARAMS,
+    ],
+    severity: { amplitude: lin(0, 0.2) },
     random: false,
-    cost: flat(3),
+    cost: flat(12),
     needsColor: false,
   },
   {
@@ -425,11 +457,23 @@ export const CATALOG: readonly KindSpec[] = [
   {
     name: 'exposure',
     family: 'xray',
-    description: 'Exposure error: y = clamp(gain x)^gamma.',
-    params: params(['gain', 'ratio', 0.1, 10, 1.2, '1 is the identity'], ['gamma', 'exponent', 0.2, 5, 1, '1 is the identity']),
-    severity: { gain: lin(1, 1.6), gamma: lin(1, 1.3) },
-    random: false,
-    cost: flat(6),
+    description:
+      'Exposure error in the detector: `exposure` times the correct exposure. Below 1 a dose reduction (noise, as ' +
+      'quantum_noise); the detector saturates at `saturation` times the correct unattenuated signal (over-exposure ' +
+      'burns out the lungs); then the auto-ranging of a CR/DR system divides by exposure^compensation. Severity ' +
+      'over-exposes; an under-exposure is a step with exposure < 1.',
+    params: [
+      ...params(
+        ['exposure', 'ratio to the correct exposure', 0.05, 20, 0.5, '1 is the identity; below 1 under-exposed (noise), above 1 over-exposed (saturation)'],
+        ['saturation', 'x correct unattenuated signal', 1, 100, 1, 'detector signal at which it saturates: 1, the direct beam saturates at the correct exposure'],
+        ['compensation', 'fraction', 0, 1, 1, 'auto-ranging: 1 re-ranges fully (CR/DR), 0 not at all (film-like)'],
+      ),
+      ...DOSE_PARAMS,
+      ...RESPONSE_PARAMS,
+    ],
+    severity: { exposure: log(1, 6) },
+    random: true,
+    cost: flat(20),
     needsColor: false,
   },
   {
@@ -448,14 +492,19 @@ export const CATALOG: readonly KindSpec[] = [
   {
     name: 'scatter',
     family: 'xray',
-    description: 'Scatter veil: y = (1 - fraction) x + fraction blur(x, sigma), a low-frequency haze.',
-    params: params(
-      ['fraction', 'scatter-to-total ratio', 0, 1, 0.2, 'weight of the veil'],
-      ['sigma', 'px', 0, 500, 40, 'width of the scatter kernel'],
-    ),
-    severity: { fraction: lin(0, 0.4), sigma: lin(0.1, 0.1, 'min_side') },
+    description:
+      'Scatter in the detector: primary T plus spr blur(T, sigma) (spr the mean scatter-to-primary ratio, a broad ' +
+      'Gaussian of three box passes), the mean signal kept: (T + S) / (1 + spr). Contrast falls most behind dense tissue.',
+    params: [
+      ...params(
+        ['spr', 'scatter-to-primary ratio', 0, 10, 0.5, 'added scatter over the primary signal, image mean'],
+        ['sigma', 'px', 0, 500, 40, 'width of the scatter kernel'],
+      ),
+      ...RESPONSE_PARAMS,
+    ],
+    severity: { spr: lin(0, 1.5), sigma: lin(0.1, 0.1, 'min_side') },
     random: false,
-    cost: flat(55),
+    cost: flat(60),
     needsColor: false,
   },
   // CNN-based (registered ONNX models; each step names one)

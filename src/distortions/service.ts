@@ -11,6 +11,7 @@ import type { StoredPicture } from '../imaging/types';
 import { assertUuid, badUserInput, notFound, requireIntInRange, UserInputError } from '../platform/errors';
 import { floatToPng, pngToFloat } from '../imaging/float';
 import type { FloatImage } from '../platform/native';
+import type { DetectorResponse } from '../imaging/detector-response';
 import { defineItemJob, PlanError } from '../platform/jobs/items';
 import * as jobs from '../platform/jobs/store';
 import { sha256 } from '../platform/blobs';
@@ -55,7 +56,7 @@ export function decodedSource(app: App, contentHash: string): Promise<FloatImage
 
 async function distortStored(app: App, image: Image, steps: StepInput[], seed: number, backend: Backend, options: { signal?: AbortSignal } = {}) {
   const source = await decodedSource(app, image.contentHash);
-  const applied = await applyDistortion(source, steps, seed, backend, modelRunner(app), options);
+  const applied = await applyDistortion(source, steps, seed, backend, modelRunner(app), { ...options, response: image.detectorResponse });
   const bitDepth = image.bitDepth === 16 ? 16 : 8;
   return { applied, png: await floatToPng(applied.image, bitDepth), bitDepth };
 }
@@ -69,9 +70,9 @@ export async function checkSteps(app: App, steps: StepInput[], field: string): P
   }
 }
 
-/** Distorts pixels that are not a stored image (e.g. a test set's patch), CNN-based steps included. */
-export function distortPixels(app: App, image: FloatImage, steps: StepInput[], seed: number, backend: Backend) {
-  return applyDistortion(image, steps, seed, backend, modelRunner(app));
+/** Distorts pixels that are not a stored image (e.g. a test set's patch, with its source's response), CNN-based steps included. */
+export function distortPixels(app: App, image: FloatImage, steps: StepInput[], seed: number, backend: Backend, response?: DetectorResponse | null) {
+  return applyDistortion(image, steps, seed, backend, modelRunner(app), { response });
 }
 
 /** CNN-based steps run registered models through the app's inference pool (worker threads). */

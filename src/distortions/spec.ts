@@ -4,7 +4,20 @@
  * either explicit parameters or a severity in [0, 1], never both.
  */
 import { badUserInput } from '../platform/errors';
+import { responseParams, type DetectorResponse } from '../imaging/detector-response';
 import { CATALOG, findKind, type KindSpec, type ParamSpec, type SeverityMapping } from './catalog';
+
+/** What steps are resolved for: the image's size and, for the detector-domain kinds, its detector response. */
+export interface Target {
+  width: number;
+  height: number;
+  response?: DetectorResponse | null;
+}
+
+/** A parameter's value when a step does not give it: the default, or the image's response for those that take it. */
+function defaultFor(param: ParamSpec, target: Target): number {
+  return param.fromImage ? responseParams(target.response)[param.name as keyof ReturnType<typeof responseParams>] : param.default;
+}
 
 export interface StepInput {
   kind: string;
@@ -67,7 +80,7 @@ export function checkParamValue(field: string, param: ParamSpec, value: unknown)
  * stay at their identity (their value at severity 0), so that naming a rotation adds no shear nobody asked
  * for. Otherwise unnamed parameters take their defaults.
  */
-export function resolveParams(kind: KindSpec, given: Record<string, unknown>, size: { width: number; height: number }, field = 'params'): Record<string, number> {
+export function resolveParams(kind: KindSpec, given: Record<string, unknown>, size: Target, field = 'params'): Record<string, number> {
   const known = new Set(kind.params.map((param) => param.name));
   for (const name of Object.keys(given)) {
     if (!known.has(name)) {
@@ -79,7 +92,7 @@ export function resolveParams(kind: KindSpec, given: Record<string, unknown>, si
   const resolved: Record<string, number> = {};
   for (const param of kind.params) {
     if (param.name in given) resolved[param.name] = checkParamValue(`${field}.${param.name}`, param, given[param.name]);
-    else resolved[param.name] = identity && kind.severity[param.name] ? identity[param.name] : param.default;
+    else resolved[param.name] = identity && kind.severity[param.name] ? identity[param.name] : defaultFor(param, size);
   }
   return resolved;
 }
@@ -102,12 +115,16 @@ function mapSeverity(mapping: SeverityMapping, severity: number, minSide: number
  * The parameters a severity stands for on an image of this size: clamped into each range and rounded to the
  * parameter's stated precision (decimalsOf), so that 0.4 gives sigma 0.08, not 0.08000000000000002.
  */
-export function paramsForSeverity(kind: KindSpec, severity: number, size: { width: number; height: number }): Record<string, number> {
+export function paramsForSeverity(kind: KindSpec, severity: number, size: Target): Record<string, number> {
   const minSide = Math.min(size.width, size.height);
   const resolved: Record<string, number> = {};
   for (const param of kind.params) {
     const mapping = kind.severity[param.name];
-    const value = mapping ? mapSeverity(mapping, severity, minSide) : param.default;
+    if (!mapping) {
+      resolved[param.name] = defaultFor(param, size);
+      continue;
+    }
+    const value = mapSeverity(mapping, severity, minSide);
     const rounded = param.integer ? Math.round(value) : Number(value.toFixed(decimalsOf(param)));
     resolved[param.name] = Math.min(param.max, Math.max(param.min, rounded));
   }
@@ -126,7 +143,7 @@ function resolveModel(kind: KindSpec, model: unknown, field: string): string | n
   return model;
 }
 
-export function resolveStep(step: StepInput, size: { width: number; height: number }, field = 'step'): ResolvedStep {
+export function resolveStep(step: StepInput, size: Target, field = 'step'): ResolvedStep {
   const kind = requireKind(`${field}.kind`, step.kind);
   const model = resolveModel(kind, step.model, `${field}.model`);
   const hasParams = step.params !== undefined && step.params !== null;
@@ -144,7 +161,7 @@ export function resolveStep(step: StepInput, size: { width: number; height: numb
 }
 
 /** A chain of 1..MAX_CHAIN_LENGTH steps, resolved for an image of this size. */
-export function resolveChain(steps: StepInput[], size: { width: number; height: number }, field = 'steps'): ResolvedStep[] {
+export function resolveChain(steps: StepInput[], size: Target, field = 'steps'): ResolvedStep[] {
   if (!Array.isArray(steps) || steps.length < 1 || steps.length > MAX_CHAIN_LENGTH) {
     throw badUserInput(field, `must hold 1 to ${MAX_CHAIN_LENGTH} steps, got ${Array.isArray(steps) ? steps.length : 'none'}`, {
       min: 1,

@@ -1,5 +1,7 @@
 import { GraphQLJSONObject } from 'graphql-scalars';
 import { Field, ID, Int, ObjectType } from 'type-graphql';
+import { DEFAULT_RESPONSE, type DetectorResponse } from '../imaging/detector-response';
+import { DetectorResponseView } from './DetectorResponse';
 import { StoredRaster } from './StoredRaster';
 import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn, Unique } from 'typeorm';
 
@@ -58,6 +60,14 @@ export class Image extends StoredRaster {
   @Field(() => GraphQLJSONObject, { nullable: true, description: 'De-identified DICOM attributes (allow-list).' })
   @Column({ name: 'dicom_attributes', type: 'jsonb', nullable: true })
   dicomAttributes!: Record<string, string | number> | null;
+
+  @Field(() => DetectorResponseView, {
+    description:
+      'How its display values relate to the detected X-ray intensity: from the DICOM header (Pixel Intensity Relationship ' +
+      'and its Sign), the import option for plain files, setDetectorResponse, or the default (LOG, polarity +1, attenuationRange 4).',
+  })
+  @Column({ name: 'detector_response', type: 'jsonb', default: () => `'${JSON.stringify(DEFAULT_RESPONSE)}'::jsonb` })
+  detectorResponse!: DetectorResponse;
 
   @Field()
   @Column({ type: 'boolean', default: false })

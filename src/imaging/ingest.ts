@@ -232,6 +232,7 @@ async function ingestDicom(buf: Buffer, opts: IngestOptions): Promise<IngestedIm
     format: 'dicom',
     window: decoded.window,
     dicom: { attributes, patientKey },
+    detectorResponse: decoded.detectorResponse,
     synthetic: false, // medpsim writes no DICOM phantoms
   };
 }

@@ -1,4 +1,5 @@
 /** What every decoder hands to the image store: pixels as stored (never squashed to 8 bit) plus facts. */
+import type { DetectorResponse } from './detector-response';
 
 export type BitDepth = 8 | 16;
 export type SourceFormat = 'jpeg' | 'png' | 'tiff' | 'webp' | 'dicom';
@@ -36,6 +37,9 @@ export interface IngestedImage {
   window: DisplayWindow | null;
   /** DICOM only: allow-listed attributes and a pseudonymous patient key (never the real id). */
   dicom?: { attributes: DicomAttributes; patientKey: string | null };
+  /** DICOM only: the detector response its header gives (DEFAULT_RESPONSE without Pixel Intensity
+   * Relationship); plain files carry none and get the import's (src/imaging/detector-response.ts). */
+  detectorResponse?: DetectorResponse;
   /** The file carries the synthetic-phantom mark (SYNTHETIC_IMAGE_DESCRIPTION). */
   synthetic: boolean;
 }

@@ -2,6 +2,8 @@ import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } fro
 import { Dataset } from '../entities/Dataset';
 import { Job } from '../entities/Job';
 import * as datasets from '../datasets/service';
+import { setDetectorResponse } from '../datasets/detector-response';
+import { SetDetectorResponseInput } from '../schema/detector-response';
 import { ImageConnection, ImageFilter, ImportDatasetInput, SplitLabelCount } from '../schema/types';
 import type { RequestContext } from '../platform/context';
 import { Allow, PIPELINES, READERS } from '../schema/guards';
@@ -78,5 +80,15 @@ export class DatasetResolver {
   async importDataset(@Arg('input') input: ImportDatasetInput, @Ctx() { app }: RequestContext): Promise<Job> {
     const jobId = await datasets.startFolderImport(app, input);
     return app.db.dataSource.getRepository(Job).findOneByOrFail({ id: jobId });
+  }
+
+  @Allow(...PIPELINES)
+  @Mutation(() => Int, {
+    description:
+      'Sets the detector response (source USER) of every image of a dataset or of the images named (exactly one of ' +
+      'datasetId and imageIds), DICOM images included; returns how many images changed (those that had it already are not counted).',
+  })
+  setDetectorResponse(@Arg('input') input: SetDetectorResponseInput, @Ctx() { app }: RequestContext): Promise<number> {
+    return setDetectorResponse(app, input);
   }
 }

@@ -1,6 +1,7 @@
 /** GraphQL types that are not database rows: connections, counts, inputs. */
 import { Field, InputType, Int, ObjectType } from 'type-graphql';
 import { Image } from '../entities/Image';
+import { DetectorResponseInput } from './detector-response';
 
 @ObjectType()
 export class PageInfo {
@@ -67,4 +68,12 @@ export class ImportDatasetInput {
 
   @Field(() => String, { nullable: true, description: 'Label for files not under a label folder.' })
   label?: string | null;
+
+  @Field(() => DetectorResponseInput, {
+    nullable: true,
+    description:
+      'Detector response of the plain files (JPEG, PNG, TIFF, WebP) of this import, stored with source USER; default: LOG, ' +
+      'polarity 1, attenuationRange 4 (source DEFAULT). DICOM files always use their header (Pixel Intensity Relationship and its Sign).',
+  })
+  detectorResponse?: DetectorResponseInput | null;
 }

@@ -8,6 +8,7 @@ import { decodedSource, distortPixels } from '../distortions/service';
 import { describeSteps, type Backend } from '../distortions/apply';
 import { floatToPng } from '../imaging/float';
 import { windowOf } from '../datasets/service';
+import type { DetectorResponse } from '../imaging/detector-response';
 import { ItemOutcome } from '../entities/Job';
 import type { App } from '../platform/app';
 import { sha256 } from '../platform/blobs';
@@ -42,6 +43,7 @@ interface BuildRow {
   bitDepth: number;
   windowCenter: number | null;
   windowWidth: number | null;
+  detectorResponse: DetectorResponse;
 }
 
 interface SetRow {
@@ -138,7 +140,8 @@ async function buildItem(app: App, jobId: string, params: BuildParams, item: Bui
   // The item, its set's definition and its source image in one statement.
   const { rows } = await app.pool.query<BuildRow>(
     `SELECT i.id, i.p0_spec AS p0, i.p1_spec AS p1, i.identical, s.definition, s.seed::float8 AS seed,
-            im.content_hash AS "contentHash", im.bit_depth AS "bitDepth", im.window_center AS "windowCenter", im.window_width AS "windowWidth"
+            im.content_hash AS "contentHash", im.bit_depth AS "bitDepth", im.window_center AS "windowCenter", im.window_width AS "windowWidth",
+            im.detector_response AS "detectorResponse"
      FROM test_set_items i JOIN test_sets s ON s.id = i.test_set_id JOIN images im ON im.id = i.image_id
      WHERE i.test_set_id = $1 AND i.position = $2`,
     [params.testSetId, item.position],
@@ -153,7 +156,7 @@ async function buildItem(app: App, jobId: string, params: BuildParams, item: Bui
     const { unit, region } = cutUnit(source, planned.definition, planned.seed, item.position);
     const distort = async (choice: DistortionChoice | null) => {
       if (!choice) return { image: unit, resolved: null };
-      const applied = await distortPixels(app, unit, choice.steps, choice.seed, params.backend);
+      const applied = await distortPixels(app, unit, choice.steps, choice.seed, params.backend, planned.detectorResponse);
       return { image: applied.image, resolved: { ...choice, resolved: describeSteps(applied.steps) } };
     };
     const p0 = await distort(planned.p0);

@@ -357,6 +357,7 @@ it('shows images at native pixels on a 2x display, and warns when the display sc
 
   await page.keyboard.press('ArrowRight');
   await nextScreen(page, screen.seq);
+  await waitForJudgments(studyB.studyId, 4); // the next screen shows before the outbox has sent the answer
   const rows = await judgmentRows(studyB.studyId);
   expect(rows[3].display).toMatchObject({ devicePixelRatio: 2, imageWidth: 64, imageHeight: 64 });
 });

@@ -54,15 +54,27 @@ describe('the catalog', () => {
     expect(paramsForSeverity(blur, 0.5, { width: 256, height: 256 }).sigma).toBeCloseTo(1.536, 6);
     expect(paramsForSeverity(blur, 0.5, { width: 2048, height: 1024 }).sigma).toBeCloseTo(6.144, 6);
     const dose = findKind('quantum_noise')!;
-    expect(paramsForSeverity(dose, 0, SIZE).photons).toBeCloseTo(1e5, 6);
-    expect(paramsForSeverity(dose, 1, SIZE).photons).toBeCloseTo(50, 6);
-    // Rounded to the parameter's precision: five significant digits of its range (1 to 1e6 photons: whole photons).
-    expect(paramsForSeverity(dose, 0.5, SIZE).photons).toBe(Math.round(Math.sqrt(1e5 * 50)));
+    expect(paramsForSeverity(dose, 0, SIZE).dose).toBe(1);
+    expect(paramsForSeverity(dose, 1, SIZE).dose).toBe(0.02);
+    // Log-spaced, rounded to the parameter's precision: five significant digits of its range (0.01 to 1: 6 decimals).
+    expect(paramsForSeverity(dose, 0.5, SIZE).dose).toBe(Number(Math.sqrt(0.02).toFixed(6)));
     expect(paramsForSeverity(findKind('gaussian_noise')!, 0.4, SIZE).sigma).toBe(0.08); // not 0.08000000000000002
   });
 });
 
 describe('resolving specs', () => {
+  it('gives the detector-domain kinds the image’s detector response unless a step names it', () => {
+    const linear = { ...SIZE, response: { mapping: 'linear', polarity: -1, attenuationRange: 6, source: 'dicom' } as const };
+    for (const kind of ['quantum_noise', 'scatter', 'grid_lines', 'exposure']) {
+      expect(resolveStep({ kind, severity: 0.5 }, SIZE).params).toMatchObject({ response: 0, polarity: 1, attenuation_range: 4 });
+      expect(resolveStep({ kind, severity: 0.5 }, linear).params).toMatchObject({ response: 1, polarity: -1, attenuation_range: 6 });
+      expect(resolveStep({ kind, params: {} }, linear).params).toMatchObject({ response: 1, polarity: -1, attenuation_range: 6 });
+      expect(resolveStep({ kind, params: { polarity: 1 } }, linear).params).toMatchObject({ response: 1, polarity: 1, attenuation_range: 6 });
+    }
+    expect(findKind('windowing')!.params.some((param) => param.fromImage)).toBe(false); // a display-domain kind
+    expect(inputError(() => resolveStep({ kind: 'scatter', params: { polarity: 0 } }, SIZE)).message).toContain('one of -1, 1');
+  });
+
   it('fills defaults, keeps given values, and marks severity 0 as the identity', () => {
     expect(resolveStep({ kind: 'colored_noise', params: { beta: 1.5 } }, SIZE)).toEqual({
       kind: 'colored_noise',

@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "medpsim/detector.hpp"
 #include "medpsim/image.hpp"
 #include "medpsim/pixel_ops.hpp"
 
@@ -143,6 +144,25 @@ void warp_lattice(int w, int h, int grid, double magnitude, uint64_t seed, std::
 
 // The dead_pixels kind's dead lines: dead_row (h entries) and dead_col (w entries) set to 1 where dead.
 void dead_lines(int w, int h, int lines, uint64_t seed, std::vector<char>& dead_row, std::vector<char>& dead_col);
+
+// The detector-domain kinds (medpsim/detector.hpp): the response from the `response`, `polarity` and
+// `attenuation_range` parameters; a dose change to `fraction` with the `photons`, `electronic_noise` and
+// `mtf_sigma` parameters (the MTF as unit-energy Gaussian taps, so that the shaped noise keeps its variance:
+// sum of squares 1 in 2-D; {1} for sigma 0); the grid's per-line signal factors (1 - amplitude g) /
+// (1 - amplitude / 2), g = (1 + cos(2 pi t / period)) / 2, the mean signal kept; exposure's auto-ranging
+// factor exposure^-compensation.
+DetectorResponse detector_response(const Params& p);
+struct DoseChange {
+  double fraction, photons, electronic;
+  std::vector<float> taps;
+};
+DoseChange dose_change(const Params& p, double fraction);
+std::vector<float> mtf_taps(double sigma);
+std::vector<float> grid_profile(int n, double amplitude, double period);
+float exposure_ranging(double exposure, double compensation);
+// Separable filter of one float plane in place with symmetric taps, borders reflect-101; float products
+// added in tap order (the CUDA kernel adds in the same order).
+void filter_plane(float* plane, int w, int h, const std::vector<float>& taps, int threads);
 
 // Per-family registration of kernel functions by kind name; parameters, ranges and flags come from the
 // catalog (catalog.generated.hpp), so they are described once, in src/distortions/catalog.ts.

@@ -74,7 +74,7 @@ MEDPSIM_HD inline float bits_float(uint32_t b) {
 
 // Transcendental functions written with + - * / and sqrt alone (each correctly rounded in IEEE float on
 // the CPU, on the GPU with --fmad=false, and in numpy float32), so that every implementation of the
-// engine gets the same bits (Box-Muller's normals, exposure); a few ns each, within ~2e-7 of the exact
+// engine gets the same bits (Box-Muller's normals, the detector response); a few ns each, within ~2e-7 of the exact
 // functions. The series and reduction constants are plain Taylor / atanh coefficients.
 
 // ln u for u in (0, 1]: u = m 2^e with m in [sqrt(1/2), sqrt(2)), ln m = 2 atanh(s), s = (m - 1) / (m + 1).
@@ -90,20 +90,19 @@ MEDPSIM_HD inline float log_unit(float u) {
   return static_cast<float>(e) * 0.693147182f + 2.0f * s * series;
 }
 
-// The exposure kind's v^gamma for v in [0, 1] and gamma > 0, as exp(gamma ln v): ln from log_unit
-// (random.hpp), exp by Cody-Waite reduction to r in [-ln2/2, ln2/2] and a degree-7 series, then 2^k put
-// into the exponent bits. Only + - * and bit operations, without branches: the compiler vectorises it,
-// and the CPU and the GPU compute the same bits. Within 2e-7 of std::pow (tested); results below 2^-126
+// e^x for x <= 0: Cody-Waite reduction to r in [-ln2/2, ln2/2] and a degree-7 series, then 2^k put into
+// the exponent bits. Only + - * and bit operations, without branches: the compiler vectorises it, and the
+// CPU and the GPU compute the same bits. Within 2e-7 relative of std::exp (tested); results below 2^-126
 // are flushed to 0.
-MEDPSIM_HD inline float exposure_curve(float v, float gamma) {
-  const float x = gamma * log_unit(v > 1e-30f ? v : 1e-30f);  // <= 0; inputs below 1e-30 count as 0
+MEDPSIM_HD inline float exp_nonpositive(float x) {
+  x = x > -100.0f ? x : -100.0f;  // keeps k in int range; e^-100 is flushed to 0 by the scale below
   const float k = -static_cast<float>(static_cast<int>(x * -1.44269502f + 0.5f));  // nearest integer to x / ln 2
   const float r = (x - k * 0.693145752f) - k * 1.42860677e-06f;  // ln 2 = hi + lo, hi exact in k * hi
   const float e = 1.0f + r * (1.0f + r * (0.5f + r * (0.166666672f + r * (0.0416666679f + r * (0.00833333377f +
                   r * (0.00138888892f + r * 0.000198412701f))))));
   const int biased = static_cast<int>(k) + 127;
   const float scale = bits_float(static_cast<uint32_t>(biased > 0 ? biased : 0) << 23);  // 2^k; 0 when k < -126
-  return v > 0.0f ? e * scale : 0.0f;
+  return e * scale;
 }
 
 }  // namespace detail

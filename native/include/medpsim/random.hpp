@@ -135,26 +135,4 @@ class Rng {
   uint32_t key0_, key1_, stream_;
 };
 
-namespace detail {
-
-// Poisson(lambda) from the element's own counters (quantum_noise, CPU and CUDA alike): inversion (one
-// uniform, sequential search of the CDF) for lambda < 30; above, the normal approximation
-// round(lambda + sqrt(lambda) N), whose error is small next to the noise itself at those counts.
-MEDPSIM_HD inline double poisson(const Rng& rng, uint64_t i, double lambda) {
-  if (lambda < 30.0) {
-    const double u = rng.uniform(i, 0);
-    double pk = std::exp(-lambda), cdf = pk;
-    int k = 0;
-    while (u > cdf && k < 200) {
-      ++k;
-      pk *= lambda / k;
-      cdf += pk;
-    }
-    return k;
-  }
-  const double counts = std::round(lambda + std::sqrt(lambda) * rng.gaussian(i, 1));
-  return 0.0 < counts ? counts : 0.0;  // std::max(0.0, counts), which device code cannot call
-}
-
-}  // namespace detail
 }  // namespace medpsim

@@ -28,10 +28,21 @@
  * modality units, mapped through the same transform: center' = a * (c - intercept) / slope + b,
  * width' = |a / slope| * w.
  * RGB samples are stored as they are (no rescale, no window).
+ *
+ * DETECTOR RESPONSE (see ../detector-response.ts). Pixel Intensity Relationship (0028,1040) LOG or LIN
+ * gives the mapping (log or linear); Pixel Intensity Relationship Sign (0028,1041) σ says how stored values
+ * s relate to the X-ray beam intensity: +1, a lower s is less intensity; -1, a higher s is less intensity
+ * (absent or invalid: -1 for LOG, the usual for processed images, +1 for LIN). The intensity rises with
+ * the stored display value p = a * s + b iff sign(a) * σ > 0 (a carries MONOCHROME1's inversion and the
+ * rescale slope's sign); then polarity is -1 (brighter = more intensity), else +1 (brighter = less
+ * intensity, the radiograph convention). RGB counts as a = +1. Without LOG or LIN (absent or another
+ * value) the image gets DEFAULT_RESPONSE whatever its sign; the attenuation range is always
+ * DEFAULT_ATTENUATION_RANGE (DICOM has no standard attribute for it).
  */
 import { types } from 'node:util';
 import { log as dcmjsLog } from 'dcmjs';
 import { constants, NativeCodecs, Transcoder } from 'dcmjs-codecs';
+import { DEFAULT_ATTENUATION_RANGE, DEFAULT_RESPONSE, type DetectorResponse } from '../detector-response';
 import { assertWithinPixelLimit } from '../limits';
 import type { RawPixels } from '../png';
 import { uint16View } from '../pixels';
@@ -96,6 +107,9 @@ export interface DecodedDicom {
   transferSyntaxUID: string;
   /** m = slope * p + intercept recovers modality values from stored ones; null for RGB. */
   storedToModality: { slope: number; intercept: number } | null;
+  /** How the stored values relate to the detected X-ray intensity (the rule above); source 'dicom' when the
+   * file has Pixel Intensity Relationship LOG or LIN, else DEFAULT_RESPONSE (source 'default'). */
+  detectorResponse: DetectorResponse;
   /** The whole data set as dcmjs naturalizes it, IDENTIFYING ATTRIBUTES INCLUDED: pass it through
    * deidentifyDicom() and never store or log it. PixelData is removed. */
   dataset: Record<string, unknown>;
@@ -127,7 +141,8 @@ export async function decodeDicom(buf: Buffer, opts: { maxPixels: number }): Pro
     // Codecs may interleave planar data while decoding: take the layout they report.
     const decoded = readLayout(transcoder.getElements(), syntax);
     const bitDepth: BitDepth = layout.bitsAllocated === 8 ? 8 : 16;
-    return { ...base, pixels: colourPixels(frame, decoded), bitDepth, window: null, storedToModality: null };
+    const detectorResponse = dicomDetectorResponse(elements.PixelIntensityRelationship, elements.PixelIntensityRelationshipSign, 1);
+    return { ...base, pixels: colourPixels(frame, decoded), bitDepth, window: null, storedToModality: null, detectorResponse };
   }
   return { ...base, ...greyPixels(frame, layout, elements) };
 }
@@ -323,6 +338,7 @@ interface GreyResult {
   bitDepth: BitDepth;
   window: DisplayWindow | null;
   storedToModality: { slope: number; intercept: number };
+  detectorResponse: DetectorResponse;
 }
 
 function greyPixels(frame: Uint8Array, layout: Layout, elements: Record<string, unknown>): GreyResult {
@@ -342,6 +358,27 @@ function greyPixels(frame: Uint8Array, layout: Layout, elements: Record<string, 
       slope: rescale.slope / mapping.a,
       intercept: rescale.intercept - (rescale.slope * mapping.b) / mapping.a,
     },
+    detectorResponse: dicomDetectorResponse(elements.PixelIntensityRelationship, elements.PixelIntensityRelationshipSign, mapping.a),
+  };
+}
+
+/**
+ * The detector response rule at the top of this file, as code: `relationship` and `sign` are the values of
+ * 0028,1040 and 0028,1041 as dcmjs gives them, `a` the factor of p = a * s + b (only its sign counts).
+ * Exported for tests.
+ */
+export function dicomDetectorResponse(relationship: unknown, sign: unknown, a: number): DetectorResponse {
+  const value = firstValue(relationship);
+  const pir = typeof value === 'string' ? value.trim().toUpperCase() : '';
+  if (pir !== 'LOG' && pir !== 'LIN') return { ...DEFAULT_RESPONSE };
+  const given = integer(sign);
+  const sigma = given === 1 || given === -1 ? given : pir === 'LOG' ? -1 : 1;
+  const intensityRisesWithP = Math.sign(a) * sigma > 0;
+  return {
+    mapping: pir === 'LOG' ? 'log' : 'linear',
+    polarity: intensityRisesWithP ? -1 : 1,
+    attenuationRange: DEFAULT_ATTENUATION_RANGE,
+    source: 'dicom',
   };
 }
 

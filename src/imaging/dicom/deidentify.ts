@@ -3,8 +3,9 @@
  *
  * Nothing from a DICOM header is stored unless its keyword is on DICOM_ATTRIBUTE_ALLOW_LIST below:
  * technical and acquisition attributes needed to interpret the pixels (geometry, bit depth, photometric
- * interpretation, rescale, default window, pixel spacing, view, exposure). Every other attribute is
- * dropped, whatever it is called, including private tags, sequences and anything added to DICOM later.
+ * interpretation, rescale, default window, pixel intensity relationship, pixel spacing, view, exposure).
+ * Every other attribute is dropped, whatever it is called, including private tags, sequences and anything
+ * added to DICOM later.
  * In particular: patient name, ID, birth date, address and other IDs; institution, physicians and
  * operators; accession number; study, series and SOP instance UIDs (they can be linked back to the
  * source PACS); all dates and times; device serial numbers and station names.
@@ -57,6 +58,8 @@ export const DICOM_ATTRIBUTE_ALLOW_LIST = [
   'WindowCenter',
   'WindowWidth',
   'VOILUTFunction',
+  'PixelIntensityRelationship',
+  'PixelIntensityRelationshipSign',
   // acquisition
   'KVP',
   'Exposure',
