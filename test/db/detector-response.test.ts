@@ -110,6 +110,24 @@ describe('import', () => {
   });
 });
 
+describe('distortions of stored images', () => {
+  const PREVIEW = `mutation ($id: ID!, $steps: [DistortionStepInput!]!) { previewDistortion(imageId: $id, steps: $steps, seed: 3, backend: CPU) { steps } }`;
+
+  it('take the image’s detector response for the detector-domain kinds, unless a step names it', async () => {
+    const images = await responses(await importFolder(await writeFolder('distort'), 'response-distort'));
+    const stepsOf = async (file: string, step: Record<string, unknown>) => {
+      const result = await t.gql(PREVIEW, { id: images[file].id, steps: [step] });
+      expect(result.errors).toBeUndefined();
+      return result.data!.previewDistortion.steps[0].params;
+    };
+    // The DICOM file's header says LIN (+1, MONOCHROME2: brighter is more intensity); the JPEG has the default.
+    expect(await stepsOf('detector.dcm', { kind: 'quantum_noise', severity: 0.5 })).toMatchObject({ response: 1, polarity: -1, attenuation_range: 4 });
+    expect(await stepsOf('a.jpeg', { kind: 'scatter', severity: 0.5 })).toMatchObject({ response: 0, polarity: 1, attenuation_range: 4 });
+    expect(await stepsOf('detector.dcm', { kind: 'grid_lines', params: { amplitude: 0.1, response: 0 } })).toMatchObject({ response: 0, polarity: -1 });
+    expect(await stepsOf('detector.dcm', { kind: 'windowing', severity: 0.5 })).not.toHaveProperty('response'); // a display-domain kind
+  });
+});
+
 describe('setDetectorResponse', () => {
   let dataset: string;
   let images: Record<string, any>;
