@@ -456,22 +456,59 @@ static void test_detector_domain() {
       CHECK(worst < 2e-6, "response (log %d, inverted %d) round trip off by %.3g", log, inverted, worst);
     }
   }
+  // ln and ln k! against the standard library.
+  double log_error = 0, factorial_error = 0;
+  for (double x = 1e-300; x < 1e300; x *= 1.37) log_error = std::max(log_error, std::fabs(detail::log_positive(x) - std::log(x)) / std::max(1.0, std::fabs(std::log(x))));
+  for (int k = 0; k < 100000; k += (k < 50 ? 1 : 997)) factorial_error = std::max(factorial_error, std::fabs(detail::log_factorial(k) - std::lgamma(k + 1.0)) / std::max(1.0, std::lgamma(k + 1.0)));
+  double exp_error = 0;
+  for (double x = 0; x > -700; x -= 0.0137) exp_error = std::max(exp_error, std::fabs(detail::exp_nonpositive_double(x) - std::exp(x)) / std::exp(x));
+  CHECK(detail::exp_nonpositive_double(0.0) == 1.0, "exp_nonpositive_double(0)");
+  std::printf("  exp_nonpositive_double: max relative error %.2g\n", exp_error);
+  CHECK(exp_error < 1e-15, "exp_nonpositive_double error %.3g", exp_error);
+  std::printf("  log_positive: max error %.2g; log_factorial: max relative error %.2g\n", log_error, factorial_error);
+  CHECK(log_error < 1e-15, "log_positive error %.3g", log_error);
+  CHECK(factorial_error < 1e-13, "log_factorial error %.3g", factorial_error);
+  // Poisson counts: mean, variance and skewness 1 / sqrt(lambda) (a rounded normal would have none) on both
+  // sides of the inversion / PTRS switch-over, and the whole distribution at 40 by chi-square.
   const Rng rng(77, 0x99);
-  for (double lambda : {3.0, 25.0, 400.0}) {
-    const int n = 1 << 18;
-    double s = 0, q = 0;
+  for (double lambda : {3.0, 9.9, 10.0, 25.0, 400.0, 5000.0}) {
+    const int n = 1 << 20;
+    double s1 = 0, s2 = 0, s3 = 0;
     for (int i = 0; i < n; ++i) {
-      const double k = detail::poisson_count(rng, i, lambda);
-      s += k;
-      q += k * k;
+      const double k = detail::poisson_count(rng, i, lambda) - lambda;
+      s1 += k;
+      s2 += k * k;
+      s3 += k * k * k;
     }
-    const double mean = s / n, var = q / n - mean * mean;
-    CHECK(std::fabs(mean / lambda - 1.0) < 0.01, "poisson mean %.6g at %g", mean, lambda);
-    CHECK(std::fabs(var / lambda - 1.0) < 0.02, "poisson variance %.6g at %g", var, lambda);
+    const double mean = s1 / n, var = s2 / n - mean * mean, skew = (s3 / n - 3 * mean * var - mean * mean * mean) / std::pow(var, 1.5);
+    CHECK(std::fabs(mean) < 4 * std::sqrt(lambda / n), "poisson mean off by %.4g at %g", mean, lambda);
+    CHECK(std::fabs(var / lambda - 1.0) < 0.01, "poisson variance %.6g at %g", var, lambda);
+    CHECK(std::fabs(skew - 1 / std::sqrt(lambda)) < 5 * std::sqrt(6.0 / n), "poisson skewness %.4f at %g, expected %.4f", skew, lambda, 1 / std::sqrt(lambda));
+  }
+  {
+    const double lambda = 40;
+    const int n = 1 << 20;
+    std::vector<double> counts(121, 0.0);
+    for (int i = 0; i < n; ++i) counts[std::min(120, static_cast<int>(detail::poisson_count(rng, i, lambda)))] += 1;
+    double chi2 = 0, tail = 0;
+    int cells = 0;
+    for (int k = 0; k < 120; ++k) {
+      const double expected = n * std::exp(-lambda + k * std::log(lambda) - std::lgamma(k + 1.0));
+      if (expected < 5) {
+        tail += counts[k];
+        continue;
+      }
+      chi2 += (counts[k] - expected) * (counts[k] - expected) / expected;
+      ++cells;
+    }
+    // 55 cells with an expected count of 5 or more (k = 15 .. 69; the seed is fixed): the 99.9% point of
+    // chi-square with 54 degrees of freedom is 91.9 (scipy.stats.chi2.ppf(0.999, 54)).
+    std::printf("  poisson 40: chi-square %.1f over %d cells\n", chi2, cells);
+    CHECK(cells == 55 && chi2 < 91.9, "poisson(40) chi-square %.1f over %d cells", chi2, cells);
   }
   for (const double v : {0.2, 0.6}) {
     const Image flat = constant_image(256, 256, 1, static_cast<float>(v));
-    const double f = 0.2, photons = 2000, m = 4;
+    const double f = 0.2, photons = 20000, m = 4;  // relative noise a few per cent: first order holds
     const Image out = run("quantum_noise", flat, detector({{"dose", f}, {"photons", photons}, {"electronic_noise", 0}, {"mtf_sigma", 0}}), 9);
     double s = 0, q = 0;
     for (size_t i = 0; i < out.size(); ++i) {
