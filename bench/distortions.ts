@@ -295,6 +295,7 @@ interface Cell {
   check: Check | null;
 }
 
+const ratioText = (r: number) => (r >= 0.1 ? r.toFixed(2) : r.toPrecision(2));
 const geomean = (values: number[]) => Math.exp(values.reduce((sum, v) => sum + Math.log(v), 0) / values.length);
 
 async function main(): Promise<void> {
@@ -376,12 +377,23 @@ async function main(): Promise<void> {
     peer.close();
   }
 
-  // Table 1: against OpenCV.
-  console.log('| kind | size | threads | engine ms | OpenCV ms | OpenCV / engine | output check: engine vs OpenCV |');
-  console.log('|---|---|---|---|---|---|---|');
-  for (const c of cells) {
-    const opencv = c.opencv === null ? '| no peer | | |' : `| ${ms(c.opencv)} | ${(c.opencv / c.engine).toFixed(2)} | ${c.check?.text ?? ''} |`;
-    console.log(`| ${c.kind} | ${c.size} | ${c.threads} | ${ms(c.engine)} ${opencv}`);
+  // Table 1: against OpenCV, one row per kind and size, the thread counts side by side.
+  const slash = threadCounts.join(' / ');
+  console.log(`| kind | size | engine ms, ${slash} threads | OpenCV ms, ${slash} | OpenCV / engine, ${slash} | output check: engine vs OpenCV |`);
+  console.log('|---|---|---|---|---|---|');
+  for (const name of kinds) {
+    for (const size of sizes) {
+      const row = cells.filter((c) => c.kind === name && c.size === size);
+      const engineText = row.map((c) => ms(c.engine)).join(' / ');
+      if (row[0].opencv === null) {
+        console.log(`| ${name} | ${size} | ${engineText} | no peer | | |`);
+        continue;
+      }
+      const checks = row.map((c, i) => (i === 0 || c.check!.text !== row[0].check!.text ? `${i ? `; ${c.threads} threads: ` : ''}${c.check!.text}` : '')).join('');
+      console.log(
+        `| ${name} | ${size} | ${engineText} | ${row.map((c) => ms(c.opencv!)).join(' / ')} | ${row.map((c) => ratioText(c.opencv! / c.engine)).join(' / ')} | ${checks} |`,
+      );
+    }
   }
   console.log('\n| size | threads | kinds with a peer | geometric mean OpenCV / engine | slowest against OpenCV (ratio) |');
   console.log('|---|---|---|---|---|');
@@ -390,7 +402,7 @@ async function main(): Promise<void> {
       const mine = cells.filter((c) => c.size === size && c.threads === threads && c.opencv !== null);
       if (mine.length === 0) continue;
       const ratios = mine.map((c) => ({ kind: c.kind, ratio: c.opencv! / c.engine })).sort((a, b) => a.ratio - b.ratio);
-      const worst = ratios.slice(0, 3).map((r) => `${r.kind} ${r.ratio.toFixed(2)}`).join(', ');
+      const worst = ratios.slice(0, 4).map((r) => `${r.kind} ${ratioText(r.ratio)}`).join(', ');
       console.log(`| ${size} | ${threads} | ${mine.length} | **${geomean(ratios.map((r) => r.ratio)).toFixed(2)}** | ${worst} |`);
     }
   }
@@ -399,7 +411,6 @@ async function main(): Promise<void> {
 
   // Table 2: images/s, sharp, GB/s (the same samples).
   const threadsHead = threadCounts.map((t) => `img/s, ${t} thread${t > 1 ? 's' : ''}`).join(' | ');
-  const slash = threadCounts.join(' / ');
   console.log(`\n| kind | size | ${threadsHead} | sharp img/s, ${slash} threads | sharp ms / engine ms, ${slash} | GB/s per core, 1 / ${BATCH} per call |`);
   console.log(`|---|---|${threadCounts.map(() => '---|').join('')}---|---|---|`);
   for (const name of kinds) {

@@ -67,7 +67,7 @@ double sum_squared_error(const Image& a, const Image& b, Image* map, int threads
   const int w = a.width(), h = a.height(), channels = a.channels();
   // Memory-bound and ~0.3 ms per million samples: a thread more only pays for itself (its start costs ~0.1 ms)
   // beyond a few million samples.
-  if (threads < 1) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  if (threads < 1) threads = hardware_threads();
   threads = std::max(1, std::min<int>(threads, static_cast<int>(a.size() / (4u << 20))));
   std::vector<double> row_sum(h, 0.0);
   parallel_for(h, threads, [&](int y0, int y1) {

@@ -1,13 +1,16 @@
 // Self-contained tests of the distortion kernels (no framework): each failed CHECK prints a line
 // and the exit status is the number of failures.
+#include <atomic>
 #include <chrono>
 #include <cmath>
-#include <cstring>
 #include <complex>
 #include <cstdio>
+#include <cstring>
 #include <functional>
+#include <numeric>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "medpsim/kernels.hpp"
@@ -610,6 +613,58 @@ static void test_grouped_draws() {
   CHECK_NEAR(next_product / (n / 2), 0.0, 0.01, "correlation across pairs");
 }
 
+// The persistent worker pool behind parallel_for: every index once for any chunk count (more chunks than
+// cores too), a parallel_for inside a chunk, several callers at once, and an exception in any chunk reaching
+// the caller after the other chunks are done.
+static void test_worker_pool() {
+  for (int threads : {1, 2, 3, 7, 64}) {
+    std::vector<int> hits(1000, 0);
+    detail::parallel_for(1000, threads, [&](int a, int b) {
+      for (int i = a; i < b; ++i) ++hits[i];
+    });
+    CHECK(std::all_of(hits.begin(), hits.end(), [](int h) { return h == 1; }), "%d chunks: an index not hit exactly once", threads);
+  }
+  std::vector<std::atomic<int>> nested(64 * 64);
+  detail::parallel_for(64, 4, [&](int a, int b) {
+    for (int i = a; i < b; ++i) {
+      detail::parallel_for(64, 3, [&](int c, int d) {
+        for (int j = c; j < d; ++j) nested[i * 64 + j].fetch_add(1);
+      });
+    }
+  });
+  CHECK(std::all_of(nested.begin(), nested.end(), [](const std::atomic<int>& h) { return h.load() == 1; }), "nested parallel_for");
+  std::vector<std::thread> callers;
+  std::vector<long> sums(6, 0);
+  for (int k = 0; k < 6; ++k) {
+    callers.emplace_back([&, k] {
+      for (int repeat = 0; repeat < 200; ++repeat) {
+        std::vector<long> part(5, 0);
+        detail::parallel_for(5000, 5, [&](int a, int b) {
+          long local = 0;
+          for (int i = a; i < b; ++i) local += i;
+          part[a * 5 / 5000] = local;
+        });
+        sums[k] += std::accumulate(part.begin(), part.end(), 0L);
+      }
+    });
+  }
+  for (std::thread& caller : callers) caller.join();
+  for (long sum : sums) CHECK(sum == 200L * (4999L * 5000 / 2), "concurrent callers: sum %ld", sum);
+  for (int thrower : {0, 3}) {
+    std::atomic<int> finished{0};
+    bool caught = false;
+    try {
+      detail::parallel_for(8, 8, [&](int a, int) {
+        if (a == thrower) throw std::runtime_error("chunk failed");
+        finished.fetch_add(1);
+      });
+    } catch (const std::runtime_error& e) {
+      caught = std::string(e.what()) == "chunk failed";
+    }
+    CHECK(caught && finished.load() == 7, "exception from chunk %d: caught %d, %d others finished", thrower, caught, finished.load());
+  }
+}
+
 // Large buffers are recycled (same block for the same rounded size), small ones are not pooled, and the
 // pool never holds more than its bound.
 static void test_buffer_pool() {
@@ -653,6 +708,7 @@ int main() {
       {"philox known answers", test_philox_known_answers},
       {"grouped draws", test_grouped_draws},
       {"buffer pool", test_buffer_pool},
+      {"worker pool", test_worker_pool},
       {"registry", test_registry},
       {"identity", test_identity},
       {"strength, range, threads", test_strength_range_threads},

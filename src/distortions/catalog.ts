@@ -16,6 +16,7 @@
  */
 
 import type { ModelTaskName } from '../models/manifest';
+import { ATTENUATION_RANGE_LIMITS, DEFAULT_ATTENUATION_RANGE } from '../imaging/detector-response';
 
 export const FAMILIES = ['photometric', 'noise', 'blur', 'spatial', 'compression', 'xray', 'cnn'] as const;
 export type Family = (typeof FAMILIES)[number];
@@ -130,7 +131,16 @@ const RESPONSE_PARAMS: ParamSpec[] = integer(
   'polarity',
 )
   .map((param) => (param.name === 'polarity' ? { ...param, allowed: [-1, 1] } : param))
-  .concat(params(['attenuation_range', 'nepers', 0.5, 12, 4, 'log response: attenuation -ln(I/I0) from display 0 to display 1; from the image']))
+  .concat(
+    params([
+      'attenuation_range',
+      'nepers',
+      ATTENUATION_RANGE_LIMITS.min,
+      ATTENUATION_RANGE_LIMITS.max,
+      DEFAULT_ATTENUATION_RANGE,
+      'log response: attenuation -ln(I/I0) from display 0 to display 1; from the image',
+    ]),
+  )
   .map((param) => ({ ...param, fromImage: true }));
 
 // A dose change: the image's quanta, the detector's electronic noise and its MTF.

@@ -70,25 +70,31 @@ namespace detail {
 // Returns the parameters with defaults filled in. Throws std::invalid_argument("<owner>: ...").
 Params checked_params(const std::string& owner, const std::vector<ParamSpec>& specs, const Params& given, bool required);
 
-// Runs body(begin, end) over [0, n) split into `threads` contiguous chunks. Kernels only ever
-// write disjoint outputs from a chunk, so the split cannot change the result.
+// The engine's persistent worker threads (src/thread_pool.cpp): runs fn(context, c) for c in [0, chunks), chunk
+// 0 on the calling thread, and returns when all are done (rethrowing the first exception a chunk threw).
+using ChunkFn = void (*)(void* context, int chunk);
+void run_chunks(int chunks, ChunkFn fn, void* context);
+int hardware_threads();
+
+// Runs body(begin, end) over [0, n) split into `threads` contiguous chunks (threads < 1: one per core) on
+// the worker pool. Kernels only ever write disjoint outputs from a chunk, so the split cannot change the
+// result.
 template <typename Body>
 void parallel_for(int n, int threads, Body body) {
-  if (threads < 1) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  if (threads < 1) threads = hardware_threads();
   threads = std::min(threads, n);
   if (threads <= 1) {
     if (n > 0) body(0, n);
     return;
   }
-  std::vector<std::thread> pool;
-  pool.reserve(threads - 1);
-  for (int t = 1; t < threads; ++t) {
-    const int begin = static_cast<int>(static_cast<int64_t>(n) * t / threads);
-    const int end = static_cast<int>(static_cast<int64_t>(n) * (t + 1) / threads);
-    pool.emplace_back([=] { body(begin, end); });
-  }
-  body(0, static_cast<int>(static_cast<int64_t>(n) / threads));
-  for (auto& worker : pool) worker.join();
+  struct Split {
+    Body* body;
+    int n, threads;
+  } split{&body, n, threads};
+  run_chunks(threads, [](void* context, int t) {
+    const Split& s = *static_cast<const Split*>(context);
+    (*s.body)(static_cast<int>(static_cast<int64_t>(s.n) * t / s.threads), static_cast<int>(static_cast<int64_t>(s.n) * (t + 1) / s.threads));
+  }, &split);
 }
 
 // Normalised Gaussian taps for offsets -radius..radius, radius = ceil(3 sigma).
