@@ -2,7 +2,8 @@
  * The CNN-based kinds (family cnn): the image is corrupted first (seeded, by the native engine's own
  * kinds), then run through a registered ONNX model (a GAN generator or a DAE), and the model's output is
  * mixed with the image. Each channel goes through the single-channel model as one item of a batch; the
- * image is padded (reflect-101) to the size multiple the model needs and the output cropped back.
+ * image is padded (reflect-101) to the size multiple the model needs and the output cropped back, on the
+ * inference worker thread (src/imaging/planes.ts), not on the event loop.
  */
 import type { FloatImage } from '../platform/native';
 import { badUserInput } from '../platform/errors';
@@ -28,8 +29,11 @@ export interface ResolvedModel {
 export interface ModelRunner {
   /** The model `name` for a step of a kind that needs a model of `task`; BAD_USER_INPUT naming `field` otherwise. */
   resolve(name: string, task: ModelTaskName, field: string): Promise<ResolvedModel>;
-  /** One batch through the model: input and output are [batch, 1, height, width]. */
-  run(model: ResolvedModel, input: Float32Array, dims: number[]): Promise<Float32Array>;
+  /**
+   * The model on `corrupted` (handed over) or, when null, on the image itself, each channel padded to the
+   * model's size multiple, the output cropped back and mixed with the image: clamp01((1 - mix) x + mix model).
+   */
+  generate(model: ResolvedModel, image: FloatImage, corrupted: Float32Array | null, mix: number): Promise<Float32Array>;
 }
 
 /** A model's files as the registry (or a path on the command line) gives them. */
@@ -54,9 +58,9 @@ export function poolRunner(pool: InferencePool, find: (name: string, field: stri
       const { sizeMultiple } = (input.preprocessing ?? {}) as { sizeMultiple?: number };
       return { name, path: model.path, sha256: model.sha256, sizeMultiple: sizeMultiple ?? 1, inputName: input.name, outputName: output.name };
     },
-    async run(model, input, dims) {
-      const result = await pool.run(model.path, { [model.inputName]: { data: input, dims } }, [model.outputName]);
-      return result.outputs[model.outputName].data;
+    generate(model, image, corrupted, mix) {
+      const { inputName, outputName, sizeMultiple } = model;
+      return pool.image(model.path, { name: model.name, inputName, outputName, sizeMultiple, image, corrupted, mix });
     },
   };
 }
@@ -83,29 +87,6 @@ function corruptionSteps(code: number, level: number, channels: number, field: s
   throw badUserInput(field, `unknown corruption code ${code}`, { allowed: CORRUPTIONS.map((_, index) => index) });
 }
 
-/** The planes of `image` as a [channels, 1, H', W'] batch, H' and W' padded up to `multiple` by reflect-101. */
-export function padToMultiple(image: FloatImage, multiple: number): { data: Float32Array; dims: number[] } {
-  const { width, height, channels } = image;
-  const paddedWidth = Math.ceil(width / multiple) * multiple;
-  const paddedHeight = Math.ceil(height / multiple) * multiple;
-  const reflect = (i: number, n: number) => {
-    if (n === 1) return 0;
-    const period = 2 * n - 2;
-    const r = ((i % period) + period) % period;
-    return r < n ? r : period - r;
-  };
-  const data = new Float32Array(channels * paddedWidth * paddedHeight);
-  for (let c = 0; c < channels; c++) {
-    for (let y = 0; y < paddedHeight; y++) {
-      const source = c * width * height + reflect(y, height) * width;
-      const target = (c * paddedHeight + y) * paddedWidth;
-      data.set(image.data.subarray(source, source + width), target);
-      for (let x = width; x < paddedWidth; x++) data[target + x] = image.data[source + reflect(x, width)];
-    }
-  }
-  return { data, dims: [channels, 1, paddedHeight, paddedWidth] };
-}
-
 /** Runs one CNN-based step: corruption, model, crop, mix. */
 export async function applyCnnStep(
   image: FloatImage,
@@ -117,29 +98,7 @@ export async function applyCnnStep(
 ): Promise<FloatImage> {
   const { corruption, level, mix } = step.params;
   const corruptSteps = corruptionSteps(corruption, level, image.channels, `${field}.params.corruption`);
-  let corrupted = image;
-  if (corruptSteps.length > 0) {
-    const [data] = await nativeEngine().distort([{ ...image, seed: BigInt(seed) }], corruptSteps);
-    corrupted = { ...image, data };
-  }
-  const batch = padToMultiple(corrupted, model.sizeMultiple);
-  const output = await runner.run(model, batch.data, batch.dims);
-  const [, , paddedHeight, paddedWidth] = batch.dims;
-  if (output.length !== batch.data.length) {
-    throw new Error(`model ${model.name} returned ${output.length} values for an input of ${batch.data.length}`);
-  }
-  const { width, height, channels } = image;
-  const result = new Float32Array(image.data.length);
-  for (let c = 0; c < channels; c++) {
-    for (let y = 0; y < height; y++) {
-      for (let x = 0; x < width; x++) {
-        const i = (c * height + y) * width + x;
-        const generated = output[(c * paddedHeight + y) * paddedWidth + x];
-        if (!Number.isFinite(generated)) throw new Error(`model ${model.name} produced a non-finite value`);
-        const value = (1 - mix) * image.data[i] + mix * generated;
-        result[i] = value < 0 ? 0 : value > 1 ? 1 : value;
-      }
-    }
-  }
-  return { ...image, data: result };
+  // The corrupted planes are the engine's fresh output: handed to the runner, not copied.
+  const corrupted = corruptSteps.length > 0 ? (await nativeEngine().distort([{ ...image, seed: BigInt(seed) }], corruptSteps))[0] : null;
+  return { ...image, data: await runner.generate(model, image, corrupted, mix) };
 }

@@ -2,9 +2,9 @@
  * One inference worker thread (started by InferencePool in inference.ts). onnxruntime's session creation and
  * run block the thread that calls them, so they happen here, never on the server's event loop.
  *
- * Self-contained on purpose (only node: modules, onnxruntime-node and the native addon, loaded by the path in
- * workerData; types by `import type`): a worker thread loads nothing it does not need (under jest, through
- * platform/worker.ts's transpile hook).
+ * Self-contained on purpose (only node: modules, onnxruntime-node, the native addon, loaded by the path in
+ * workerData, and the import-free imaging/planes.ts; types by `import type`): a worker thread loads nothing it
+ * does not need (under jest, through platform/worker.ts's transpile hook).
  *
  * Requests are handled one at a time, in order. Sessions are cached per model path and SHA-256 of the bytes
  * they were created from: a file replaced in place (a re-registered model) gets a new session.
@@ -15,9 +15,11 @@ import { parentPort, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import type { NativeEngine } from '../platform/native';
 import type { FeatureImage, WorkerReply, WorkerRequest, WorkerSettings } from './inference';
+import { cropAndMix, padToMultiple } from '../imaging/planes';
 
 type RunRequest = Extract<WorkerRequest, { kind: 'run' }>;
 type DistanceRequest = Extract<WorkerRequest, { kind: 'distance' }>;
+type ImageRequest = Extract<WorkerRequest, { kind: 'image' }>;
 
 const settings = workerData as WorkerSettings;
 
@@ -115,6 +117,7 @@ function checkInputs(session: ort.InferenceSession, request: RunRequest): void {
 
 async function handle(request: WorkerRequest): Promise<WorkerReply> {
   if (request.kind === 'distance') return handleDistance(request);
+  if (request.kind === 'image') return handleImage(request);
   const cached = await sessionFor(request.modelPath);
   checkInputs(cached.session, request);
   const feeds: Record<string, ort.Tensor> = {};
@@ -126,6 +129,18 @@ async function handle(request: WorkerRequest): Promise<WorkerReply> {
     outputs[name] = { data: tensor.data as Float32Array, dims: [...tensor.dims] };
   }
   return { id: request.id, ok: true, outputs, provider: cached.provider, note: cached.note };
+}
+
+// ---- Image-to-image models (the CNN-based distortion kinds): pad, run, crop and mix, all on this thread.
+
+async function handleImage(request: ImageRequest): Promise<WorkerReply> {
+  const cached = await sessionFor(request.modelPath);
+  const batch = padToMultiple({ ...request.image, data: request.corrupted ?? request.image.data }, request.sizeMultiple);
+  const results = await cached.session.run({ [request.inputName]: new ort.Tensor('float32', batch.data, batch.dims) }, [request.outputName]);
+  const output = results[request.outputName];
+  if (output.type !== 'float32') throw new Error(`output "${request.outputName}" is ${output.type}; only float32 outputs are supported`);
+  const image = cropAndMix(output.data as Float32Array, batch.dims, request.image, request.mix, request.name);
+  return { id: request.id, ok: true, image, provider: cached.provider, note: cached.note };
 }
 
 // ---- Deep-feature distances (LPIPS-style).
@@ -288,7 +303,12 @@ async function answer(request: WorkerRequest): Promise<void> {
   }
   try {
     // The output buffers move to the main thread instead of being copied; this thread keeps no reference.
-    const transfer = reply.ok && 'outputs' in reply ? [...new Set(Object.values(reply.outputs).map((output) => output.data.buffer as ArrayBuffer))] : [];
+    const transfer =
+      reply.ok && 'outputs' in reply
+        ? [...new Set(Object.values(reply.outputs).map((output) => output.data.buffer as ArrayBuffer))]
+        : reply.ok && 'image' in reply
+          ? [reply.image.buffer as ArrayBuffer]
+          : [];
     parentPort!.postMessage(reply, transfer);
   } catch (error) {
     parentPort!.postMessage(failure(request.id, error));

@@ -10,6 +10,7 @@ import path from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { ADDON_PATH } from '../platform/native';
 import { moduleFile, startModuleWorker } from '../platform/worker';
+import type { Planes } from '../imaging/planes';
 
 export interface TensorData {
   data: Float32Array;
@@ -72,13 +73,33 @@ export interface DistanceResult {
   note: string | null;
 }
 
+/**
+ * An image-to-image model on planar images (the CNN-based distortion kinds), all of it on the worker: the
+ * model's input (the corrupted image, or the image) padded to `sizeMultiple` by reflect-101 with its
+ * channels as the batch, the output cropped back and mixed with the image (src/imaging/planes.ts).
+ */
+export interface ImageJob {
+  /** For messages: the model's registered name. */
+  name: string;
+  inputName: string;
+  outputName: string;
+  sizeMultiple: number;
+  image: Planes;
+  /** The model's input when it is not the image itself; handed over to the worker (detached here). */
+  corrupted: Float32Array | null;
+  /** clamp01((1 - mix) image + mix output). */
+  mix: number;
+}
+
 export type WorkerRequest =
   | { kind: 'run'; id: number; modelPath: string; inputs: Record<string, TensorData>; outputNames?: string[] }
-  | ({ kind: 'distance'; id: number; modelPath: string } & DistanceJob);
+  | ({ kind: 'distance'; id: number; modelPath: string } & DistanceJob)
+  | ({ kind: 'image'; id: number; modelPath: string } & ImageJob);
 
 export type WorkerReply =
   | { id: number; ok: true; outputs: Record<string, TensorData>; provider: 'cpu' | 'cuda'; note: string | null }
   | { id: number; ok: true; distances: number[]; provider: 'cpu' | 'cuda'; note: string | null }
+  | { id: number; ok: true; image: Float32Array; provider: 'cpu' | 'cuda'; note: string | null }
   | { id: number; ok: false; error: string };
 
 interface Pending {
@@ -116,7 +137,7 @@ export class InferencePool {
     if (this.closed) throw new Error('the inference pool is closed');
     const { copies, transfer } = copyInputs(inputs);
     const reply = await this.send({ kind: 'run', id: this.nextId++, modelPath: path.resolve(modelPath), inputs: copies, outputNames }, transfer);
-    if (!('outputs' in reply)) throw new Error('the inference worker answered a run with distances');
+    if (!('outputs' in reply)) throw new Error('the inference worker answered a run with something else');
     return { outputs: reply.outputs, provider: reply.provider, note: reply.note };
   }
 
@@ -129,8 +150,23 @@ export class InferencePool {
     const images = job.images.map((image) => ({ ...image, data: image.data.slice() }));
     const request: WorkerRequest = { kind: 'distance', id: this.nextId++, modelPath: path.resolve(modelPath), ...job, images };
     const reply = await this.send(request, images.map((image) => image.data.buffer as ArrayBuffer));
-    if (!('distances' in reply)) throw new Error('the inference worker answered a distance request with outputs');
+    if (!('distances' in reply)) throw new Error('the inference worker answered a distance request with something else');
     return { distances: reply.distances, provider: reply.provider, note: reply.note };
+  }
+
+  /**
+   * An image-to-image model run on a worker thread, padding, crop and mix included (ImageJob). The image is
+   * copied to the worker (never modified here; not at all when the corrupted input is given and mix is 1);
+   * `corrupted` is handed over, not copied. Resolves to the mixed image's planes.
+   */
+  async image(modelPath: string, job: ImageJob): Promise<Float32Array> {
+    if (this.closed) throw new Error('the inference pool is closed');
+    const needsImage = job.corrupted === null || job.mix !== 1;
+    const image = { ...job.image, data: needsImage ? job.image.data.slice() : new Float32Array(0) };
+    const transfer = [image.data.buffer as ArrayBuffer, ...(job.corrupted ? [job.corrupted.buffer as ArrayBuffer] : [])];
+    const reply = await this.send({ kind: 'image', id: this.nextId++, modelPath: path.resolve(modelPath), ...job, image }, transfer);
+    if (!('image' in reply)) throw new Error('the inference worker answered an image request with something else');
+    return reply.image;
   }
 
   private send(request: WorkerRequest, transfer: ArrayBuffer[]): Promise<Extract<WorkerReply, { ok: true }>> {

@@ -1,9 +1,11 @@
 /**
  * The CNN-based step around the model: corruption (the native kinds, same seed), padding to the model's
- * size multiple, cropping and mixing. The model here is the identity function, so every expected value is
- * known exactly; real ONNX models run through the same code in test/db/models-distortions.test.ts.
+ * size multiple, cropping and mixing (src/imaging/planes.ts, which the inference worker runs). The model here
+ * is the identity function, so every expected value is known exactly; real ONNX models run through the
+ * inference worker in test/db/models-distortions.test.ts.
  */
-import { applyCnnStep, padToMultiple, type ModelRunner, type ResolvedModel } from '../../src/distortions/cnn';
+import { applyCnnStep, type ModelRunner, type ResolvedModel } from '../../src/distortions/cnn';
+import { cropAndMix, padToMultiple } from '../../src/imaging/planes';
 import { nativeEngine } from '../../src/platform/native';
 import { resolveStep } from '../../src/distortions/spec';
 import type { FloatImage } from '../../src/platform/native';
@@ -11,13 +13,16 @@ import { UserInputError } from '../../src/platform/errors';
 
 const model: ResolvedModel = { name: 'identity', path: '/dev/null', sha256: '0'.repeat(64), sizeMultiple: 8, inputName: 'input', outputName: 'output' };
 const seen: number[][] = [];
-const identityRunner: ModelRunner = {
+/** The inference worker's steps (pad, run, crop and mix) around `run`, the identity by default. */
+const runnerOf = (run: (input: Float32Array) => Float32Array): ModelRunner => ({
   resolve: async () => model,
-  run: async (_model, input, dims) => {
-    seen.push(dims);
-    return new Float32Array(input);
+  generate: async (_model, image, corrupted, mix) => {
+    const batch = padToMultiple({ ...image, data: corrupted ?? image.data }, model.sizeMultiple);
+    seen.push(batch.dims);
+    return cropAndMix(run(batch.data), batch.dims, image, mix, model.name);
   },
-};
+});
+const identityRunner = runnerOf((input) => new Float32Array(input));
 
 function image(width: number, height: number, channels: 1 | 3): FloatImage {
   const data = new Float32Array(width * height * channels);
@@ -40,6 +45,17 @@ describe('padToMultiple', () => {
         }
       }
     }
+  });
+});
+
+describe('cropAndMix', () => {
+  it('crops the padded output and mixes it with the image; at mix 1 it does not read the image', () => {
+    const source = image(5, 3, 1);
+    const batch = padToMultiple(source, 4);
+    const doubled = batch.data.map((v) => v * 2);
+    const half = cropAndMix(doubled, batch.dims, source, 0.5, 'm');
+    half.forEach((value, i) => expect(value).toBeCloseTo(Math.min(1, 0.5 * source.data[i] + source.data[i]), 6));
+    expect(Array.from(cropAndMix(batch.data, batch.dims, { ...source, data: new Float32Array(0) }, 1, 'm'))).toEqual(Array.from(source.data));
   });
 });
 
@@ -80,8 +96,7 @@ describe('applyCnnStep', () => {
   });
 
   it('rejects a model whose output is not the size of its input, or not finite', async () => {
-    const bad = (output: (input: Float32Array) => Float32Array): ModelRunner => ({ ...identityRunner, run: async (_m, input) => output(input) });
-    await expect(applyCnnStep(image(8, 8, 1), step({}), model, 1, bad((i) => i.subarray(1)), 's')).rejects.toThrow('returned 63 values');
-    await expect(applyCnnStep(image(8, 8, 1), step({}), model, 1, bad((i) => i.map(() => NaN)), 's')).rejects.toThrow('non-finite');
+    await expect(applyCnnStep(image(8, 8, 1), step({}), model, 1, runnerOf((i) => i.subarray(1)), 's')).rejects.toThrow('returned 63 values');
+    await expect(applyCnnStep(image(8, 8, 1), step({}), model, 1, runnerOf((i) => i.map(() => NaN)), 's')).rejects.toThrow('non-finite');
   });
 });
