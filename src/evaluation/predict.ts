@@ -1,9 +1,8 @@
 /**
  * A registered classifier on stored images: each image converted to what the model was trained on (luma,
- * resized to the training size with the antialiased bilinear filter the training package uses), the logits
- * from onnxruntime on the inference pool, softmax probabilities in the manifest's class order.
+ * resized to the training size with the antialiased bilinear filter the training package uses) and the logits
+ * from onnxruntime, both on the inference pool's worker; softmax probabilities in the manifest's class order.
  */
-import { resampleRegion } from '../imaging/resize';
 import type { InferencePool } from '../models/inference';
 import type { ModelManifest } from '../models/manifest';
 import { badUserInput } from '../platform/errors';
@@ -36,25 +35,9 @@ export function describeClassifier(model: { name: string; path: string; sha256: 
   return { name: model.name, path: model.path, sha256: model.sha256, classes: classes as string[], positive, inputName: input.name, size: size as [number, number] };
 }
 
-function luma(image: FloatImage): FloatImage {
-  if (image.channels === 1) return image;
-  const plane = image.width * image.height;
-  const data = new Float32Array(plane);
-  for (let i = 0; i < plane; i++) data[i] = 0.299 * image.data[i] + 0.587 * image.data[plane + i] + 0.114 * image.data[2 * plane + i];
-  return { data, width: image.width, height: image.height, channels: 1 };
-}
-
-/** Class probabilities (softmax of the logits, in double) of each image. */
+/** Class probabilities (softmax of the logits, in double) of each image; the images are prepared on the worker. */
 export async function classify(pool: InferencePool, model: ClassifierModel, images: FloatImage[]): Promise<number[][]> {
-  const [height, width] = model.size;
-  const plane = width * height;
-  const input = new Float32Array(images.length * plane);
-  images.forEach((image, index) => {
-    const grey = luma(image);
-    input.set(resampleRegion(grey, { x: 0, y: 0, width: grey.width, height: grey.height }, width, height).data, index * plane);
-  });
-  const { outputs } = await pool.run(model.path, { [model.inputName]: { data: input, dims: [images.length, 1, height, width] } }, ['logits']);
-  const logits = outputs.logits;
+  const logits = await pool.classify(model.path, { inputName: model.inputName, size: model.size, images });
   const classes = model.classes.length;
   if (logits.dims.length !== 2 || logits.dims[1] !== classes) throw new Error(`logits have dims [${logits.dims.join(', ')}], expected [${images.length}, ${classes}]`);
   return images.map((_, index) => {

@@ -8,7 +8,6 @@
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { resampleRegion } from '../imaging/resize';
 import type { ModelManifest } from '../models/manifest';
 import type { FeatureImage, InferencePool } from '../models/inference';
 import { badUserInput } from '../platform/errors';
@@ -135,10 +134,9 @@ export function chooseLayers(model: DeepModel, requested: string[] | null | unde
   return [...new Set(requested)];
 }
 
-/** An image as the model takes it: at its size, or resized to the manifest's input size. */
+/** An image for the worker, which resizes it to the manifest's input size (the key says which size). */
 function modelImage(model: DeepModel, image: FloatImage, key: string | null): FeatureImage {
-  const sized = model.inputSize === null ? image : resampleRegion(image, { x: 0, y: 0, width: image.width, height: image.height }, model.inputSize, model.inputSize);
-  return { key: key === null ? null : `${key}@${model.inputSize ?? 'native'}`, data: sized.data, width: sized.width, height: sized.height, channels: sized.channels };
+  return { key: key === null ? null : `${key}@${model.inputSize ?? 'native'}`, data: image.data, width: image.width, height: image.height, channels: image.channels };
 }
 
 /**
@@ -154,6 +152,7 @@ export async function deepDistances(
 ): Promise<{ distances: number[]; note: string | null }> {
   const result = await pool.distances(model.path, {
     inputName: model.inputName,
+    inputSize: model.inputSize,
     inputChannels: model.inputChannels,
     layers,
     weights: model.weights,

@@ -3,8 +3,8 @@
  * run block the thread that calls them, so they happen here, never on the server's event loop.
  *
  * Self-contained on purpose (only node: modules, onnxruntime-node, the native addon, loaded by the path in
- * workerData, and the import-free imaging/planes.ts; types by `import type`): a worker thread loads nothing it
- * does not need (under jest, through platform/worker.ts's transpile hook).
+ * workerData, and the import-free imaging/planes.ts and imaging/resize.ts; types by `import type`): a worker
+ * thread loads nothing it does not need (under jest, through platform/worker.ts's transpile hook).
  *
  * Requests are handled one at a time, in order. Sessions are cached per model path and SHA-256 of the bytes
  * they were created from: a file replaced in place (a re-registered model) gets a new session.
@@ -15,11 +15,13 @@ import { parentPort, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import type { NativeEngine } from '../platform/native';
 import type { FeatureImage, WorkerReply, WorkerRequest, WorkerSettings } from './inference';
-import { cropAndMix, padToMultiple } from '../imaging/planes';
+import { cropAndMix, padToMultiple, type Planes } from '../imaging/planes';
+import { resampleRegion } from '../imaging/resize';
 
 type RunRequest = Extract<WorkerRequest, { kind: 'run' }>;
 type DistanceRequest = Extract<WorkerRequest, { kind: 'distance' }>;
 type ImageRequest = Extract<WorkerRequest, { kind: 'image' }>;
+type ClassifyRequest = Extract<WorkerRequest, { kind: 'classify' }>;
 
 const settings = workerData as WorkerSettings;
 
@@ -118,6 +120,7 @@ function checkInputs(session: ort.InferenceSession, request: RunRequest): void {
 async function handle(request: WorkerRequest): Promise<WorkerReply> {
   if (request.kind === 'distance') return handleDistance(request);
   if (request.kind === 'image') return handleImage(request);
+  if (request.kind === 'classify') return handleClassify(request);
   const cached = await sessionFor(request.modelPath);
   checkInputs(cached.session, request);
   const feeds: Record<string, ort.Tensor> = {};
@@ -141,6 +144,31 @@ async function handleImage(request: ImageRequest): Promise<WorkerReply> {
   if (output.type !== 'float32') throw new Error(`output "${request.outputName}" is ${output.type}; only float32 outputs are supported`);
   const image = cropAndMix(output.data as Float32Array, batch.dims, request.image, request.mix, request.name);
   return { id: request.id, ok: true, image, provider: cached.provider, note: cached.note };
+}
+
+// ---- Classifiers: each image as the model was trained on it, then one batch.
+
+/** An image resampled (antialiased bilinear) to width x height; the image itself when it has that size. */
+function resampled<T extends Planes>(image: T, width: number, height: number): T {
+  if (image.width === width && image.height === height) return image;
+  const planes = { ...image, channels: image.channels as 1 | 3 };
+  return { ...image, ...resampleRegion(planes, { x: 0, y: 0, width: image.width, height: image.height }, width, height) };
+}
+
+async function handleClassify(request: ClassifyRequest): Promise<WorkerReply> {
+  const cached = await sessionFor(request.modelPath);
+  const [height, width] = request.size;
+  const plane = width * height;
+  const input = new Float32Array(request.images.length * plane);
+  request.images.forEach((image, index) => {
+    const grey = new Float32Array(image.width * image.height);
+    inputPlanes(image, 1, grey, 0); // BT.601 luma of RGB, as the training package reads it
+    input.set(resampled({ data: grey, width: image.width, height: image.height, channels: 1 }, width, height).data, index * plane);
+  });
+  const results = await cached.session.run({ [request.inputName]: new ort.Tensor('float32', input, [request.images.length, 1, height, width]) }, ['logits']);
+  const logits = results.logits;
+  if (logits.type !== 'float32') throw new Error(`output "logits" is ${logits.type}; only float32 outputs are supported`);
+  return { id: request.id, ok: true, outputs: { logits: { data: logits.data as Float32Array, dims: [...logits.dims] } }, provider: cached.provider, note: cached.note };
 }
 
 // ---- Deep-feature distances (LPIPS-style).
@@ -174,7 +202,7 @@ function keepFeatures(key: string, maps: FeatureMap[]): void {
 const MAX_BATCH_PIXELS = 1 << 20;
 
 /** The graph's input for one image: RGB to BT.601 luma for a 1-channel graph, grey repeated for a 3-channel one. */
-function inputPlanes(image: FeatureImage, channels: 1 | 3, out: Float32Array, offset: number): void {
+function inputPlanes(image: Planes, channels: 1 | 3, out: Float32Array, offset: number): void {
   const plane = image.width * image.height;
   if (image.channels === channels) {
     out.set(image.data, offset);
@@ -235,22 +263,26 @@ async function handleDistance(request: DistanceRequest): Promise<WorkerReply> {
   const needed = new Map<string, number[]>();
   const seen = new Set<string>();
   const computed = new Map<string, FeatureMap[]>();
+  // At the graph's input size (resampled here, only the images whose features are not kept).
+  const sized = new Map<number, FeatureImage>();
   request.images.forEach((image, index) => {
     if (features[index]) return;
     const key = cacheKey(image);
     if (key !== null && seen.has(key)) return;
     if (key !== null) seen.add(key);
-    const size = `${image.width}x${image.height}`;
+    const input = request.inputSize === null ? image : resampled(image, request.inputSize, request.inputSize);
+    sized.set(index, input);
+    const size = `${input.width}x${input.height}`;
     needed.set(size, [...(needed.get(size) ?? []), index]);
   });
   for (const indices of needed.values()) {
-    const { width, height } = request.images[indices[0]];
+    const { width, height } = sized.get(indices[0])!;
     const per = Math.max(1, Math.floor(MAX_BATCH_PIXELS / (width * height)));
     for (let start = 0; start < indices.length; start += per) {
       const batch = indices.slice(start, start + per);
       const plane = width * height * request.inputChannels;
       const input = new Float32Array(batch.length * plane);
-      batch.forEach((index, b) => inputPlanes(request.images[index], request.inputChannels, input, b * plane));
+      batch.forEach((index, b) => inputPlanes(sized.get(index)!, request.inputChannels, input, b * plane));
       const outputs = await session.run({ [request.inputName]: new ort.Tensor('float32', input, [batch.length, request.inputChannels, height, width]) }, request.layers);
       batch.forEach((index, b) => {
         const maps = request.layers.map((layer) => {

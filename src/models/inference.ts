@@ -57,6 +57,8 @@ export interface FeatureImage {
  */
 export interface DistanceJob {
   inputName: string;
+  /** The side the graph takes (images resampled to it on the worker, src/imaging/resize.ts); null: any size. */
+  inputSize: number | null;
   /** Channels the graph takes: RGB images become luma for 1, grey images are repeated for 3. */
   inputChannels: 1 | 3;
   layers: string[];
@@ -91,10 +93,21 @@ export interface ImageJob {
   mix: number;
 }
 
+/**
+ * A classifier on images (the evaluation's predictions), prepared on the worker as it was trained: luma,
+ * then the antialiased bilinear resize to `size` ([height, width], src/imaging/resize.ts), one batch.
+ */
+export interface ClassifyJob {
+  inputName: string;
+  size: [number, number];
+  images: Planes[];
+}
+
 export type WorkerRequest =
   | { kind: 'run'; id: number; modelPath: string; inputs: Record<string, TensorData>; outputNames?: string[] }
   | ({ kind: 'distance'; id: number; modelPath: string } & DistanceJob)
-  | ({ kind: 'image'; id: number; modelPath: string } & ImageJob);
+  | ({ kind: 'image'; id: number; modelPath: string } & ImageJob)
+  | ({ kind: 'classify'; id: number; modelPath: string } & ClassifyJob);
 
 export type WorkerReply =
   | { id: number; ok: true; outputs: Record<string, TensorData>; provider: 'cpu' | 'cuda'; note: string | null }
@@ -167,6 +180,16 @@ export class InferencePool {
     const reply = await this.send({ kind: 'image', id: this.nextId++, modelPath: path.resolve(modelPath), ...job, image }, transfer);
     if (!('image' in reply)) throw new Error('the inference worker answered an image request with something else');
     return reply.image;
+  }
+
+  /** The logits ([images, classes]) of a classifier on images prepared on the worker (ClassifyJob); the images are copied. */
+  async classify(modelPath: string, job: ClassifyJob): Promise<TensorData> {
+    if (this.closed) throw new Error('the inference pool is closed');
+    const images = job.images.map((image) => ({ ...image, data: image.data.slice() }));
+    const request: WorkerRequest = { kind: 'classify', id: this.nextId++, modelPath: path.resolve(modelPath), ...job, images };
+    const reply = await this.send(request, images.map((image) => image.data.buffer as ArrayBuffer));
+    if (!('outputs' in reply) || !reply.outputs.logits) throw new Error('the inference worker answered a classify request without logits');
+    return reply.outputs.logits;
   }
 
   private send(request: WorkerRequest, transfer: ArrayBuffer[]): Promise<Extract<WorkerReply, { ok: true }>> {

@@ -180,7 +180,7 @@ describe('through the inference worker', () => {
       [1, 1],
     ];
     const features = images.map((image) => ({ data: image.data.map((v) => Math.fround(v * 3)), channels: 1, pixels: width * height }));
-    const job = { inputName: 'input', inputChannels: 1 as const, layers: ['output'], images, pairs };
+    const job = { inputName: 'input', inputSize: null, inputChannels: 1 as const, layers: ['output'], images, pairs };
     for (const weights of [null, { output: Float32Array.of(0.25) }]) {
       const result = await pool.distances(path.join(dir, 'times3.onnx'), { ...job, weights });
       const expected = pairs.map(([i, j]) => referenceDistance([features[i]], [features[j]], [weights?.output ?? null]));
