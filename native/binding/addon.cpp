@@ -31,6 +31,7 @@
 // caller passes can take the process down.
 #include <napi.h>
 
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <functional>
@@ -555,6 +556,42 @@ Napi::Value PngScanlines(const Napi::CallbackInfo& info) {
   return worker->Promise();
 }
 
+// windowTo8bit(samples, center?, width?): the 8-bit rendition of 8- or 16-bit levels (medpsim/pixels.hpp
+// windowed_levels) on a worker thread; without a window, the samples' own min..max.
+Napi::Value WindowTo8bit(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* usage = "windowTo8bit(samples, center?, width?): samples must be a Uint8Array or Uint16Array, center and width numbers or both absent";
+  if (info.Length() < 1 || !info[0].IsTypedArray()) type_error(env, usage);
+  const Napi::TypedArray data = info[0].As<Napi::TypedArray>();
+  const napi_typedarray_type type = data.TypedArrayType();
+  if (type != napi_uint8_array && type != napi_uint16_array) type_error(env, usage);
+  const bool has_window = info.Length() >= 3 && !info[1].IsUndefined() && !info[1].IsNull();
+  if (has_window && (!info[1].IsNumber() || !info[2].IsNumber())) type_error(env, usage);
+  const medpsim::DisplayWindow window{has_window ? info[1].As<Napi::Number>().DoubleValue() : 0.0,
+                                      has_window ? info[2].As<Napi::Number>().DoubleValue() : 1.0};
+  if (has_window && !(window.width > 0.0 && std::isfinite(window.width) && std::isfinite(window.center))) {
+    throw Napi::RangeError::New(env, "windowTo8bit: invalid display window: center " + std::to_string(window.center) + ", width " +
+                                         std::to_string(window.width) + " (width must be > 0)");
+  }
+  const void* samples = static_cast<const uint8_t*>(data.ArrayBuffer().Data()) + data.ByteOffset();
+  const size_t n = data.ElementLength();
+  auto out = std::make_shared<std::vector<uint8_t>>();
+  auto* worker = new TaskWorker(
+      env,
+      [=] {
+        const medpsim::DisplayWindow* w = has_window ? &window : nullptr;
+        *out = type == napi_uint16_array ? medpsim::windowed_levels(static_cast<const uint16_t*>(samples), n, w)
+                                         : medpsim::windowed_levels(static_cast<const uint8_t*>(samples), n, w);
+      },
+      [out](Napi::Env env) -> Napi::Value {
+        const size_t bytes = out->size();
+        return Napi::Uint8Array::New(env, bytes, hand_over(env, std::move(*out), bytes), 0);
+      },
+      data);
+  worker->Queue();
+  return worker->Promise();
+}
+
 [[noreturn]] void range_error(Napi::Env env, const std::string& message) {
   throw Napi::RangeError::New(env, message);
 }
@@ -610,6 +647,7 @@ Napi::Value FeatureDistance(const Napi::CallbackInfo& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("planarFloat", Napi::Function::New(env, PlanarFloat));
   exports.Set("pngScanlines", Napi::Function::New(env, PngScanlines));
+  exports.Set("windowTo8bit", Napi::Function::New(env, WindowTo8bit));
   exports.Set("distort", Napi::Function::New(env, Distort));
   exports.Set("kinds", Napi::Function::New(env, Kinds));
   exports.Set("score", Napi::Function::New(env, Score));

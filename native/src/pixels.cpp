@@ -88,4 +88,39 @@ std::vector<uint8_t> png_up_scanlines(const uint16_t* samples, int width, int he
   return up_filter(big_endian.data(), static_cast<size_t>(width) * channels * 2, height);
 }
 
+namespace {
+
+template <typename T>
+std::vector<uint8_t> windowed(const T* samples, size_t n, const DisplayWindow* given) {
+  DisplayWindow window{0.0, 1.0};
+  if (given) {
+    window = *given;
+  } else if (n > 0) {
+    T lo = samples[0], hi = samples[0];
+    for (size_t i = 1; i < n; ++i) {
+      lo = samples[i] < lo ? samples[i] : lo;
+      hi = samples[i] > hi ? samples[i] : hi;
+    }
+    window = hi == lo ? DisplayWindow{static_cast<double>(lo), 1.0} : DisplayWindow{(lo + static_cast<double>(hi)) / 2, static_cast<double>(hi) - lo};
+  }
+  if (!(window.width > 0.0) || !std::isfinite(window.width) || !std::isfinite(window.center)) {
+    throw std::invalid_argument("invalid display window: width must be finite and > 0, centre finite");
+  }
+  // The same double operations as windowValue; Math.round and std::round agree on the values kept (> 0).
+  const double lower = window.center - window.width / 2;
+  std::vector<uint8_t> table(size_t{1} << (8 * sizeof(T)));
+  for (size_t v = 0; v < table.size(); ++v) {
+    const double y = std::round((255.0 * (static_cast<double>(v) - lower)) / window.width);
+    table[v] = static_cast<uint8_t>(y <= 0.0 ? 0.0 : (y >= 255.0 ? 255.0 : y));
+  }
+  std::vector<uint8_t> out(n);
+  for (size_t i = 0; i < n; ++i) out[i] = table[samples[i]];
+  return out;
+}
+
+}  // namespace
+
+std::vector<uint8_t> windowed_levels(const uint8_t* samples, size_t n, const DisplayWindow* window) { return windowed(samples, n, window); }
+std::vector<uint8_t> windowed_levels(const uint16_t* samples, size_t n, const DisplayWindow* window) { return windowed(samples, n, window); }
+
 }  // namespace medpsim

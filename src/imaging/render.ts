@@ -13,6 +13,7 @@ import sharp from 'sharp';
 import { encodePng, readPngHeader, type PngHeader, type RawPixels } from './png';
 import { uint16View, uint8View } from './pixels';
 import type { DisplayWindow } from './types';
+import { nativeEngine } from '../platform/native';
 
 export async function renderPng(stored: Buffer, opts: { depth: 8 | 16; window?: DisplayWindow | null }): Promise<Buffer> {
   const header = readPngHeader(stored);
@@ -20,7 +21,7 @@ export async function renderPng(stored: Buffer, opts: { depth: 8 | 16; window?: 
   const window = opts.window ?? null;
   if (header.bitDepth <= 8 && !window) return stored;
   const pixels = await decodeStored(stored, header);
-  const data = windowedTo8bit(pixels.data, window ?? fullRangeWindow(pixels.data));
+  const data = await windowedTo8bit(pixels.data, window);
   return encodePng({ ...pixels, data });
 }
 
@@ -34,35 +35,15 @@ export function windowValue(x: number, window: DisplayWindow): number {
   return y <= 0 ? 0 : y >= 255 ? 255 : y;
 }
 
-/** Applies windowValue to every sample; a lookup table makes large 16-bit images cheap. */
-export function windowedTo8bit(pixels: Uint16Array | Uint8Array, window: DisplayWindow): Uint8Array {
-  if (!(window.width > 0 && Number.isFinite(window.width) && Number.isFinite(window.center))) {
+/**
+ * Applies windowValue to every sample, in the engine on a worker thread (a table of every level); without a
+ * window, the samples' own min..max (center (min + max) / 2, width max - min; a constant image gets width 1).
+ */
+export function windowedTo8bit(pixels: Uint16Array | Uint8Array, window: DisplayWindow | null): Promise<Uint8Array> {
+  if (window && !(window.width > 0 && Number.isFinite(window.width) && Number.isFinite(window.center))) {
     throw new RangeError(`invalid display window: center ${window.center}, width ${window.width} (width must be > 0)`);
   }
-  const out = new Uint8Array(pixels.length);
-  const range = pixels instanceof Uint16Array ? 65536 : 256;
-  if (pixels.length < range) {
-    for (let i = 0; i < pixels.length; i++) out[i] = windowValue(pixels[i], window);
-    return out;
-  }
-  const lut = new Uint8Array(range);
-  for (let v = 0; v < range; v++) lut[v] = windowValue(v, window);
-  for (let i = 0; i < pixels.length; i++) out[i] = lut[pixels[i]];
-  return out;
-}
-
-/** The window that maps the image's own min..max onto 0..255. */
-export function fullRangeWindow(pixels: Uint16Array | Uint8Array): DisplayWindow {
-  let min = Infinity;
-  let max = -Infinity;
-  for (let i = 0; i < pixels.length; i++) {
-    const v = pixels[i];
-    if (v < min) min = v;
-    if (v > max) max = v;
-  }
-  if (pixels.length === 0) return { center: 0, width: 1 };
-  if (max === min) return { center: min, width: 1 };
-  return { center: (min + max) / 2, width: max - min };
+  return window ? nativeEngine().windowTo8bit(pixels, window.center, window.width) : nativeEngine().windowTo8bit(pixels);
 }
 
 async function decodeStored(stored: Buffer, header: PngHeader): Promise<RawPixels> {

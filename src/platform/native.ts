@@ -64,6 +64,8 @@ export interface NativeEngine {
    * levels (a Uint8Array or Uint16Array; bitDepth follows from it).
    */
   pngScanlines(data: Float32Array | Uint8Array | Uint16Array, width: number, height: number, channels: number, bitDepth?: 8 | 16): Promise<Uint8Array>;
+  /** 8- or 16-bit levels through a linear display window (src/imaging/render.ts windowValue); without one, their own min..max. */
+  windowTo8bit(samples: Uint8Array | Uint16Array, center?: number, width?: number): Promise<Uint8Array>;
   kinds(): Array<{ name: string; family: string; random: boolean; needsColor: boolean; params: string[] }>;
   backends(): NativeBackends;
   /**

@@ -20,4 +20,14 @@ std::vector<uint8_t> png_up_scanlines(const float* planar, int width, int height
 std::vector<uint8_t> png_up_scanlines(const uint8_t* samples, int width, int height, int channels);
 std::vector<uint8_t> png_up_scanlines(const uint16_t* samples, int width, int height, int channels);
 
+// The 8-bit rendition of stored levels through a DICOM-style linear window (src/imaging/render.ts windowValue,
+// the definition of record): 0 at or below centre - width / 2, 255 at or above centre + width / 2, else
+// round(255 (x - (centre - width / 2)) / width), by a table of every level. Without a window (`window` null),
+// the image's own min..max: centre (min + max) / 2, width max - min (a constant image: centre min, width 1).
+struct DisplayWindow {
+  double center, width;
+};
+std::vector<uint8_t> windowed_levels(const uint8_t* samples, size_t n, const DisplayWindow* window);
+std::vector<uint8_t> windowed_levels(const uint16_t* samples, size_t n, const DisplayWindow* window);
+
 }  // namespace medpsim
