@@ -52,12 +52,10 @@ void reduce_dose(float* signal, int w, int h, const DoseChange& dose, uint64_t s
   });
 }
 
-// Reduced dose: the image as it would have been acquired with `dose` of its dose. No identity value
-// below 1: the caller copies at severity 0.
-void quantum_noise(const Image& in, Image& out, const Params& p, uint64_t seed, int threads) {
-  const DoseChange dose = dose_change(p, p.at("dose"));
-  if (dose.fraction == 1.0) return copy_image(in, out);
-  const DetectorResponse r = detector_response(p);
+// The dose-changing kinds, channel by channel: the detector signal, a dose change (when `dose` is given),
+// then `finish` on the signal and back to display values.
+template <typename F>
+void dose_pipeline(const Image& in, Image& out, const DetectorResponse& r, const DoseChange* dose, uint64_t seed, int threads, F finish) {
   const int w = in.width(), h = in.height();
   Buffer<float> signal(in.plane_size());
   for (int c = 0; c < in.channels(); ++c) {
@@ -66,11 +64,18 @@ void quantum_noise(const Image& in, Image& out, const Params& p, uint64_t seed, 
     parallel_for(h, threads, [&](int y0, int y1) {
       for (size_t i = static_cast<size_t>(y0) * w; i < static_cast<size_t>(y1) * w; ++i) signal[i] = to_signal(r, src[i]);
     });
-    reduce_dose(signal.data(), w, h, dose, seed, c, threads);
+    if (dose) reduce_dose(signal.data(), w, h, *dose, seed, c, threads);
     parallel_for(h, threads, [&](int y0, int y1) {
-      for (size_t i = static_cast<size_t>(y0) * w; i < static_cast<size_t>(y1) * w; ++i) dst[i] = to_display(r, signal[i]);
+      for (size_t i = static_cast<size_t>(y0) * w; i < static_cast<size_t>(y1) * w; ++i) dst[i] = to_display(r, finish(signal[i]));
     });
   }
+}
+
+// Reduced dose: the image as it would have been acquired with `dose` of its dose (1: a copy).
+void quantum_noise(const Image& in, Image& out, const Params& p, uint64_t seed, int threads) {
+  const DoseChange dose = dose_change(p, p.at("dose"));
+  if (dose.fraction == 1.0) return copy_image(in, out);
+  dose_pipeline(in, out, detector_response(p), &dose, seed, threads, [](float t) { return t; });
 }
 
 // Line kernel of `length` px at `angle` (0 = horizontal, counter-clockwise on screen), as the mean
@@ -207,24 +212,11 @@ void resolution_loss(const Image& in, Image& out, const Params& p, uint64_t, int
 void exposure(const Image& in, Image& out, const Params& p, uint64_t seed, int threads) {
   const double factor = p.at("exposure");
   if (factor == 1.0) return copy_image(in, out);
-  const DetectorResponse r = detector_response(p);
   const float gain = static_cast<float>(factor), saturation = static_cast<float>(p.at("saturation"));
   const float ranging = exposure_ranging(factor, p.at("compensation"));
-  const int w = in.width(), h = in.height();
-  Buffer<float> signal(in.plane_size());
-  for (int c = 0; c < in.channels(); ++c) {
-    const float* src = in.plane(c);
-    float* dst = out.plane(c);
-    parallel_for(h, threads, [&](int y0, int y1) {
-      for (size_t i = static_cast<size_t>(y0) * w; i < static_cast<size_t>(y1) * w; ++i) signal[i] = to_signal(r, src[i]);
-    });
-    if (factor < 1.0) reduce_dose(signal.data(), w, h, dose_change(p, factor), seed, c, threads);
-    parallel_for(h, threads, [&](int y0, int y1) {
-      for (size_t i = static_cast<size_t>(y0) * w; i < static_cast<size_t>(y1) * w; ++i) {
-        dst[i] = to_display(r, exposed_signal(signal[i], gain, saturation, ranging));
-      }
-    });
-  }
+  const DoseChange dose = dose_change(p, factor);
+  dose_pipeline(in, out, detector_response(p), factor < 1.0 ? &dose : nullptr, seed, threads,
+                [=](float t) { return exposed_signal(t, gain, saturation, ranging); });
 }
 
 void windowing(const Image& in, Image& out, const Params& p, uint64_t, int threads) {
