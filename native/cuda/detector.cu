@@ -101,19 +101,10 @@ void exposure(const Job& job, const Params& p, uint64_t seed) {
   detector_pipeline(job, seed, under ? &dose : nullptr, f);
 }
 
-struct GridLines {
-  const float* factor;
-  DetectorResponse r;
-  bool vertical;
-  int w;
-  __device__ double operator()(int, size_t i, float x) const {
-    return detail::to_display(r, detail::to_signal(r, x) * factor[vertical ? i % w : i / w]);
-  }
-};
-
-__global__ void grid_kernel(const float* in, float* out, size_t plane, int channels, GridLines op) {
+__global__ void grid_kernel(const float* in, float* out, int w, size_t plane, int channels, const detail::LineMap* maps, bool vertical) {
   MEDPSIM_GRID_STRIDE(i, plane) {
-    for (int c = 0; c < channels; ++c) out[c * plane + i] = clamp01(op(c, i, in[c * plane + i]));
+    const detail::LineMap m = maps[vertical ? i % w : i / w];
+    for (int c = 0; c < channels; ++c) out[c * plane + i] = detail::map_line(m, in[c * plane + i]);
   }
 }
 
@@ -121,9 +112,9 @@ void grid_lines(const Job& job, const Params& p, uint64_t) {
   const double amplitude = p.at("amplitude");
   if (amplitude == 0.0) return copy_job(job);
   const bool vertical = p.at("angle") == 90.0;
-  const DeviceBuffer<float> factor(detail::grid_profile(vertical ? job.w : job.h, amplitude, p.at("period")));  // the CPU's table
-  grid_kernel<<<blocks_for(job.plane()), kBlock>>>(job.in, job.out, job.plane(), job.channels,
-                                                   GridLines{factor.get(), detail::detector_response(p), vertical, job.w});
+  // The CPU's per-line maps, made on the host by the same code.
+  const DeviceBuffer<detail::LineMap> maps(detail::grid_line_maps(detail::detector_response(p), vertical ? job.w : job.h, amplitude, p.at("period")));
+  grid_kernel<<<blocks_for(job.plane()), kBlock>>>(job.in, job.out, job.w, job.plane(), job.channels, maps.get(), vertical);
   MEDPSIM_CUDA_LAUNCHED("grid_lines");
 }
 

@@ -136,8 +136,8 @@ __global__ void to_signal_kernel(const float* in, float* signal, size_t n, detai
   MEDPSIM_GRID_STRIDE(i, n) signal[i] = detail::to_signal(r, in[i]);
 }
 
-__global__ void scatter_blend(const float* signal, const float* veil, float* out, size_t n, detail::DetectorResponse r, double spr) {
-  MEDPSIM_GRID_STRIDE(i, n) out[i] = detail::to_display(r, detail::scattered_signal(signal[i], veil[i], spr));
+__global__ void scatter_blend(const float* signal, const float* veil, float* out, size_t n, detail::DetectorResponse r, float spr, float keep) {
+  MEDPSIM_GRID_STRIDE(i, n) out[i] = detail::to_display(r, detail::scattered_signal(signal[i], veil[i], spr, keep));
 }
 
 void scatter(const Job& job, const Params& p, uint64_t) {
@@ -161,7 +161,9 @@ void scatter(const Job& job, const Params& p, uint64_t) {
       MEDPSIM_CUDA_LAUNCHED("box_lines (columns)");
     }
   }
-  scatter_blend<<<blocks_for(job.size()), kBlock>>>(signal.get(), veil.get(), job.out, job.size(), r, spr);
+  // The CPU's float spr and 1 / (1 + spr).
+  scatter_blend<<<blocks_for(job.size()), kBlock>>>(signal.get(), veil.get(), job.out, job.size(), r, static_cast<float>(spr),
+                                                    static_cast<float>(1.0 / (1.0 + spr)));
   MEDPSIM_CUDA_LAUNCHED("scatter_blend");
 }
 

@@ -25,10 +25,13 @@ void point_op(const Image& in, Image& out, int threads, F f) {
   }
 }
 
-// y = display(f(c, i, signal(x))) sample by sample: a detector-domain point operation.
+// f(i) for every sample index of a w x h plane, row-parallel, as a plain loop (which the compiler vectorises
+// when f is simple).
 template <typename F>
-void signal_op(const Image& in, Image& out, const DetectorResponse& r, int threads, F f) {
-  point_op(in, out, threads, [&](int c, size_t i, float x) { return to_display(r, f(c, i, to_signal(r, x))); });
+void plane_loop(int w, int h, int threads, F f) {
+  parallel_for(h, threads, [&](int y0, int y1) {
+    for (size_t i = static_cast<size_t>(y0) * w; i < static_cast<size_t>(y1) * w; ++i) f(i);
+  });
 }
 
 // The dose reduction of one channel plane in place (`signal` holds T): Poisson quanta, shaped by the
@@ -55,20 +58,23 @@ void reduce_dose(float* signal, int w, int h, const DoseChange& dose, uint64_t s
 // The dose-changing kinds, channel by channel: the detector signal, a dose change (when `dose` is given),
 // then `finish` on the signal and back to display values.
 template <typename F>
-void dose_pipeline(const Image& in, Image& out, const DetectorResponse& r, const DoseChange* dose, uint64_t seed, int threads, F finish) {
+void dose_pipeline(const Image& in, Image& out, const DetectorResponse& response, const DoseChange* dose, uint64_t seed, int threads, F finish) {
   const int w = in.width(), h = in.height();
-  Buffer<float> signal(in.plane_size());
-  for (int c = 0; c < in.channels(); ++c) {
-    const float* src = in.plane(c);
-    float* dst = out.plane(c);
-    parallel_for(h, threads, [&](int y0, int y1) {
-      for (size_t i = static_cast<size_t>(y0) * w; i < static_cast<size_t>(y1) * w; ++i) signal[i] = to_signal(r, src[i]);
-    });
-    if (dose) reduce_dose(signal.data(), w, h, *dose, seed, c, threads);
-    parallel_for(h, threads, [&](int y0, int y1) {
-      for (size_t i = static_cast<size_t>(y0) * w; i < static_cast<size_t>(y1) * w; ++i) dst[i] = to_display(r, finish(signal[i]));
-    });
-  }
+  Buffer<float> signal(dose ? in.plane_size() : 0);
+  with_response(response, [&](auto r) {
+    for (int c = 0; c < in.channels(); ++c) {
+      const float* src = in.plane(c);
+      float* dst = out.plane(c);
+      if (!dose) {  // one pass, no buffer
+        plane_loop(w, h, threads, [=](size_t i) { dst[i] = r.display(finish(r.signal(src[i]))); });
+        continue;
+      }
+      float* t = signal.data();
+      plane_loop(w, h, threads, [=](size_t i) { t[i] = r.signal(src[i]); });
+      reduce_dose(t, w, h, *dose, seed, c, threads);
+      plane_loop(w, h, threads, [=](size_t i) { dst[i] = r.display(finish(t[i])); });
+    }
+  });
 }
 
 // Reduced dose: the image as it would have been acquired with `dose` of its dose (1: a copy).
@@ -103,14 +109,28 @@ void motion_blur(const Image& in, Image& out, const Params& p, uint64_t, int thr
 }
 
 // The grid's shadow multiplies the detector signal by grid_profile (one factor per column for vertical
-// lines, per row for horizontal ones): the lines are as visible in the mediastinum as in the lungs.
+// lines, per row for horizontal ones): the lines are as visible in the mediastinum as in the lungs. In
+// display values that is one affine map per line (grid_line_maps), exact, with no exp or ln per sample.
 void grid_lines(const Image& in, Image& out, const Params& p, uint64_t, int threads) {
   const double amplitude = p.at("amplitude");
   if (amplitude == 0.0) return copy_image(in, out);
   const bool vertical = p.at("angle") == 90.0;
-  const int w = in.width();
-  const std::vector<float> factor = grid_profile(vertical ? w : in.height(), amplitude, p.at("period"));
-  signal_op(in, out, detector_response(p), threads, [&](int, size_t i, float t) { return t * factor[vertical ? i % w : i / w]; });
+  const int w = in.width(), h = in.height();
+  const std::vector<LineMap> maps = grid_line_maps(detector_response(p), vertical ? w : h, amplitude, p.at("period"));
+  for (int c = 0; c < in.channels(); ++c) {
+    const float* src = in.plane(c);
+    float* dst = out.plane(c);
+    parallel_for(h, threads, [&](int y0, int y1) {
+      for (int y = y0; y < y1; ++y) {
+        const size_t row = static_cast<size_t>(y) * w;
+        if (vertical) {
+          for (int x = 0; x < w; ++x) dst[row + x] = map_line(maps[x], src[row + x]);
+        } else {
+          for (int x = 0; x < w; ++x) dst[row + x] = map_line(maps[y], src[row + x]);
+        }
+      }
+    });
+  }
 }
 
 // Stuck pixels are decided per pixel position (same in every channel: it is the detector element
@@ -231,12 +251,19 @@ void windowing(const Image& in, Image& out, const Params& p, uint64_t, int threa
 void scatter(const Image& in, Image& out, const Params& p, uint64_t, int threads) {
   const double spr = p.at("spr"), sigma = p.at("sigma");
   if (spr == 0.0 || sigma == 0.0) return copy_image(in, out);
-  const DetectorResponse r = detector_response(p);
+  const float ratio = static_cast<float>(spr), keep = static_cast<float>(1.0 / (1.0 + spr));
   Image signal = Image::allocate(in.width(), in.height(), in.channels());
   Image veil = Image::allocate(in.width(), in.height(), in.channels());
-  point_op(in, signal, threads, [&](int, size_t, float x) { return to_signal(r, x); });
-  box_blur3(signal, veil, sigma, threads);
-  point_op(signal, out, threads, [&](int c, size_t i, float t) { return to_display(r, scattered_signal(t, veil.plane(c)[i], spr)); });
+  const float* src = in.data();
+  float* t = signal.data();
+  const float* blurred = veil.data();
+  float* dst = out.data();
+  const int w = in.width(), rows = in.height() * in.channels();
+  with_response(detector_response(p), [&](auto r) {
+    plane_loop(w, rows, threads, [=](size_t i) { t[i] = r.signal(src[i]); });
+    box_blur3(signal, veil, sigma, threads);
+    plane_loop(w, rows, threads, [=](size_t i) { dst[i] = r.display(scattered_signal(t[i], blurred[i], ratio, keep)); });
+  });
 }
 
 }  // namespace
@@ -266,6 +293,22 @@ std::vector<float> grid_profile(int n, double amplitude, double period) {
     factor[t] = static_cast<float>((1.0 - amplitude * g) / (1.0 - 0.5 * amplitude));
   }
   return factor;
+}
+
+std::vector<LineMap> grid_line_maps(const DetectorResponse& r, int n, double amplitude, double period) {
+  const std::vector<float> factor = grid_profile(n, amplitude, period);
+  std::vector<LineMap> maps(n);
+  for (int t = 0; t < n; ++t) {
+    const double f = factor[t];
+    if (r.log) {
+      const double shift = -std::log(f) / r.range;  // u' = u + shift
+      maps[t] = {static_cast<float>(r.inverted ? -shift : shift), 1.0f};
+    } else {
+      // T = 1 - u; polarity +1: v' = 1 - f (1 - v); polarity -1 (T = v): v' = f v.
+      maps[t] = r.inverted ? LineMap{0.0f, static_cast<float>(f)} : LineMap{static_cast<float>(1.0 - f), static_cast<float>(f)};
+    }
+  }
+  return maps;
 }
 
 float exposure_ranging(double exposure, double compensation) { return static_cast<float>(std::pow(exposure, -compensation)); }

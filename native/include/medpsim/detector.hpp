@@ -27,22 +27,51 @@ struct DetectorResponse {
   float range;    // M, nepers
 };
 
-MEDPSIM_HD inline float to_signal(const DetectorResponse& r, float v) {
-  const float u = r.inverted ? 1.0f - v : v;
-  return r.log ? exp_nonpositive(-r.range * u) : 1.0f - u;
+// The mapping with the response's two choices as arguments: called with constants (FixedResponse, the CPU's
+// loops) the branches fold away and the loops vectorise; called with a DetectorResponse's fields (the GPU's
+// threads) it is the very same expression.
+MEDPSIM_HD inline float signal_of(bool log, bool inverted, float range, float v) {
+  const float u = inverted ? 1.0f - v : v;
+  return log ? exp_nonpositive(-range * u) : 1.0f - u;
 }
 
-// Back to display values, unclamped inside [0, 1] and pinned outside: signal at or above the unattenuated
-// beam shows as u = 0, signal at or below zero as u = 1 (log: anything below e^-M shows as 1 after the clamp).
-MEDPSIM_HD inline float to_display(const DetectorResponse& r, float t) {
-  float u;
+// Back to display values, clamped to [0, 1]: signal at or above the unattenuated beam shows as u = 0; under
+// the log response, signal at or below e^-M as u = 1 (the ln of a pinned argument, without a branch); -0
+// comes out as +0.
+MEDPSIM_HD inline float display_of(bool log, bool inverted, float range, float t) {
+  const float pinned = t < 1e-30f ? 1e-30f : (t > 1.0f ? 1.0f : t);
+  const float u = log ? -log_unit(pinned) / range : 1.0f - t;
+  const float v = inverted ? 1.0f - u : u;
+  return v > 0.0f ? (v < 1.0f ? v : 1.0f) : 0.0f;
+}
+
+MEDPSIM_HD inline float to_signal(const DetectorResponse& r, float v) { return signal_of(r.log, r.inverted, r.range, v); }
+MEDPSIM_HD inline float to_display(const DetectorResponse& r, float t) { return display_of(r.log, r.inverted, r.range, t); }
+
+// A response whose choices are compile-time constants; with_response calls f with the one r stands for.
+template <bool Log, bool Inverted>
+struct FixedResponse {
+  float range;
+  float signal(float v) const { return signal_of(Log, Inverted, range, v); }
+  float display(float t) const { return display_of(Log, Inverted, range, t); }
+};
+template <typename F>
+void with_response(const DetectorResponse& r, F f) {
   if (r.log) {
-    u = t >= 1.0f ? 0.0f : (t > 1e-30f ? -log_unit(t) / r.range : 1.0f);
+    r.inverted ? f(FixedResponse<true, true>{r.range}) : f(FixedResponse<true, false>{r.range});
   } else {
-    u = 1.0f - t;
+    r.inverted ? f(FixedResponse<false, true>{r.range}) : f(FixedResponse<false, false>{r.range});
   }
-  const float v = r.inverted ? 1.0f - u : u;
-  return v < 0.0f ? 0.0f : (v > 1.0f ? 1.0f : v);
+}
+
+// The grid kinds' per-line map under a response: multiplying the signal by f is, in display values,
+// v' = clamp01(offset + scale v): log, u' = u - ln(f) / M (offset -+ ln(f) / M, scale 1); linear, T' = f T.
+struct LineMap {
+  float offset, scale;
+};
+MEDPSIM_HD inline float map_line(const LineMap& m, float v) {
+  const float y = m.offset + m.scale * v;
+  return y > 0.0f ? (y < 1.0f ? y : 1.0f) : 0.0f;
 }
 
 // ln k! for a whole k >= 0: a table below 10, Stirling's series (to 1 / (1680 n^7), n = k + 1 >= 11: within
@@ -125,8 +154,9 @@ MEDPSIM_HD inline float exposed_signal(float t, float gain, float saturation, fl
   return (detected < saturation ? detected : saturation) * ranging;
 }
 
-// Scatter: primary plus spr times the blurred primary, the mean signal kept.
-MEDPSIM_HD inline float scattered_signal(float t, float veil, double spr) { return static_cast<float>((t + spr * veil) / (1.0 + spr)); }
+// Scatter: primary plus spr times the blurred primary, the mean signal kept: (t + spr veil) / (1 + spr), with
+// spr and 1 / (1 + spr) as floats made on the host.
+MEDPSIM_HD inline float scattered_signal(float t, float veil, float spr, float keep) { return (t + spr * veil) * keep; }
 
 }  // namespace detail
 }  // namespace medpsim

@@ -165,6 +165,8 @@ struct DoseChange {
 DoseChange dose_change(const Params& p, double fraction);
 std::vector<float> mtf_taps(double sigma);
 std::vector<float> grid_profile(int n, double amplitude, double period);
+// The grid profile's factors as display-value maps under the response (detector.hpp LineMap), in double.
+std::vector<LineMap> grid_line_maps(const DetectorResponse& r, int n, double amplitude, double period);
 float exposure_ranging(double exposure, double compensation);
 // Separable filter of one float plane in place with symmetric taps, borders reflect-101; float products
 // added in tap order (the CUDA kernel adds in the same order).
