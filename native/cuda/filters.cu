@@ -87,29 +87,28 @@ void bilateral(const Job& job, const Params& p, uint64_t) {
   MEDPSIM_CUDA_LAUNCHED("bilateral");
 }
 
-// ----- motion_blur: mean of n bilinear samples along the segment -----
+// ----- motion_blur: the CPU's line kernel (detail::motion_taps), taps added in its order in float -----
 
-__global__ void motion_blur_kernel(Job job, double length, int n, double ux, double uy) {
+__global__ void motion_blur_kernel(Job job, const detail::MotionTap* taps, int count) {
   const size_t plane = job.plane();
   MEDPSIM_GRID_STRIDE(i, plane) {
     const int x = static_cast<int>(i % job.w), y = static_cast<int>(i / job.w);
     for (int c = 0; c < job.channels; ++c) {
-      double acc = 0.0;
-      for (int k = 0; k < n; ++k) {
-        const double t = length * (static_cast<double>(k) / (n - 1) - 0.5);
-        acc += sample_bilinear(job.in + c * plane, job.w, job.h, x + t * ux, y + t * uy);
+      const float* src = job.in + c * plane;
+      float acc = 0.0f;
+      for (int t = 0; t < count; ++t) {
+        acc += taps[t].weight * src[static_cast<size_t>(reflect101(y + taps[t].dy, job.h)) * job.w + reflect101(x + taps[t].dx, job.w)];
       }
-      job.out[c * plane + i] = clamp01(acc / n);
+      job.out[c * plane + i] = clamp01(acc);
     }
   }
 }
 
 void motion_blur(const Job& job, const Params& p, uint64_t) {
-  const double length = p.at("length"), angle = p.at("angle") * M_PI / 180.0;
+  const double length = p.at("length");
   if (length == 0.0) return copy_job(job);
-  const int n = std::max(2, static_cast<int>(std::ceil(length)) + 1);
-  // cos/sin on the host, as the CPU kernel does, so the sample positions are bit-identical.
-  motion_blur_kernel<<<blocks_for(job.plane()), kBlock>>>(job, length, n, std::cos(angle), -std::sin(angle));
+  const DeviceBuffer<detail::MotionTap> taps(detail::motion_taps(length, p.at("angle")));  // made on the host by the CPU's code
+  motion_blur_kernel<<<blocks_for(job.plane()), kBlock>>>(job, taps.get(), static_cast<int>(taps.size()));
   MEDPSIM_CUDA_LAUNCHED("motion_blur");
 }
 

@@ -1,6 +1,7 @@
 // X-ray acquisition and display defects. quantum_noise, scatter, grid_lines and exposure act on the detector
 // signal (medpsim/detector.hpp), the others on display values.
 #include <cmath>
+#include <map>
 
 #include "medpsim/detector.hpp"
 #include "medpsim/kernels.hpp"
@@ -84,28 +85,39 @@ void quantum_noise(const Image& in, Image& out, const Params& p, uint64_t seed, 
   dose_pipeline(in, out, detector_response(p), &dose, seed, threads, [](float t) { return t; });
 }
 
-// Line kernel of `length` px at `angle` (0 = horizontal, counter-clockwise on screen), as the mean
-// of bilinear samples spaced at most 1 px apart along the segment centred on the pixel.
+// Motion during exposure: the line kernel of motion_taps, as a direct convolution; each source row a tap
+// row reads is padded (reflect-101) once, and the taps of that row added in their order, in float (the CUDA
+// kernel adds the same taps in the same order).
 void motion_blur(const Image& in, Image& out, const Params& p, uint64_t, int threads) {
-  const double length = p.at("length"), angle = p.at("angle") * M_PI / 180.0;
+  const double length = p.at("length");
   if (length == 0.0) return copy_image(in, out);
-  const int n = std::max(2, static_cast<int>(std::ceil(length)) + 1);
-  const double ux = std::cos(angle), uy = -std::sin(angle);
+  const std::vector<MotionTap> taps = motion_taps(length, p.at("angle"));
+  int margin = 0;
+  for (const MotionTap& t : taps) margin = std::max(margin, std::abs(t.dx));
   const int w = in.width(), h = in.height();
-  parallel_for(h, threads, [&](int y0, int y1) {
-    for (int c = 0; c < in.channels(); ++c) {
+  for (int c = 0; c < in.channels(); ++c) {
+    const float* src = in.plane(c);
+    float* dst = out.plane(c);
+    parallel_for(h, threads, [&](int y0, int y1) {
+      std::vector<float> padded(w + 2 * margin), acc(w);
       for (int y = y0; y < y1; ++y) {
-        for (int x = 0; x < w; ++x) {
-          double acc = 0.0;
-          for (int k = 0; k < n; ++k) {
-            const double t = length * (static_cast<double>(k) / (n - 1) - 0.5);
-            acc += sample_bilinear(in.plane(c), w, h, x + t * ux, y + t * uy);
+        std::fill(acc.begin(), acc.end(), 0.0f);
+        for (size_t first = 0; first < taps.size();) {
+          const int dy = taps[first].dy;
+          const float* row = src + static_cast<size_t>(reflect101(y + dy, h)) * w;
+          for (int i = 0; i < w + 2 * margin; ++i) padded[i] = row[reflect101(i - margin, w)];
+          size_t t = first;
+          for (; t < taps.size() && taps[t].dy == dy; ++t) {
+            const float weight = taps[t].weight;
+            const float* shifted = padded.data() + margin + taps[t].dx;
+            for (int x = 0; x < w; ++x) acc[x] += weight * shifted[x];
           }
-          out.at(c, y, x) = clamp01(acc / n);
+          first = t;
         }
+        for (int x = 0; x < w; ++x) dst[static_cast<size_t>(y) * w + x] = clamp01(acc[x]);
       }
-    }
-  });
+    });
+  }
 }
 
 // The grid's shadow multiplies the detector signal by grid_profile (one factor per column for vertical
@@ -293,6 +305,27 @@ std::vector<float> grid_profile(int n, double amplitude, double period) {
     factor[t] = static_cast<float>((1.0 - amplitude * g) / (1.0 - 0.5 * amplitude));
   }
   return factor;
+}
+
+std::vector<MotionTap> motion_taps(double length, double angle_degrees) {
+  const int n = std::max(2, static_cast<int>(std::ceil(length)) + 1);
+  const double angle = angle_degrees * M_PI / 180.0, ux = std::cos(angle), uy = -std::sin(angle);
+  std::map<std::pair<int, int>, double> merged;  // (dy, dx) -> weight: rows ascending, then columns
+  for (int k = 0; k < n; ++k) {
+    const double t = length * (static_cast<double>(k) / (n - 1) - 0.5);
+    const double px = t * ux, py = t * uy, fx0 = std::floor(px), fy0 = std::floor(py);
+    const double fx = px - fx0, fy = py - fy0;
+    const int x0 = static_cast<int>(fx0), y0 = static_cast<int>(fy0);
+    merged[{y0, x0}] += (1 - fx) * (1 - fy) / n;
+    merged[{y0, x0 + 1}] += fx * (1 - fy) / n;
+    merged[{y0 + 1, x0}] += (1 - fx) * fy / n;
+    merged[{y0 + 1, x0 + 1}] += fx * fy / n;
+  }
+  std::vector<MotionTap> taps;
+  for (const auto& [offset, weight] : merged) {
+    if (weight != 0.0) taps.push_back({offset.second, offset.first, static_cast<float>(weight)});
+  }
+  return taps;
 }
 
 std::vector<LineMap> grid_line_maps(const DetectorResponse& r, int n, double amplitude, double period) {

@@ -249,6 +249,31 @@ static double bilinear_ref(const Image& img, int c, double x, double y) {
   return (1 - fy) * ((1 - fx) * at(x0, y0) + fx * at(x0 + 1, y0)) + fy * ((1 - fx) * at(x0, y0 + 1) + fx * at(x0 + 1, y0 + 1));
 }
 
+// motion_blur against its definition written out here: the mean of n = max(2, ceil(L) + 1) bilinear samples
+// (reflect-101 taps) evenly spaced along the segment of length L at the angle, centred on the pixel.
+static void test_motion_blur_reference() {
+  const Image in = test_image(37, 29, 3);
+  for (const auto& [length, angle] : std::vector<std::pair<double, double>>{{1.5, 0}, {7, 30}, {10.25, 90}, {15, 137}, {40, 180}}) {
+    const Image out = run("motion_blur", in, {{"length", length}, {"angle", angle}}, 1, 3);
+    const int n = std::max(2, static_cast<int>(std::ceil(length)) + 1);
+    const double ux = std::cos(angle * M_PI / 180), uy = -std::sin(angle * M_PI / 180);
+    double worst = 0;
+    for (int c = 0; c < 3; ++c) {
+      for (int y = 0; y < in.height(); ++y) {
+        for (int x = 0; x < in.width(); ++x) {
+          double sum = 0;
+          for (int k = 0; k < n; ++k) {
+            const double t = length * (static_cast<double>(k) / (n - 1) - 0.5);
+            sum += bilinear_ref(in, c, x + t * ux, y + t * uy);
+          }
+          worst = std::max(worst, std::fabs(out.at(c, y, x) - sum / n));
+        }
+      }
+    }
+    CHECK(worst < 2e-6, "motion_blur length %g angle %g: off by %.3g", length, angle, worst);
+  }
+}
+
 static void test_gaussian_blur_reference() {
   for (double sigma : {0.6, 1.3, 4.0, 9.0}) {
     const Image in = test_image(23, 17, 3);
@@ -717,6 +742,7 @@ int main() {
       {"small images", test_small_images},
       {"fft", test_fft},
       {"gaussian blur reference", test_gaussian_blur_reference},
+      {"motion blur reference", test_motion_blur_reference},
       {"affine reference", test_affine_reference},
       {"homography reference", test_homography_reference},
       {"white noise statistics", test_white_noise_statistics},

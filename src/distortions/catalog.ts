@@ -435,7 +435,7 @@ export const CATALOG: readonly KindSpec[] = [
     ],
     severity: { amplitude: lin(0, 0.2) },
     random: false,
-    cost: flat(12),
+    cost: flat(2),
     needsColor: false,
   },
   {
@@ -483,7 +483,7 @@ export const CATALOG: readonly KindSpec[] = [
     ],
     severity: { exposure: log(1, 6) },
     random: true,
-    cost: flat(20),
+    cost: (p) => (p.exposure < 1 ? 80 : 8), // under-exposure draws quanta, as quantum_noise does
     needsColor: false,
   },
   {
@@ -514,7 +514,7 @@ export const CATALOG: readonly KindSpec[] = [
     ],
     severity: { spr: lin(0, 1.5), sigma: lin(0.1, 0.1, 'min_side') },
     random: false,
-    cost: flat(60),
+    cost: flat(50),
     needsColor: false,
   },
   // CNN-based (registered ONNX models; each step names one)

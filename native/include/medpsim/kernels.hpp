@@ -148,6 +148,16 @@ void dct8_matrix(double t[8][8]);
 // The warp kinds' grid x grid lattice of random displacements (row-major), for a w x h image.
 void warp_lattice(int w, int h, int grid, double magnitude, uint64_t seed, std::vector<double>& fx, std::vector<double>& fy);
 
+// The motion_blur kind's line kernel: the mean of n = max(2, ceil(length) + 1) bilinear samples spaced
+// evenly along the segment of `length` px at `angle` deg centred on the pixel, as taps (dx, dy, weight). The
+// bilinear taps of a sample sit at the same integer offsets from every pixel, so the sum over samples is a
+// fixed small kernel; taps of equal offset are merged, rows (dy) ascending, then dx. Borders reflect-101.
+struct MotionTap {
+  int dx, dy;
+  float weight;
+};
+std::vector<MotionTap> motion_taps(double length, double angle_degrees);
+
 // The dead_pixels kind's dead lines: dead_row (h entries) and dead_col (w entries) set to 1 where dead.
 void dead_lines(int w, int h, int lines, uint64_t seed, std::vector<char>& dead_row, std::vector<char>& dead_col);
 
