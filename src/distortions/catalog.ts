@@ -412,7 +412,7 @@ export const CATALOG: readonly KindSpec[] = [
     params: params(['length', 'px', 0, 200, 7, 'length of the motion'], ['angle', 'deg', 0, 180, 0, 'direction, 0 = horizontal']),
     severity: { length: lin(0, 0.02, 'min_side') },
     random: false,
-    cost: (p) => 16 * Math.max(1, p.length) + 5,
+    cost: (p) => 3 * Math.max(1, p.length) + 5,
     needsColor: false,
   },
   {

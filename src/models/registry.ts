@@ -1,7 +1,8 @@
 /**
  * The model registry: one `models` row per manifest name, pointing at a checked .onnx file on the server.
- * Rows come from the models folder at start (scanModelsDir) or from registerModel. Registering a name again
- * with another file, hash or manifest updates the row in place (change UPDATED); the same files change nothing.
+ * Rows come from the models folder when the API process starts (scanModelsDir; worker processes only read
+ * the rows) or from registerModel. Registering a name again with another file, hash or manifest updates the
+ * row in place (change UPDATED); the same files change nothing.
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';

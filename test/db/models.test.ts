@@ -86,6 +86,40 @@ it('scans again without changes, and reports the invalid files', async () => {
   expect(report.invalid.map((i) => path.basename(i.file)).sort()).toEqual(['corrupt.json', 'orphan.onnx', 'tampered.onnx']);
 });
 
+it('leaves the scan to the API process: a worker registers nothing at start and finds the models by their rows', async () => {
+  // Another folder with a model of its own, so that a scan would show.
+  const workerDir = path.join(root, 'worker-onnx');
+  mkdirSync(workerDir);
+  writeTinyModel(workerDir, 'scanned-by-api');
+  const startWith = async (role: string) => {
+    const log = jest.spyOn(console, 'log').mockImplementation(() => {});
+    try {
+      return await startTestApp({ work: false, databaseUrl: t.databaseUrl, env: { MEDPSIM_ROLE: role, MEDPSIM_MODELS_DIR: workerDir, MEDPSIM_ONNX_PROVIDER: 'cpu' } });
+    } finally {
+      log.mockRestore();
+    }
+  };
+  const registered = async () => (await t.app.pool.query(`SELECT name FROM models WHERE name = 'scanned-by-api'`)).rows;
+
+  const worker = await startWith('worker');
+  try {
+    expect(await registered()).toEqual([]);
+    // What a worker runs, it finds through the rows the API process registered (with their checked hash).
+    const dae = await findModel(worker.app, 'dae-small');
+    expect(dae).toMatchObject({ path: path.join(modelsDir, 'dae-small.onnx'), sha256: dae.manifest.onnx.sha256 });
+  } finally {
+    await worker.close();
+  }
+
+  const api = await startWith('api');
+  try {
+    expect(await registered()).toEqual([{ name: 'scanned-by-api' }]);
+  } finally {
+    await api.close();
+    await t.app.pool.query(`DELETE FROM models WHERE name = 'scanned-by-api'`); // the other tests list this database's models
+  }
+});
+
 it('lists models by task and gets one by name (NOT_FOUND otherwise)', async () => {
   const byTask = await t.gql(`query ($task: ModelTask) { models(task: $task) { name } }`, { task: 'CLASSIFIER' });
   expect(byTask.data!.models).toEqual([{ name: 'resnet-tiny' }]);

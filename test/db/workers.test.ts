@@ -8,7 +8,7 @@ import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { synthesizeDataset } from '../../src/synth/dataset';
 import { startTestApp, waitForJob, type TestApp } from '../helpers/app';
-import { MAIN, startProcess, stopProcesses } from '../helpers/processes';
+import { freeze, MAIN, startProcess, stopProcesses, thaw, type Child } from '../helpers/processes';
 import { startFolderImport } from '../../src/datasets/service';
 
 let t: TestApp;
@@ -31,6 +31,76 @@ async function waitUntilDone(jobId: string, count: number): Promise<void> {
   while ((await doneCount(jobId)) < count) await new Promise((resolve) => setTimeout(resolve, 10));
 }
 
+const CHUNK_QUEUE = 'medpsim-import-chunk';
+const CRASHING = 'medpsim-crashing-worker';
+
+/** SQL: the pgboss.job row `j` is a chunk with an item that has no outcome yet in job $2. */
+const UNFINISHED = `EXISTS (SELECT 1 FROM jsonb_array_elements(j.data->'items') AS it
+  WHERE NOT EXISTS (SELECT 1 FROM job_items AS ji WHERE ji.job_id = $2 AND ji.item = it->>'path'))`;
+
+/**
+ * Kills the worker (SIGKILL, as in a crash) at a moment that is established, not hoped for: while it holds
+ * the lease of a chunk with items still to do, and after it has done some items. Returns that chunk's unit.
+ *
+ * The race this replaces: the test used to check "the worker has a job_units row and has done items", then
+ * send SIGKILL. A worker's chunk records its last item (items.ts runChunk), then completes the job if it can
+ * and notifies, and only then deletes its job_units row (runtime.ts runUnit, lease.release()); between two
+ * units pg-boss's poller also sleeps (pollingIntervalSeconds 0.5 minus the unit's duration), so the worker
+ * often holds nothing at all. The check could therefore pass on (a) a row whose chunk had every item done,
+ * or (b) a row deleted in the milliseconds between the check's answer and the signal (both chunks of the
+ * worker's first round end together, right when the job passes 12 done). In (b) nothing is left to reap; in
+ * (a) the reaped unit has nothing to do, so the job completes without waiting for it and it may never be
+ * fetched again (pg-boss counts retry_count when a retried unit is fetched, not when it is failed). Either
+ * way the job completes and the test saw 0 retried chunks (reproduced: kill 16-26 ms after both chunks'
+ * last items, retry_count 0 everywhere).
+ *
+ * Here the worker is frozen (SIGSTOP, every thread stopped) and its database sessions have nothing in
+ * flight, so what the database shows of it is what it will have done when it dies; only then is the
+ * condition read, and the worker killed while still frozen (else thawed, and tried again).
+ */
+async function killHoldingUnfinishedChunk(worker: Child, jobId: string): Promise<string> {
+  const workerId = `${hostname()}:${worker.process.pid}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    await freeze(worker.process);
+    // Statements it sent before the stop finish (or wait in an open transaction, which the kill rolls back);
+    // a statement can only still start if it sat unread in its backend's socket all through this poll.
+    for (;;) {
+      const { rows } = await t.app.pool.query(
+        `SELECT count(*)::int AS sessions, count(*) FILTER (WHERE state IN ('active', 'fastpath function call'))::int AS busy
+         FROM pg_stat_activity WHERE application_name = $1`,
+        [CRASHING],
+      );
+      if (rows[0].sessions === 0) throw new Error('no database session of the crashing worker (is PGAPPNAME honoured?)');
+      if (rows[0].busy === 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    // One statement, one snapshot. The second condition: no chunk of this queue has been fetched (pg-boss
+    // "active") and not yet leased while it has items to do. A worker killed in that window (between
+    // pg-boss's fetch and the job_units insert, leases.ts acquire) leaves a unit no reaper can see; it is
+    // only handed out again at pg-boss's expiry (an hour), so the job would not complete here. The frozen
+    // worker cannot leave that window; the other worker's unit in it just makes us try again.
+    const { rows } = await t.app.pool.query<{ unit_id: string | null; unleased: boolean; items: boolean }>(
+      `SELECT
+         (SELECT u.unit_id FROM job_units AS u JOIN pgboss.job AS j ON j.name = u.queue AND j.id = u.unit_id
+          WHERE u.worker = $1 AND u.queue = $3 AND j.state = 'active' AND ${UNFINISHED} LIMIT 1) AS unit_id,
+         EXISTS (SELECT 1 FROM pgboss.job AS j WHERE j.name = $3 AND j.state = 'active'
+                 AND NOT EXISTS (SELECT 1 FROM job_units AS u WHERE u.unit_id = j.id) AND ${UNFINISHED}) AS unleased,
+         EXISTS (SELECT 1 FROM job_items WHERE job_id = $2 AND worker = $1) AS items`,
+      [workerId, jobId, CHUNK_QUEUE],
+    );
+    const { unit_id: unitId, unleased, items } = rows[0];
+    if (unitId && !unleased && items) {
+      worker.process.kill('SIGKILL'); // delivered to a stopped process too
+      await worker.exited;
+      return unitId;
+    }
+    thaw(worker.process);
+    if (Date.now() > deadline) throw new Error('the crashing worker never held an unfinished chunk after doing items');
+    await new Promise((resolve) => setTimeout(resolve, 5)); // let it run a little, then look again
+  }
+}
+
 it('survives a crashed and a restarted worker without importing anything twice', async () => {
   const folder = mkdtempSync(path.join(tmpdir(), 'medpsim-workers-'));
   const total = 120;
@@ -44,43 +114,42 @@ it('survives a crashed and a restarted worker without importing anything twice',
     MEDPSIM_WORKER_CONCURRENCY: '2',
     MEDPSIM_JOB_EXPIRE_SECONDS: '2',
   };
-  const startWorker = async () => {
-    const worker = startProcess(MAIN, [], env);
+  const startWorker = async (name: string) => {
+    // PGAPPNAME names the worker's database sessions (node-postgres reads it), for pg_stat_activity.
+    const worker = startProcess(MAIN, [], { ...env, PGAPPNAME: name });
     await worker.waitFor(/worker ready/);
     return worker;
   };
-  const [crashing, restarting] = [await startWorker(), await startWorker()];
+  const [crashing, restarting] = [await startWorker(CRASHING), await startWorker('medpsim-restarting-worker')];
 
   const jobId = await startFolderImport(t.app, { path: folder, datasetName: 'shared' });
   await waitUntilDone(jobId, 12);
-  // Killed while it holds a unit (and after it has done some items): its unit must be handed out again.
-  const crashingId = `${hostname()}:${crashing.process.pid}`;
-  for (;;) {
-    const { rows } = await t.app.pool.query(
-      `SELECT EXISTS (SELECT 1 FROM job_units WHERE worker = $1) AND EXISTS (SELECT 1 FROM job_items WHERE worker = $1) AS ready`,
-      [crashingId],
-    );
-    if (rows[0].ready) break;
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-  crashing.process.kill('SIGKILL');
+  const unitId = await killHoldingUnfinishedChunk(crashing, jobId);
   await waitUntilDone(jobId, 60);
   restarting.process.kill('SIGINT');
   expect(await restarting.exited).toBe(0);
   const doneBeforeTakeover = await doneCount(jobId);
   expect(doneBeforeTakeover).toBeLessThan(total);
-  await startWorker();
+  const third = await startWorker('medpsim-third-worker');
 
   const job = await waitForJob(t, jobId, 100_000);
   expect(job).toMatchObject({ state: 'COMPLETED', total, done: total, skipped: 0, failed: 0 });
+  // The unit that records the last item completes the job (items.ts runChunk) and deletes its job_units
+  // row only afterwards (runtime.ts runUnit), so a live worker may still hold a lease when COMPLETED is
+  // seen. A clean stop waits for its units and releases their leases: after it, no worker is alive, and a
+  // row still there is one that was left behind.
+  third.process.kill('SIGINT');
+  expect(await third.exited).toBe(0);
 
   const images = await t.app.pool.query(`SELECT count(*)::int AS n, count(DISTINCT source_path)::int AS paths FROM images`);
   expect(images.rows[0]).toEqual({ n: total, paths: total });
   const items = await t.app.pool.query(`SELECT count(*)::int AS n, count(DISTINCT worker)::int AS workers FROM job_items WHERE job_id = $1`, [jobId]);
   expect(items.rows[0]).toEqual({ n: total, workers: 3 });
-  // The killed worker's units were found by the reaper and handed out again; none is left behind.
-  const retried = await t.app.pool.query(`SELECT count(*)::int AS n FROM pgboss.job WHERE name = 'medpsim-import-chunk' AND retry_count > 0`);
-  expect(retried.rows[0].n).toBeGreaterThan(0);
-  const leases = await t.app.pool.query(`SELECT count(*)::int AS n FROM job_units`);
-  expect(leases.rows[0].n).toBe(0);
+  // The chunk the killed worker held unfinished was found by a reaper and handed out again (pg-boss counts a
+  // retry when the unit is fetched again, which its unfinished items needed for the job to complete); no
+  // lease is left behind.
+  const retried = await t.app.pool.query(`SELECT retry_count FROM pgboss.job WHERE name = 'medpsim-import-chunk' AND id = $1`, [unitId]);
+  expect(retried.rows[0].retry_count).toBeGreaterThan(0);
+  const leases = await t.app.pool.query(`SELECT unit_id, queue, worker FROM job_units`);
+  expect(leases.rows).toEqual([]);
 }, 120_000); // four worker processes on a loaded 2-core CI machine

@@ -93,6 +93,35 @@ export function liveGroupMembers(pgid: number): number[] {
   return live;
 }
 
+/**
+ * Stops the process (SIGSTOP) and resolves once every one of its threads is stopped (Linux /proc), so that
+ * it runs no more code until thaw() or a SIGKILL: what it had written stays as it was, to be looked at.
+ */
+export async function freeze(child: ChildProcess, timeoutMs = 10_000): Promise<void> {
+  const pid = child.pid!;
+  child.kill('SIGSTOP'); // kill(2) returns once the signal is queued, not once every thread has stopped
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    let states: string[];
+    try {
+      states = readdirSync(`/proc/${pid}/task`).map((tid) => {
+        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+        return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
+      });
+    } catch {
+      throw new Error(`process ${pid} exited before it could be frozen`);
+    }
+    if (states.every((state) => state === 'T' || state === 't')) return;
+    if (Date.now() > deadline) throw new Error(`process ${pid} not stopped after ${timeoutMs} ms (thread states ${states.join('')})`);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+/** Lets a frozen process run again. */
+export function thaw(child: ChildProcess): void {
+  child.kill('SIGCONT');
+}
+
 /** Runs the CLI against a server with a token, to its end: its exit code and everything it printed. */
 export async function runCli(server: { url: string; token: string }, args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; output: string }> {
   const child = startProcess(CLI, args, { MEDPSIM_URL: server.url, MEDPSIM_TOKEN: server.token, ...env });

@@ -90,6 +90,8 @@ export class JobRuntime {
   private stopping = false;
   private working = false;
   private watching = false;
+  /** The reaper's round in progress, if any: a clean stop waits for it. */
+  private reaping: Promise<string[]> | null = null;
 
   constructor(
     private readonly app: App,
@@ -139,9 +141,9 @@ export class JobRuntime {
       }
     }
     this.timers.push(setInterval(() => void this.watch(), WATCHDOG_MS));
-    this.timers.push(setInterval(() => void this.reap(), this.app.config.reapSeconds * 1000));
+    this.timers.push(setInterval(() => void this.reapRound(), this.app.config.reapSeconds * 1000));
     for (const timer of this.timers) timer.unref();
-    void this.reap(); // units of a worker that died before this one started
+    void this.reapRound(); // units of a worker that died before this one started
   }
 
   /** A clean stop: takes no new units, aborts the running ones and puts them back, then returns. */
@@ -153,9 +155,20 @@ export class JobRuntime {
     for (const name of this.byQueue.keys()) await this.app.boss.offWork(name);
     for (const unit of this.running.values()) unit.controller.abort('stopping');
     await Promise.allSettled([...this.running.values()].map((unit) => unit.done));
+    // A round that has deleted a dead worker's job_units row but not yet failed its unit in pg-boss would,
+    // cut off by the close that follows, leave that unit "active" with no row: no reaper would see it again
+    // and it would wait for pg-boss's expiry (an hour for a chunk). So it finishes first.
+    await this.reaping;
     await this.leases.close();
     this.working = false;
     this.stopping = false;
+  }
+
+  /** One reaper round at a time, none once stopping; stopWorkers waits for the one in progress. */
+  private reapRound(): Promise<string[]> {
+    if (this.stopping) return Promise.resolve([]);
+    this.reaping ??= this.reap().finally(() => (this.reaping = null));
+    return this.reaping;
   }
 
   /** Units whose worker died: handed out again, or dropped with their job failed. Returns their ids. */
