@@ -49,23 +49,23 @@ void gaussian_blur(const Job& job, const Params& p, uint64_t) {
   }
 }
 
-// ----- bilateral: brute force over the (2r+1)^2 window, range distance over all channels -----
+// ----- bilateral: the (2r+1)^2 window, one exp per tap, range distance over all channels (as src/blur.cpp) -----
 
-__global__ void bilateral_kernel(Job job, const double* spatial, int r, double range_coeff) {
+__global__ void bilateral_kernel(Job job, const float* spatial, int r, float range) {
   const size_t plane = job.plane();
   MEDPSIM_GRID_STRIDE(centre, plane) {
     const int x = static_cast<int>(centre % job.w), y = static_cast<int>(centre / job.w);
-    double acc[3] = {0, 0, 0}, norm = 0.0;
+    float acc[3] = {0.0f, 0.0f, 0.0f}, norm = 0.0f;
     for (int dy = -r; dy <= r; ++dy) {
       const size_t row = static_cast<size_t>(reflect101(y + dy, job.h)) * job.w;
       for (int dx = -r; dx <= r; ++dx) {
         const size_t q = row + reflect101(x + dx, job.w);
-        double d2 = 0.0;
+        float d2 = 0.0f;
         for (int c = 0; c < job.channels; ++c) {
-          const double d = job.in[c * plane + q] - job.in[c * plane + centre];
+          const float d = job.in[c * plane + q] - job.in[c * plane + centre];
           d2 += d * d;
         }
-        const double weight = spatial[(dy + r) * (2 * r + 1) + dx + r] * exp(range_coeff * d2);
+        const float weight = detail::exp_nonpositive(range * d2 + spatial[(dy + r) * (2 * r + 1) + dx + r]);
         norm += weight;
         for (int c = 0; c < job.channels; ++c) acc[c] += weight * job.in[c * plane + q];
       }
@@ -78,12 +78,8 @@ void bilateral(const Job& job, const Params& p, uint64_t) {
   const double ss = p.at("sigma_spatial"), sr = p.at("sigma_range");
   if (ss == 0.0 || sr == 0.0) return copy_job(job);
   const int r = static_cast<int>(std::ceil(2.0 * ss));
-  std::vector<double> spatial(static_cast<size_t>(2 * r + 1) * (2 * r + 1));
-  for (int dy = -r; dy <= r; ++dy) {
-    for (int dx = -r; dx <= r; ++dx) spatial[(dy + r) * (2 * r + 1) + dx + r] = std::exp(-0.5 * (dx * dx + dy * dy) / (ss * ss));
-  }
-  const DeviceBuffer<double> d_spatial(spatial);
-  bilateral_kernel<<<blocks_for(job.plane()), kBlock>>>(job, d_spatial.get(), r, -0.5 / (sr * sr));
+  const DeviceBuffer<float> spatial(detail::bilateral_spatial(r, ss));  // the CPU's exponents
+  bilateral_kernel<<<blocks_for(job.plane()), kBlock>>>(job, spatial.get(), r, static_cast<float>(-0.5 / (sr * sr)));
   MEDPSIM_CUDA_LAUNCHED("bilateral");
 }
 

@@ -274,6 +274,37 @@ static void test_motion_blur_reference() {
   }
 }
 
+// bilateral against its definition in double with std::exp: sum_q w(q) x(q) / sum_q w(q) over the square
+// window of radius ceil(2 ss), w = exp(-(dx^2 + dy^2) / (2 ss^2) - |x(q) - x(p)|^2 / (2 sr^2)), the range
+// distance over all channels, taps reflect-101.
+static void test_bilateral_reference() {
+  for (int channels : {1, 3}) {
+    const Image in = test_image(31, 23, channels);
+    for (const auto& [ss, sr] : std::vector<std::pair<double, double>>{{0.8, 0.05}, {2.5, 0.1}, {6, 0.4}}) {
+      const Image out = run("bilateral", in, {{"sigma_spatial", ss}, {"sigma_range", sr}}, 1, 2);
+      const int r = static_cast<int>(std::ceil(2 * ss));
+      double worst = 0;
+      for (int y = 0; y < in.height(); ++y) {
+        for (int x = 0; x < in.width(); ++x) {
+          double acc[3] = {0, 0, 0}, norm = 0;
+          for (int dy = -r; dy <= r; ++dy) {
+            for (int dx = -r; dx <= r; ++dx) {
+              const int qy = reflect(y + dy, in.height()), qx = reflect(x + dx, in.width());
+              double d2 = 0;
+              for (int c = 0; c < channels; ++c) d2 += std::pow(static_cast<double>(in.at(c, qy, qx)) - in.at(c, y, x), 2);
+              const double weight = std::exp(-(dx * dx + dy * dy) / (2 * ss * ss) - d2 / (2 * sr * sr));
+              norm += weight;
+              for (int c = 0; c < channels; ++c) acc[c] += weight * in.at(c, qy, qx);
+            }
+          }
+          for (int c = 0; c < channels; ++c) worst = std::max(worst, std::fabs(out.at(c, y, x) - acc[c] / norm));
+        }
+      }
+      CHECK(worst < 5e-6, "bilateral (%d ch, ss %g, sr %g): off by %.3g", channels, ss, sr, worst);
+    }
+  }
+}
+
 static void test_gaussian_blur_reference() {
   for (double sigma : {0.6, 1.3, 4.0, 9.0}) {
     const Image in = test_image(23, 17, 3);
@@ -743,6 +774,7 @@ int main() {
       {"fft", test_fft},
       {"gaussian blur reference", test_gaussian_blur_reference},
       {"motion blur reference", test_motion_blur_reference},
+      {"bilateral reference", test_bilateral_reference},
       {"affine reference", test_affine_reference},
       {"homography reference", test_homography_reference},
       {"white noise statistics", test_white_noise_statistics},

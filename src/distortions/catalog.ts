@@ -295,7 +295,7 @@ export const CATALOG: readonly KindSpec[] = [
     ),
     severity: { sigma_spatial: lin(0, 0.012, 'min_side'), sigma_range: lin(0, 0.15) },
     random: false,
-    cost: (p) => 11 * (2 * Math.ceil(2 * p.sigma_spatial) + 1) ** 2 + 5,
+    cost: (p) => 1.3 * (2 * Math.ceil(2 * p.sigma_spatial) + 1) ** 2 + 5,
     needsColor: false,
   },
   // Spatial

@@ -132,7 +132,16 @@ it('survives a crashed and a restarted worker without importing anything twice',
   expect(doneBeforeTakeover).toBeLessThan(total);
   const third = await startWorker('medpsim-third-worker');
 
-  const job = await waitForJob(t, jobId, 100_000);
+  const job = await waitForJob(t, jobId, 30_000).catch(async (error) => {
+    const { rows } = await t.app.pool.query(`SELECT j.id, j.state, j.retry_count, j.started_on, j.completed_on, j.created_on, j.output,
+      (SELECT worker FROM job_units u WHERE u.unit_id = j.id) AS lease, ${UNFINISHED.replace(/\$2/g, '$1')} AS unfinished,
+      (SELECT string_agg(ji.worker, ',') FROM job_items ji, jsonb_array_elements(j.data->'items') it WHERE ji.job_id=$1 AND ji.item = it->>'path') AS by
+      FROM pgboss.job j WHERE j.name LIKE 'medpsim-import%' ORDER BY j.created_on`, [jobId]);
+    const units = await t.app.pool.query(`SELECT * FROM job_units`);
+    throw new Error(`${error.message}\nkilled unit ${unitId} crashing pid ${crashing.process.pid} restarting ${restarting.process.pid} third ${third.process.pid}\n` +
+      rows.filter((r) => r.unfinished || r.state !== 'completed').map((r) => JSON.stringify(r)).join('\n') + '\nunits ' + JSON.stringify(units.rows) +
+      '\n--- restarting\n' + restarting.output().slice(-3000) + '\n--- third\n' + third.output().slice(-3000) + '\n--- crashing\n' + crashing.output().slice(-2000));
+  });
   expect(job).toMatchObject({ state: 'COMPLETED', total, done: total, skipped: 0, failed: 0 });
   // The unit that records the last item completes the job (items.ts runChunk) and deletes its job_units
   // row only afterwards (runtime.ts runUnit), so a live worker may still hold a lease when COMPLETED is

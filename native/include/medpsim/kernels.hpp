@@ -17,6 +17,15 @@
 #include "medpsim/image.hpp"
 #include "medpsim/pixel_ops.hpp"
 
+// Hot loops compiled twice, for AVX2 and for the baseline x86-64, the right one picked when the library loads
+// (GCC's function multiversioning). AVX2 without FMA: the same operations in the same order, so both give
+// the same bits.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__CUDACC__)
+#define MEDPSIM_VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define MEDPSIM_VECTOR_CLONES
+#endif
+
 namespace medpsim {
 
 using Params = std::map<std::string, double>;
@@ -147,6 +156,9 @@ void dct8_matrix(double t[8][8]);
 
 // The warp kinds' grid x grid lattice of random displacements (row-major), for a w x h image.
 void warp_lattice(int w, int h, int grid, double magnitude, uint64_t seed, std::vector<double>& fx, std::vector<double>& fy);
+
+// The bilateral kind's spatial exponents -(dx^2 + dy^2) / (2 ss^2), (2r + 1)^2 of them, dy-major.
+std::vector<float> bilateral_spatial(int r, double sigma_spatial);
 
 // The motion_blur kind's line kernel: the mean of n = max(2, ceil(length) + 1) bilinear samples spaced
 // evenly along the segment of `length` px at `angle` deg centred on the pixel, as taps (dx, dy, weight). The

@@ -12,14 +12,6 @@
 #include "medpsim/image.hpp"
 #include "medpsim/kernels.hpp"
 
-// Hot loops compiled twice, for AVX2 and for the baseline x86-64, the right one picked when the library loads
-// (GCC's function multiversioning). AVX2 without FMA: the same operations in the same order, so both give
-// the same bits.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__CUDACC__)
-#define MEDPSIM_VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define MEDPSIM_VECTOR_CLONES
-#endif
 
 namespace medpsim {
 
