@@ -79,7 +79,20 @@ void warp(const Image& in, Image& out, const Params& p, uint64_t seed, int threa
   const int w = in.width(), h = in.height();
   std::vector<double> fx, fy;
   warp_lattice(w, h, grid, magnitude, seed, fx, fy);
-  remap(in, out, threads, WarpField{fx.data(), fy.data(), grid, w, h, cubic});
+  const WarpField field{fx.data(), fy.data(), grid, w, h, cubic};
+  // Each column's lattice taps once, each row's once per row (the same weights the GPU computes per pixel).
+  std::vector<WarpField::Axis> columns(w);
+  for (int x = 0; x < w; ++x) columns[x] = field.axis(x, w);
+  parallel_for(h, threads, [&](int y0, int y1) {
+    for (int y = y0; y < y1; ++y) {
+      const WarpField::Axis row = field.axis(y, h);
+      for (int x = 0; x < w; ++x) {
+        double sx, sy;
+        field.at(columns[x], row, x, y, sx, sy);
+        for (int c = 0; c < in.channels(); ++c) out.at(c, y, x) = clamp01(sample_bilinear(in.plane(c), w, h, sx, sy));
+      }
+    }
+  });
 }
 
 void linear_warp(const Image& in, Image& out, const Params& p, uint64_t seed, int threads) {

@@ -33,8 +33,8 @@ MEDPSIM_HD inline float sample_bilinear(const float* plane, int width, int heigh
   // below cannot overflow; reflect-101 makes any finite position valid. (v - v is 0 only for finite v.)
   if (!(x - x == 0.0)) x = 0.0;
   if (!(y - y == 0.0)) y = 0.0;
-  x = fmax(-1e9, fmin(1e9, x));
-  y = fmax(-1e9, fmin(1e9, y));
+  x = x < -1e9 ? -1e9 : (x > 1e9 ? 1e9 : x);  // fmax/fmin's NaN rules would cost a library call; x is finite here
+  y = y < -1e9 ? -1e9 : (y > 1e9 ? 1e9 : y);
   const double fx0 = floor(x), fy0 = floor(y);
   const double fx = x - fx0, fy = y - fy0;
   const int64_t ix = static_cast<int64_t>(fx0), iy = static_cast<int64_t>(fy0);

@@ -27,34 +27,37 @@ struct WarpField {
   int grid, w, h;
   bool cubic;
 
-  // Per axis: first lattice tap and the 4 weights (linear uses the middle two).
-  MEDPSIM_HD void taps(int pos, int size, int& first, double wt[4]) const {
+  // One axis at one position: the first lattice tap and the 4 weights (linear uses the middle two).
+  struct Axis {
+    int first;
+    double weight[4];
+  };
+  MEDPSIM_HD Axis axis(int pos, int size) const {
+    Axis a;
     const double g = size > 1 ? static_cast<double>(pos) * (grid - 1) / (size - 1) : 0.0;
     const int below = static_cast<int>(floor(g));
-    first = below < grid - 2 ? below : grid - 2;
-    const double t = g - first;
+    a.first = below < grid - 2 ? below : grid - 2;
+    const double t = g - a.first;
     if (cubic) {
-      catmull_rom_weights(t, wt);
+      catmull_rom_weights(t, a.weight);
     } else {
-      wt[0] = wt[3] = 0.0;
-      wt[1] = 1.0 - t;
-      wt[2] = t;
+      a.weight[0] = a.weight[3] = 0.0;
+      a.weight[1] = 1.0 - t;
+      a.weight[2] = t;
     }
+    return a;
   }
 
   MEDPSIM_HD static int clamp_index(int i, int n) { return i < 0 ? 0 : (i > n - 1 ? n - 1 : i); }
 
-  MEDPSIM_HD void operator()(int x, int y, double& sx, double& sy) const {
-    int ix, iy;
-    double wx[4], wy[4];
-    taps(x, w, ix, wx);
-    taps(y, h, iy, wy);
+  // The source position of (x, y) from its column's and row's axes (the CPU computes each column's once).
+  MEDPSIM_HD void at(const Axis& ax, const Axis& ay, int x, int y, double& sx, double& sy) const {
     double dx = 0.0, dy = 0.0;
     for (int j = 0; j < 4; ++j) {
-      const int gy = clamp_index(iy - 1 + j, grid);
+      const int gy = clamp_index(ay.first - 1 + j, grid);
       for (int i = 0; i < 4; ++i) {
-        const int gx = clamp_index(ix - 1 + i, grid);
-        const double weight = wx[i] * wy[j];
+        const int gx = clamp_index(ax.first - 1 + i, grid);
+        const double weight = ax.weight[i] * ay.weight[j];
         dx += weight * fx[static_cast<size_t>(gy) * grid + gx];
         dy += weight * fy[static_cast<size_t>(gy) * grid + gx];
       }
@@ -62,6 +65,8 @@ struct WarpField {
     sx = x + dx;
     sy = y + dy;
   }
+
+  MEDPSIM_HD void operator()(int x, int y, double& sx, double& sy) const { at(axis(x, w), axis(y, h), x, y, sx, sy); }
 };
 
 }  // namespace detail
