@@ -50,7 +50,7 @@ void reduce_dose(float* signal, int w, int h, const DoseChange& dose, uint64_t s
     const size_t begin = static_cast<size_t>(y0) * w, end = static_cast<size_t>(y1) * w;
     float normals[4] = {0.0f, 0.0f, 0.0f, 0.0f};  // electronic.gaussian(i) of i's group of four
     for (size_t i = begin; i < end; ++i) {
-      if (dose.electronic > 0.0 && (i == begin || (i & 3) == 0)) group_gaussians(electronic, i >> 2, normals);
+      if (dose.electronic > 0.0 && (i == begin || (i & 3) == 0)) electronic.group_gaussians(i >> 2, 0, normals);
       signal[i] = reduced_dose_signal(signal[i], noise[i], normals[i & 3], dose.photons, dose.fraction, dose.electronic);
     }
   });

@@ -120,14 +120,6 @@ MEDPSIM_HD inline double poisson_count(const Rng& rng, uint64_t i, double lambda
   return floor(lambda + 0.5);
 }
 
-// The four normals Rng::gaussian gives elements 4 g .. 4 g + 3 (draw 0), from one block: a loop over
-// consecutive elements needs one block per four of them.
-MEDPSIM_HD inline void group_gaussians(const Rng& rng, uint64_t g, float out[4]) {
-  const Philox4 b = rng.block(g, 0);
-  box_muller(b.v[0], b.v[1], out[0], out[1]);
-  box_muller(b.v[2], b.v[3], out[2], out[3]);
-}
-
 // Dose reduction to `fraction` f of an image taken with `photons` N0 quanta per pixel in the unattenuated
 // beam (Veldkamp et al. 2009): the original has the noise of N0 T quanta; the reduced dose has f N0 T quanta,
 // whose relative variance is 1 / f larger. Scaling the original down by f and adding independent noise of

@@ -99,6 +99,13 @@ class Rng {
     return (index & 1) ? second : first;
   }
 
+  // The four normals gaussian() gives elements 4 g .. 4 g + 3 (one block for four of them).
+  MEDPSIM_HD void group_gaussians(uint64_t g, uint32_t draw, float out[4]) const {
+    const Philox4 b = block(g, draw);
+    box_muller(b.v[0], b.v[1], out[0], out[1]);
+    box_muller(b.v[2], b.v[3], out[2], out[3]);
+  }
+
   // kLanes consecutive groups at once, word-major (words[k][j] = word k of group first + j), so that the
   // Box-Muller loops over the lanes vectorise. (Philox itself stays scalar: its 32 x 32 -> 64-bit products
   // are as fast in 64-bit registers as in SSE2 ones, measured.)

@@ -5,9 +5,13 @@
  * defineSingleJob (one unit: a training run); the runtime does the rest the same way for every kind:
  *
  * - queueing: the job row and its first unit in one transaction;
+ * - taking units: the runtime's own pollers (`concurrency` per queue) claim a unit with pg-boss's fetch and
+ *   its lease in one transaction, and settle it (complete, fail to be retried, hand back) in the one that
+ *   ends the lease (leases.ts), so a unit is never active in pg-boss without a worker whose death shows;
  * - cancel: a watchdog reads the states of this process's jobs every 250 ms and aborts the units of jobs
  *   that finished elsewhere (cancelJob, or failed by another worker) through their AbortSignal;
- * - a clean stop (SIGINT/SIGTERM): no new units are taken, running ones are aborted and put back;
+ * - a clean stop (SIGINT/SIGTERM): no new units are taken, running ones (and one claimed meanwhile) are
+ *   aborted and put back before it returns;
  * - a worker that died: its units are found by every worker's reaper (leases.ts) within
  *   MEDPSIM_JOB_EXPIRE_SECONDS and handed out again (or, for kinds that cannot resume, failed);
  * - a unit that fails its last retry fails its job;
@@ -15,9 +19,9 @@
  */
 import type { PoolClient } from 'pg';
 import { inTransaction } from '../database';
-import PgBoss from 'pg-boss';
+import type PgBoss from 'pg-boss';
 import type { App } from '../app';
-import { Leases } from './leases';
+import { executor, Leases, type Claimed, type Lease, type LostUnit } from './leases';
 import { FINISHED_STATES, JobState, registerJobKind } from './states';
 import * as store from './store';
 
@@ -28,6 +32,11 @@ export const ADMIN_SHUTDOWN = '57P01';
 export type StopReason = 'cancelled' | 'stopping' | 'lease-lost';
 
 const WATCHDOG_MS = 250;
+/** How often an idle poller asks for a unit (a poller that found one asks again at once). */
+const POLL_MS = 500;
+
+/** A unit's new pg-boss state, set in the transaction that deletes its lease row (leases.ts settle). */
+type Settlement = (db: PoolClient) => Promise<void>;
 
 export interface UnitData {
   jobId: string;
@@ -87,6 +96,8 @@ export class JobRuntime {
   private readonly running = new Map<string, RunningUnit>();
   private readonly leases: Leases;
   private timers: NodeJS.Timeout[] = [];
+  private pollers: Promise<void>[] = [];
+  private readonly sleepers = new Set<() => void>();
   private stopping = false;
   private working = false;
   private watching = false;
@@ -134,11 +145,8 @@ export class JobRuntime {
   /** Starts taking units of every kind, the watchdog and the reaper. */
   async startWorkers(): Promise<void> {
     this.working = true;
-    for (const { queue } of this.byQueue.values()) {
-      const options = { batchSize: 1, pollingIntervalSeconds: 0.5, includeMetadata: true as const };
-      for (let i = 0; i < queue.concurrency(this.app); i++) {
-        await this.app.boss.work<UnitData>(queue.name, options, ([unit]) => this.runUnit(queue, unit));
-      }
+    for (const entry of this.byQueue.values()) {
+      for (let i = 0; i < entry.queue.concurrency(this.app); i++) this.pollers.push(this.poll(entry.definition, entry.queue));
     }
     this.timers.push(setInterval(() => void this.watch(), WATCHDOG_MS));
     this.timers.push(setInterval(() => void this.reapRound(), this.app.config.reapSeconds * 1000));
@@ -146,18 +154,21 @@ export class JobRuntime {
     void this.reapRound(); // units of a worker that died before this one started
   }
 
-  /** A clean stop: takes no new units, aborts the running ones and puts them back, then returns. */
+  /**
+   * A clean stop: takes no new units, aborts the running ones and puts them back, then returns. The
+   * pollers are awaited, not only the units running when it began: a unit claimed while it stops (a fetch
+   * under way) is handed back by its poller before the connections close.
+   */
   async stopWorkers(): Promise<void> {
     if (!this.working) return;
     this.stopping = true;
     for (const timer of this.timers) clearInterval(timer);
     this.timers = [];
-    for (const name of this.byQueue.keys()) await this.app.boss.offWork(name);
+    for (const wake of this.sleepers) wake();
     for (const unit of this.running.values()) unit.controller.abort('stopping');
-    await Promise.allSettled([...this.running.values()].map((unit) => unit.done));
-    // A round that has deleted a dead worker's job_units row but not yet failed its unit in pg-boss would,
-    // cut off by the close that follows, leave that unit "active" with no row: no reaper would see it again
-    // and it would wait for pg-boss's expiry (an hour for a chunk). So it finishes first.
+    await Promise.allSettled(this.pollers);
+    this.pollers = [];
+    // A reaper round under way finishes (each of its units is one transaction; see leases.ts).
     await this.reaping;
     await this.leases.close();
     this.working = false;
@@ -174,15 +185,22 @@ export class JobRuntime {
   /** Units whose worker died: handed out again, or dropped with their job failed. Returns their ids. */
   async reap(): Promise<string[]> {
     try {
-      const lost = await this.leases.reap((unitId) => this.running.has(unitId));
-      for (const unit of lost) {
-        const entry = this.byQueue.get(unit.queue);
-        const action = entry ? await entry.definition.lost(this.app, unit.jobId) : 'drop';
-        if (action === 'drop') {
-          await this.app.boss.cancel(unit.queue, unit.unitId);
-          continue;
-        }
-        await this.app.boss.fail(unit.queue, unit.unitId, { error: 'its worker stopped without finishing it' });
+      const retried: LostUnit[] = [];
+      const lost = await this.leases.reap(
+        (unitId) => this.running.has(unitId),
+        // In the transaction that deletes the unit's row (leases.ts).
+        async (unit, db) => {
+          const entry = this.byQueue.get(unit.queue);
+          const action = entry ? await entry.definition.lost(this.app, unit.jobId) : 'drop';
+          if (action === 'drop') {
+            await this.app.boss.cancel(unit.queue, unit.unitId, { db: executor(db) });
+          } else {
+            await this.app.boss.fail(unit.queue, unit.unitId, { error: 'its worker stopped without finishing it' }, { db: executor(db) });
+            retried.push(unit);
+          }
+        },
+      );
+      for (const unit of retried) {
         const after = await this.app.boss.getJobById(unit.queue, unit.unitId);
         if (after?.state === 'failed') await this.failJob(unit.jobId, `${unit.queue}: its workers stopped without finishing it ${after.retryCount + 1} times`);
       }
@@ -193,43 +211,86 @@ export class JobRuntime {
     }
   }
 
-  private async runUnit(queue: UnitQueue, unit: PgBoss.JobWithMetadata<UnitData>): Promise<void> {
-    const { definition } = this.byQueue.get(queue.name)!;
-    if (this.stopping) {
-      // Fetched while stopping: back in the queue for a worker that is up.
-      await inTransaction(this.app.pool, (db) => definition.handBack(this.app, db, queue.name, unit.data));
-      return;
+  /** One of a queue's `concurrency` pollers: claims a unit, runs and settles it, until the workers stop. */
+  private async poll(definition: JobDefinition, queue: UnitQueue): Promise<void> {
+    while (!this.stopping) {
+      let claimed: Claimed<PgBoss.JobWithMetadata<UnitData>> | null = null;
+      try {
+        claimed = await this.leases.claim(
+          queue.name,
+          (db) => this.app.boss.fetch<UnitData>(queue.name, { batchSize: 1, includeMetadata: true, db }),
+          (unitId) => this.running.has(unitId),
+        );
+      } catch (error) {
+        if (!this.stopping) console.error(`[jobs] taking a unit of ${queue.name}:`, (error as Error).message);
+      }
+      if (claimed) await this.runUnit(definition, queue, claimed.unit, claimed.lease);
+      else await this.sleep(POLL_MS);
     }
-    if (this.running.has(unit.id)) return; // delivered again while this process runs it
-    const lease = await this.leases.acquire(unit.id, queue.name, unit.data.jobId);
-    if (!lease) return; // a live worker runs it
+  }
+
+  /** Waits, or less when the workers stop. */
+  private sleep(ms: number): Promise<void> {
+    if (this.stopping) return Promise.resolve();
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        this.sleepers.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      this.sleepers.add(wake);
+    });
+  }
+
+  private async runUnit(definition: JobDefinition, queue: UnitQueue, unit: PgBoss.JobWithMetadata<UnitData>, lease: Lease): Promise<void> {
     const controller = new AbortController();
     let finish!: () => void;
     const done = new Promise<void>((resolve) => (finish = resolve));
     this.running.set(unit.id, { jobId: unit.data.jobId, controller, done });
     try {
-      await this.runLeased(definition, queue, unit, controller);
+      // Claimed while stopping: back in the queue for a worker that is up, without running it.
+      const settlement = this.stopping ? this.handBack(definition, queue, unit) : await this.runLeased(definition, queue, unit, controller);
+      await lease.settle(settlement);
+    } catch (error) {
+      console.error(`[jobs] settling unit ${unit.id} of ${queue.name}:`, (error as Error).message);
     } finally {
       this.running.delete(unit.id);
-      await lease.release().catch((error) => console.error(`[jobs] releasing unit ${unit.id}:`, (error as Error).message));
-      finish(); // after the unit was put back: stopWorkers waits for this
+      finish(); // after the unit was settled (put back, on a clean stop): stopWorkers waits for this
     }
   }
 
-  private async runLeased(definition: JobDefinition, queue: UnitQueue, unit: PgBoss.JobWithMetadata<UnitData>, controller: AbortController): Promise<void> {
+  /** Runs the unit; returns its new pg-boss state, set in the transaction that ends its lease. */
+  private async runLeased(definition: JobDefinition, queue: UnitQueue, unit: PgBoss.JobWithMetadata<UnitData>, controller: AbortController): Promise<Settlement> {
     try {
       await queue.run({ app: this.app, jobId: unit.data.jobId, signal: controller.signal }, unit.data);
     } catch (error) {
       if (controller.signal.reason !== 'stopping') {
         if (unit.retryCount >= unit.retryLimit) await this.failJob(unit.data.jobId, `${queue.name} failed: ${(error as Error).message}`);
-        throw error; // pg-boss retries it
+        return this.fail(queue, unit, error as Error); // retried by pg-boss
       }
     }
-    if (controller.signal.reason === 'stopping') {
-      await inTransaction(this.app.pool, (db) => definition.handBack(this.app, db, queue.name, unit.data));
-    } else if (controller.signal.reason === 'lease-lost' && (await definition.lost(this.app, unit.data.jobId)) === 'retry') {
-      throw new Error('this worker lost its lease on the unit'); // pg-boss hands it out again
+    if (controller.signal.reason === 'stopping') return this.handBack(definition, queue, unit);
+    if (controller.signal.reason === 'lease-lost' && (await definition.lost(this.app, unit.data.jobId)) === 'retry') {
+      return this.fail(queue, unit, new Error('this worker lost its lease on the unit')); // handed out again
     }
+    return async (db) => {
+      await this.app.boss.complete(queue.name, unit.id, null as unknown as object, { db: executor(db) });
+    };
+  }
+
+  private fail(queue: UnitQueue, unit: PgBoss.JobWithMetadata<UnitData>, error: Error): Settlement {
+    return async (db) => {
+      await this.app.boss.fail(queue.name, unit.id, { message: error.message }, { db: executor(db) });
+    };
+  }
+
+  /** The unit's work queued again (definition.handBack) and the unit completed, in one transaction. */
+  private handBack(definition: JobDefinition, queue: UnitQueue, unit: PgBoss.JobWithMetadata<UnitData>): Settlement {
+    return async (db) => {
+      await definition.handBack(this.app, db, queue.name, unit.data);
+      await this.app.boss.complete(queue.name, unit.id, null as unknown as object, { db: executor(db) });
+    };
   }
 
   private async failJob(jobId: string, message: string): Promise<void> {
