@@ -60,19 +60,27 @@ void contrast(const Image& in, Image& out, const Params& p, uint64_t, int thread
   }
 }
 
+// One span of pixels: its own function, with restrict pointers, so the loop vectorises (AVX2 when the CPU has
+// it: the same double operations, the same bits).
+MEDPSIM_VECTOR_CLONES void saturation_span(const float* __restrict r, const float* __restrict g, const float* __restrict b, float* __restrict ro,
+                                           float* __restrict go, float* __restrict bo, size_t n, double factor) {
+  for (size_t i = 0; i < n; ++i) {
+    const double luma = 0.2126 * r[i] + 0.7152 * g[i] + 0.0722 * b[i];  // Rec. 709
+    ro[i] = clamp01(luma + factor * (r[i] - luma));
+    go[i] = clamp01(luma + factor * (g[i] - luma));
+    bo[i] = clamp01(luma + factor * (b[i] - luma));
+  }
+}
+
 void saturation(const Image& in, Image& out, const Params& p, uint64_t, int threads) {
   const double factor = p.at("factor");
   if (factor == 1.0) return copy_image(in, out);
-  const int w = in.width();
+  const size_t w = in.width();
   const float *r = in.plane(0), *g = in.plane(1), *b = in.plane(2);
   float *ro = out.plane(0), *go = out.plane(1), *bo = out.plane(2);
   parallel_for(in.height(), threads, [&](int y0, int y1) {
-    for (size_t i = static_cast<size_t>(y0) * w; i < static_cast<size_t>(y1) * w; ++i) {
-      const double luma = 0.2126 * r[i] + 0.7152 * g[i] + 0.0722 * b[i];  // Rec. 709
-      ro[i] = clamp01(luma + factor * (r[i] - luma));
-      go[i] = clamp01(luma + factor * (g[i] - luma));
-      bo[i] = clamp01(luma + factor * (b[i] - luma));
-    }
+    const size_t i = y0 * w, n = (y1 - y0) * w;
+    saturation_span(r + i, g + i, b + i, ro + i, go + i, bo + i, n, factor);
   });
 }
 
