@@ -5,15 +5,19 @@ namespace medpsim {
 namespace detail {
 namespace {
 
+// y = clamp(x + offset) over a span: its own function, with restrict pointers, so it vectorises (AVX2 when the CPU
+// has it: the same operations, the same bits).
+MEDPSIM_VECTOR_CLONES void add_span(const float* __restrict src, float* __restrict dst, size_t n, double offset) {
+  for (size_t i = 0; i < n; ++i) dst[i] = clamp01(src[i] + offset);
+}
+
 // y = clamp(x + offset[c]) over every plane, row-parallel.
 void add_per_channel(const Image& in, Image& out, const double* offset, int threads) {
-  const int w = in.width();
+  const size_t w = in.width();
   for (int c = 0; c < in.channels(); ++c) {
     const float* src = in.plane(c);
     float* dst = out.plane(c);
-    parallel_for(in.height(), threads, [&](int y0, int y1) {
-      for (size_t i = static_cast<size_t>(y0) * w; i < static_cast<size_t>(y1) * w; ++i) dst[i] = clamp01(src[i] + offset[c]);
-    });
+    parallel_for(in.height(), threads, [&](int y0, int y1) { add_span(src + y0 * w, dst + y0 * w, (y1 - y0) * w, offset[c]); });
   }
 }
 
