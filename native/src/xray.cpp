@@ -182,6 +182,21 @@ std::vector<std::vector<AreaTap>> area_taps(int n, int m) {
   return taps;
 }
 
+// Output position pos of n maps to the two samples i0, i1 of m and the weight t of i1.
+struct Lerp {
+  int i0, i1;
+  double t;
+};
+std::vector<Lerp> lerps(int n, int m) {
+  std::vector<Lerp> out(n);
+  for (int pos = 0; pos < n; ++pos) {
+    const double s = std::max(0.0, std::min(m - 1.0, (pos + 0.5) * m / n - 0.5));
+    const int i0 = static_cast<int>(std::floor(s));
+    out[pos] = {i0, std::min(m - 1, i0 + 1), s - i0};
+  }
+  return out;
+}
+
 void resolution_loss(const Image& in, Image& out, const Params& p, uint64_t, int threads) {
   const double factor = p.at("factor");
   if (factor == 1.0) return copy_image(in, out);
@@ -189,6 +204,9 @@ void resolution_loss(const Image& in, Image& out, const Params& p, uint64_t, int
   const int sw = std::max(1, static_cast<int>(std::lround(w / factor)));
   const int sh = std::max(1, static_cast<int>(std::lround(h / factor)));
   const auto tx = area_taps(w, sw), ty = area_taps(h, sh);
+  // Bilinear upsampling with half-pixel centres, coordinates clamped to the small image (as OpenCV resize
+  // does): each column's and each row's taps once.
+  const std::vector<Lerp> columns = lerps(w, sw), rows = lerps(h, sh);
   Buffer<double> small(static_cast<size_t>(sw) * sh), tmp(static_cast<size_t>(sw) * h);
   for (int c = 0; c < in.channels(); ++c) {
     const float* src = in.plane(c);
@@ -201,36 +219,27 @@ void resolution_loss(const Image& in, Image& out, const Params& p, uint64_t, int
         }
       }
     });
-    parallel_for(sh, threads, [&](int i0, int i1) {  // columns: h -> sh
+    parallel_for(sh, threads, [&](int i0, int i1) {  // columns: h -> sh, tap by tap along whole rows (same order per sample)
       for (int i = i0; i < i1; ++i) {
-        for (int j = 0; j < sw; ++j) {
-          double s = 0.0;
-          for (const AreaTap& t : ty[i]) s += t.weight * tmp[static_cast<size_t>(t.index) * sw + j];
-          small[static_cast<size_t>(i) * sw + j] = s;
+        double* row = small.data() + static_cast<size_t>(i) * sw;
+        std::fill(row, row + sw, 0.0);
+        for (const AreaTap& t : ty[i]) {
+          const double* from = tmp.data() + static_cast<size_t>(t.index) * sw;
+          for (int j = 0; j < sw; ++j) row[j] += t.weight * from[j];
         }
       }
     });
-    // Bilinear upsampling with half-pixel centres, coordinates clamped to the small image (as
-    // OpenCV resize does).
-    auto coord = [](int pos, int n, int m, int& i0, int& i1, double& t) {
-      const double s = std::max(0.0, std::min(m - 1.0, (pos + 0.5) * m / n - 0.5));
-      i0 = static_cast<int>(std::floor(s));
-      i1 = std::min(m - 1, i0 + 1);
-      t = s - i0;
-    };
     float* dst = out.plane(c);
     parallel_for(h, threads, [&](int y0, int y1) {
       for (int y = y0; y < y1; ++y) {
-        int r0, r1;
-        double ty_;
-        coord(y, h, sh, r0, r1, ty_);
+        const Lerp& r = rows[y];
+        const double* top_row = small.data() + static_cast<size_t>(r.i0) * sw;
+        const double* bottom_row = small.data() + static_cast<size_t>(r.i1) * sw;
         for (int x = 0; x < w; ++x) {
-          int c0, c1;
-          double tx_;
-          coord(x, w, sw, c0, c1, tx_);
-          const double top = small[static_cast<size_t>(r0) * sw + c0] * (1 - tx_) + small[static_cast<size_t>(r0) * sw + c1] * tx_;
-          const double bottom = small[static_cast<size_t>(r1) * sw + c0] * (1 - tx_) + small[static_cast<size_t>(r1) * sw + c1] * tx_;
-          dst[static_cast<size_t>(y) * w + x] = clamp01(top * (1 - ty_) + bottom * ty_);
+          const Lerp& k = columns[x];
+          const double top = top_row[k.i0] * (1 - k.t) + top_row[k.i1] * k.t;
+          const double bottom = bottom_row[k.i0] * (1 - k.t) + bottom_row[k.i1] * k.t;
+          dst[static_cast<size_t>(y) * w + x] = clamp01(top * (1 - r.t) + bottom * r.t);
         }
       }
     });
