@@ -87,6 +87,27 @@ inline unsigned blocks_for(size_t n) {
 #define MEDPSIM_GRID_STRIDE(i, n) \
   for (size_t i = static_cast<size_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < (n); i += static_cast<size_t>(gridDim.x) * blockDim.x)
 
+// Separable convolution of one plane with symmetric float taps (2r + 1), borders reflect-101, as
+// src/helpers.cpp convolve_separable and detail::filter_plane: rows into `tmp`, then columns, float products
+// added in tap order; `clamp` to [0, 1] (gaussian_blur) or not (the detector kinds' noise).
+static __global__ void convolve_rows(const float* src, float* tmp, int w, int h, const float* k, int r) {
+  MEDPSIM_GRID_STRIDE(i, static_cast<size_t>(w) * h) {
+    const int x = static_cast<int>(i % w);
+    const float* row = src + (i - x);
+    float acc = 0.0f;
+    for (int t = 0; t <= 2 * r; ++t) acc += k[t] * row[detail::reflect101(x + t - r, w)];
+    tmp[i] = acc;
+  }
+}
+static __global__ void convolve_columns(const float* tmp, float* dst, int w, int h, const float* k, int r, bool clamp) {
+  MEDPSIM_GRID_STRIDE(i, static_cast<size_t>(w) * h) {
+    const int x = static_cast<int>(i % w), y = static_cast<int>(i / w);
+    float acc = 0.0f;
+    for (int t = 0; t <= 2 * r; ++t) acc += k[t] * tmp[static_cast<size_t>(detail::reflect101(y + t - r, h)) * w + x];
+    dst[i] = clamp ? detail::clamp01(acc) : acc;
+  }
+}
+
 // (ac - bd, ad + bc): the complex product as the CPU's FFT writes it.
 __device__ inline double2 cmul(double2 a, double2 b) { return make_double2(a.x * b.x - a.y * b.y, a.x * b.y + a.y * b.x); }
 

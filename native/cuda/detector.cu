@@ -20,25 +20,6 @@ __global__ void signal_and_quanta(const float* in, float* signal, float* quanta,
   }
 }
 
-// detail::filter_plane: rows into tmp, then columns back, float products added in tap order.
-__global__ void filter_rows(const float* src, float* tmp, int w, int h, const float* k, int r) {
-  MEDPSIM_GRID_STRIDE(i, static_cast<size_t>(w) * h) {
-    const int x = static_cast<int>(i % w);
-    const float* row = src + (i - x);
-    float acc = 0.0f;
-    for (int t = 0; t <= 2 * r; ++t) acc += k[t] * row[reflect101(x + t - r, w)];
-    tmp[i] = acc;
-  }
-}
-__global__ void filter_columns(const float* tmp, float* dst, int w, int h, const float* k, int r) {
-  MEDPSIM_GRID_STRIDE(i, static_cast<size_t>(w) * h) {
-    const int x = static_cast<int>(i % w), y = static_cast<int>(i / w);
-    float acc = 0.0f;
-    for (int t = 0; t <= 2 * r; ++t) acc += k[t] * tmp[static_cast<size_t>(reflect101(y + t - r, h)) * w + x];
-    dst[i] = acc;
-  }
-}
-
 // What happens to the signal after it is read: a dose change (shaped quanta plus electronic noise), an
 // exposure (saturation and auto-ranging), then back to display values.
 struct Finish {
@@ -73,10 +54,10 @@ void detector_pipeline(const Job& job, uint64_t seed, const detail::DoseChange* 
                                                      seed, c, dose ? dose->photons : 0.0, dose ? dose->fraction : 1.0);
     MEDPSIM_CUDA_LAUNCHED("signal_and_quanta");
     if (dose && r > 0) {
-      filter_rows<<<blocks_for(plane), kBlock>>>(quanta.get(), tmp.get(), job.w, job.h, taps.get(), r);
-      MEDPSIM_CUDA_LAUNCHED("filter_rows");
-      filter_columns<<<blocks_for(plane), kBlock>>>(tmp.get(), quanta.get(), job.w, job.h, taps.get(), r);
-      MEDPSIM_CUDA_LAUNCHED("filter_columns");
+      convolve_rows<<<blocks_for(plane), kBlock>>>(quanta.get(), tmp.get(), job.w, job.h, taps.get(), r);
+      MEDPSIM_CUDA_LAUNCHED("convolve_rows");
+      convolve_columns<<<blocks_for(plane), kBlock>>>(tmp.get(), quanta.get(), job.w, job.h, taps.get(), r, false);
+      MEDPSIM_CUDA_LAUNCHED("convolve_columns");
     }
     finish_args.c = c;
     finish<<<blocks_for(plane), kBlock>>>(signal.get(), dose ? quanta.get() : nullptr, job.out + c * plane, plane, finish_args);

@@ -15,25 +15,6 @@ namespace {
 // As src/helpers.cpp convolve_separable (since its vectorised rewrite): float taps, float accumulators,
 // taps added in order k = 0 .. 2r for each sample.
 
-__global__ void convolve_rows(const float* src, float* tmp, int w, int h, const float* k, int r) {
-  MEDPSIM_GRID_STRIDE(i, static_cast<size_t>(w) * h) {
-    const int x = static_cast<int>(i % w);
-    const float* row = src + (i - x);
-    float acc = 0.0f;
-    for (int t = 0; t <= 2 * r; ++t) acc += k[t] * row[reflect101(x + t - r, w)];
-    tmp[i] = acc;
-  }
-}
-
-__global__ void convolve_columns(const float* tmp, float* dst, int w, int h, const float* k, int r) {
-  MEDPSIM_GRID_STRIDE(i, static_cast<size_t>(w) * h) {
-    const int x = static_cast<int>(i % w), y = static_cast<int>(i / w);
-    float acc = 0.0f;
-    for (int t = 0; t <= 2 * r; ++t) acc += k[t] * tmp[static_cast<size_t>(reflect101(y + t - r, h)) * w + x];
-    dst[i] = clamp01(acc);
-  }
-}
-
 void gaussian_blur(const Job& job, const Params& p, uint64_t) {
   const double sigma = p.at("sigma");
   if (sigma == 0.0) return copy_job(job);
@@ -44,7 +25,7 @@ void gaussian_blur(const Job& job, const Params& p, uint64_t) {
   for (int c = 0; c < job.channels; ++c) {
     convolve_rows<<<blocks_for(job.plane()), kBlock>>>(job.in + c * job.plane(), tmp.get(), job.w, job.h, k.get(), r);
     MEDPSIM_CUDA_LAUNCHED("convolve_rows");
-    convolve_columns<<<blocks_for(job.plane()), kBlock>>>(tmp.get(), job.out + c * job.plane(), job.w, job.h, k.get(), r);
+    convolve_columns<<<blocks_for(job.plane()), kBlock>>>(tmp.get(), job.out + c * job.plane(), job.w, job.h, k.get(), r, true);
     MEDPSIM_CUDA_LAUNCHED("convolve_columns");
   }
 }
