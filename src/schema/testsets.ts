@@ -2,7 +2,8 @@
 import { Field, Float, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { TestSetKind } from '../entities/TestSet';
 import { DistortionFamily, DistortionKindName } from './distortions';
-import { LIMITS } from '../testsets/definition';
+import { CORRUPTIONS } from '../distortions/catalog';
+import { LIMITS, ZOO_POOL_DEFAULTS } from '../testsets/definition';
 
 export enum UnitMode {
   /** Square patches placed at random inside the body of the image. */
@@ -41,6 +42,21 @@ export class PoolEntryInput {
 
   @Field(() => String, { nullable: true, description: 'The registered model a CNN-based kind runs.' })
   model?: string | null;
+
+  @Field(() => String, {
+    nullable: true,
+    description: 'Instead of kinds or family: a READY generator zoo (trainGeneratorZoo). Each item draws a member, an input corruption and its level, and the mix (the severity range); the members are frozen into the definition.',
+  })
+  zoo?: string | null;
+
+  @Field(() => [String], { nullable: true, description: `Zoo entries: the input corruptions drawn from (${CORRUPTIONS.join(', ')}; default ${ZOO_POOL_DEFAULTS.corruptions.join(', ')}).` })
+  corruptions?: string[] | null;
+
+  @Field(() => Float, { nullable: true, description: `Zoo entries: lowest corruption level, in [0, 1] (default ${ZOO_POOL_DEFAULTS.level[0]}).` })
+  levelMin?: number | null;
+
+  @Field(() => Float, { nullable: true, description: `Zoo entries: highest corruption level, in [0, 1] (default ${ZOO_POOL_DEFAULTS.level[1]}).` })
+  levelMax?: number | null;
 
   @Field(() => String, { nullable: true, description: 'Category of its items (default: traditional, xray, cnn, or mixed for a composition).' })
   category?: string | null;

@@ -3,7 +3,7 @@
  * normalised, versioned JSON stored with the set. Building reads only the stored form, so a set is rebuilt
  * from it and its seed exactly.
  */
-import { CATALOG, FAMILIES, findKind, type Family } from '../distortions/catalog';
+import { CATALOG, CORRUPTIONS, FAMILIES, findKind, type Corruption, type Family } from '../distortions/catalog';
 import { badUserInput, checkOptionalText, checkText, requireIntInRange } from '../platform/errors';
 
 export const DEFINITION_SCHEMA = 1;
@@ -32,6 +32,12 @@ export interface PoolEntryInput {
   weight?: number | null;
   /** The registered model of a CNN-based kind. */
   model?: string | null;
+  /** Instead of kinds or family: a member of this generator zoo, drawn per item (the severity is the mix). */
+  zoo?: string | null;
+  /** Zoo entries: the input corruptions drawn from (default: those of grey images). */
+  corruptions?: string[] | null;
+  levelMin?: number | null;
+  levelMax?: number | null;
   category?: string | null;
 }
 
@@ -53,14 +59,28 @@ export interface TestSetDefinitionInput {
   seed: number;
 }
 
+/** A zoo entry's draws, with the zoo's members frozen when the set is created (so it rebuilds exactly). */
+export interface ZooPool {
+  name: string;
+  corruptions: Corruption[];
+  level: [number, number];
+  /** Filled from the zoo by the service (testsets/service.ts) before the definition is stored. */
+  members: Array<{ index: number; model: string; kind: string; sha256: string }>;
+}
+
 export interface PoolEntry {
   kinds: string[] | null;
   family: Family | null;
   severity: [number, number];
   weight: number;
   model: string | null;
+  /** Absent in definitions stored before zoos existed. */
+  zoo?: ZooPool | null;
   category: string;
 }
+
+/** What a zoo entry draws unless it says: the corruptions a grey image takes, at moderate strength. */
+export const ZOO_POOL_DEFAULTS = { corruptions: ['none', 'pink_noise', 'white_noise', 'downsampling'] as Corruption[], level: [0.02, 0.2] as [number, number] };
 
 /** The stored form (definition JSON, schema 1). */
 export interface TestSetDefinition {
@@ -93,12 +113,39 @@ function checkList(field: string, values: string[] | null | undefined): string[]
   return [...new Set(values.map((value, index) => checkText(`${field}[${index}]`, value, 100)))].sort();
 }
 
+function checkZooEntry(entry: PoolEntryInput, field: string): ZooPool {
+  const name = checkText(`${field}.zoo`, entry.zoo!, 100);
+  if (entry.model) throw badUserInput(`${field}.model`, 'a zoo entry draws its members: give no model');
+  let corruptions = ZOO_POOL_DEFAULTS.corruptions;
+  if (entry.corruptions) {
+    if (entry.corruptions.length === 0) throw badUserInput(`${field}.corruptions`, `give at least one of ${CORRUPTIONS.join(', ')}`);
+    entry.corruptions.forEach((corruption, index) => {
+      if (!(CORRUPTIONS as readonly string[]).includes(corruption)) {
+        throw badUserInput(`${field}.corruptions[${index}]`, `must be one of ${CORRUPTIONS.join(', ')}, got ${JSON.stringify(String(corruption).slice(0, 40))}`, { allowed: CORRUPTIONS });
+      }
+    });
+    corruptions = CORRUPTIONS.filter((corruption) => entry.corruptions!.includes(corruption));
+  }
+  const low = checkFraction(`${field}.levelMin`, entry.levelMin ?? ZOO_POOL_DEFAULTS.level[0]);
+  const high = checkFraction(`${field}.levelMax`, entry.levelMax ?? ZOO_POOL_DEFAULTS.level[1]);
+  if (low > high) throw badUserInput(`${field}.levelMin`, `must not exceed levelMax (${high}), got ${low}`);
+  return { name, corruptions, level: [low, high], members: [] };
+}
+
 function checkEntry(entry: PoolEntryInput, field: string): PoolEntry {
-  if (!entry.kinds?.length === !entry.family) throw badUserInput(field, 'give kinds (one, or two for a composition) or family');
+  if ([entry.kinds?.length, entry.family, entry.zoo].filter(Boolean).length !== 1) {
+    throw badUserInput(field, 'give one of kinds (one, or two for a composition), family or zoo');
+  }
+  if (!entry.zoo && (entry.corruptions || entry.levelMin != null || entry.levelMax != null)) {
+    throw badUserInput(`${field}.corruptions`, 'corruptions, levelMin and levelMax apply to zoo entries only');
+  }
   let kinds: string[] | null = null;
   let family: Family | null = null;
+  let zoo: ZooPool | null = null;
   let model = checkOptionalText(`${field}.model`, entry.model, 200);
-  if (entry.kinds?.length) {
+  if (entry.zoo) {
+    zoo = checkZooEntry(entry, field);
+  } else if (entry.kinds?.length) {
     if (entry.kinds.length > 2) throw badUserInput(`${field}.kinds`, `give one kind, or two for a composition; got ${entry.kinds.length}`);
     kinds = entry.kinds.map((name, index) => {
       const kind = findKind(name);
@@ -117,8 +164,8 @@ function checkEntry(entry: PoolEntryInput, field: string): PoolEntry {
   const high = checkFraction(`${field}.severityMax`, entry.severityMax ?? 1);
   if (low > high) throw badUserInput(`${field}.severityMin`, `must not exceed severityMax (${high}), got ${low}`);
   const weight = checkFraction(`${field}.weight`, entry.weight ?? 1, LIMITS.weight.min, LIMITS.weight.max);
-  const category = checkOptionalText(`${field}.category`, entry.category, 64) ?? defaultCategory(kinds, family);
-  return { kinds, family, severity: [low, high], weight, model, category };
+  const category = checkOptionalText(`${field}.category`, entry.category, 64) ?? (zoo ? 'cnn' : defaultCategory(kinds, family));
+  return { kinds, family, severity: [low, high], weight, model, ...(zoo ? { zoo } : {}), category };
 }
 
 /** Checks what a client sent (without the database) and returns the stored form. */

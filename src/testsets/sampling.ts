@@ -4,7 +4,7 @@
  * are identical. Each role draws from a stream of its own, so adding sentinels never changes the items.
  * Where a patch goes is decided when the item is built, from the seed and the image's pixels (patches.ts).
  */
-import { findKind } from '../distortions/catalog';
+import { CORRUPTIONS, findKind } from '../distortions/catalog';
 import type { StepInput } from '../distortions/spec';
 import { hashU32, RandomStream } from '../synth/random';
 import { familyKinds, type PoolEntry, type TestSetDefinition } from './definition';
@@ -18,6 +18,8 @@ export interface DistortionChoice {
   seed: number;
   /** The pool entry it was drawn from (null for sentinels). */
   entry: number | null;
+  /** A zoo entry's draw: which member (its step's params say the corruption, level and mix). */
+  zoo?: { name: string; member: number };
 }
 
 export interface PlannedItem {
@@ -68,7 +70,23 @@ function weightedIndex(entries: readonly PoolEntry[], candidates: readonly numbe
   return candidates[candidates.length - 1];
 }
 
+/** A zoo member, an input corruption and its level and the mix (the severity), drawn in that order. */
+function zooSteps(entry: PoolEntry, random: RandomStream, severity?: number): StepInput[] {
+  const zoo = entry.zoo!;
+  const member = random.pick(zoo.members);
+  const corruption = random.pick(zoo.corruptions);
+  const level = Number(random.range(zoo.level[0], zoo.level[1]).toFixed(4));
+  const mix = severity ?? Number(random.range(entry.severity[0], entry.severity[1]).toFixed(4));
+  return [{ kind: member.kind, params: { corruption: CORRUPTIONS.indexOf(corruption), level, mix }, model: member.model }];
+}
+
+/** The step at another severity (a zoo step's severity is its mix). */
+function atSeverity(step: StepInput, severity: number): StepInput {
+  return step.params ? { ...step, params: { ...step.params, mix: severity } } : { ...step, severity };
+}
+
 function stepsOf(entry: PoolEntry, random: RandomStream, colour: boolean, severity?: number): StepInput[] {
+  if (entry.zoo) return zooSteps(entry, random, severity);
   const kinds = entry.kinds ?? [random.pick(familyKinds(entry.family!, colour))];
   return kinds.map((kind) => ({
     kind,
@@ -85,11 +103,16 @@ export function planItems(definition: TestSetDefinition, seed: number, sources: 
   const imagesUsed = Math.ceil(definition.source.references / unit.patchesPerImage);
   const all = pool.map((_, index) => index);
   const items: PlannedItem[] = [];
-  const choice = (position: number, side: 0 | 1, steps: StepInput[], entry: number | null): DistortionChoice => ({
-    steps,
-    seed: hashU32(seed, STREAM.distortionSeeds, position * 2 + side),
-    entry,
-  });
+  const choice = (position: number, side: 0 | 1, steps: StepInput[], entry: number | null): DistortionChoice => {
+    const zoo = entry === null ? null : pool[entry].zoo;
+    const member = zoo?.members.find((candidate) => candidate.model === steps[0].model);
+    return {
+      steps,
+      seed: hashU32(seed, STREAM.distortionSeeds, position * 2 + side),
+      entry,
+      ...(zoo && member ? { zoo: { name: zoo.name, member: member.index } } : {}),
+    };
+  };
   const push = (item: Omit<PlannedItem, 'position' | 'imageId' | 'split' | 'patch' | 'kinds'>, image: SourceImage, patch: number) => {
     const kinds = [...new Set([...(item.p0?.steps ?? []), ...(item.p1?.steps ?? [])].map((step) => step.kind))].sort();
     items.push({ ...item, position: items.length, imageId: image.id, split: image.split, patch, kinds });
@@ -145,7 +168,7 @@ export function planItems(definition: TestSetDefinition, seed: number, sources: 
     if (definition.kind === 'TWO_AFC') {
       const weakFirst = practiceRandom.chance(0.5);
       const strongSteps = stepsOf(entry, practiceRandom, colour, STRONG);
-      const weakSteps = strongSteps.map((step) => ({ ...step, severity: WEAK }));
+      const weakSteps = strongSteps.map((step) => atSeverity(step, WEAK));
       const p0 = choice(position, 0, weakFirst ? weakSteps : strongSteps, entryIndex);
       const p1 = choice(position, 1, weakFirst ? strongSteps : weakSteps, entryIndex);
       push({ role: 'PRACTICE', category: entry.category, p0, p1, identical: false, expected: weakFirst ? 'P0' : 'P1' }, nextImage(), 0);

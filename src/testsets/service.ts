@@ -16,6 +16,9 @@ import { AppError, assertUuid, badUserInput, checkText, notFound, requireIntInRa
 import { BUILD_TEST_SET, eligibleImages, type BuildParams } from './build';
 import { familyKinds, normaliseDefinition, type TestSetDefinition, type TestSetDefinitionInput } from './definition';
 import type { DisplayWindow } from '../imaging/types';
+import { ModelZooState, ZooDrawState } from '../entities/ModelZoo';
+import { findZoo, zooDraws, zooState } from '../training/zoo';
+import { NotFoundError } from '../platform/errors';
 
 /** A set a study judges cannot change: clone it. */
 export class TestSetLocked extends AppError {
@@ -54,9 +57,40 @@ async function checkAgainstStore(app: App, definition: TestSetDefinition): Promi
     for (const kind of entry.kinds ?? []) {
       await checkSteps(app, [{ kind, severity: entry.severity[1], model: entry.model }], field);
     }
+    for (const member of entry.zoo?.members ?? []) {
+      await checkSteps(app, [{ kind: member.kind, severity: entry.severity[1], model: member.model }], `${field}.zoo`);
+    }
+    if (!colour && entry.zoo?.corruptions.includes('colour_removal')) throw badUserInput(`${field}.corruptions`, 'colour_removal acts on colour; these images are greyscale');
     const colourKind = entry.kinds?.find((kind) => findKind(kind)!.needsColor);
     if (!colour && colourKind) throw badUserInput(`${field}.kinds`, `${colourKind} acts on colour; these images are greyscale`);
   }
+}
+
+/** Freezes each zoo entry's members into the definition: a zoo that is READY, with at least one member. */
+async function withZooMembers(app: App, definition: TestSetDefinition): Promise<TestSetDefinition> {
+  const pool = [];
+  for (const [index, entry] of definition.pool.entries()) {
+    if (!entry.zoo) {
+      pool.push(entry);
+      continue;
+    }
+    const field = `pool[${index}].zoo`;
+    const zoo = await findZoo(app, entry.zoo.name).catch((error) => {
+      throw error instanceof NotFoundError ? badUserInput(field, `no generator zoo named "${entry.zoo!.name}"`) : error;
+    });
+    const state = await zooState(app, zoo);
+    if (state !== ModelZooState.READY) throw badUserInput(field, `zoo "${zoo.name}" is ${state}: a test set draws from a READY zoo`);
+    const members = (await zooDraws(app, zoo.id, ZooDrawState.MEMBER)).map((member) => ({
+      index: member.index,
+      model: member.modelName!,
+      // Reconstructing members are registered as dae models, imitating ones as gan-generator models.
+      kind: member.knobs.objective === 'reconstruct' ? 'dae_reconstruction' : 'gan_generator',
+      sha256: member.sha256!,
+    }));
+    if (members.length === 0) throw badUserInput(field, `zoo "${zoo.name}" has no members (every one was given up)`);
+    pool.push({ ...entry, zoo: { ...entry.zoo, members } });
+  }
+  return { ...definition, pool };
 }
 
 async function insertSet(app: App, fields: { name: string; definition: TestSetDefinition; seed: number; parentId: string | null; version: number }, backend: BackendChoice) {
@@ -76,7 +110,7 @@ async function insertSet(app: App, fields: { name: string; definition: TestSetDe
 export async function createTestSet(app: App, input: TestSetDefinitionInput, backend: BackendChoice = 'AUTO'): Promise<TestSet> {
   const name = checkText('name', input.name, 200);
   const seed = checkSeed(input.seed);
-  const definition = normaliseDefinition(input);
+  const definition = await withZooMembers(app, normaliseDefinition(input));
   await checkAgainstStore(app, definition);
   return getTestSet(app, await insertSet(app, { name, definition, seed, parentId: null, version: 1 }, backend));
 }
@@ -88,7 +122,8 @@ export async function createTestSet(app: App, input: TestSetDefinitionInput, bac
 export async function cloneTestSet(app: App, id: string, changed: TestSetDefinitionInput | null): Promise<TestSet> {
   const original = await getTestSet(app, id);
   if (original.origin !== 'BUILT') throw badUserInput('id', 'an imported set has no definition to build from');
-  const definition = changed ? normaliseDefinition(changed) : original.definition;
+  // Unchanged, the definition keeps the zoo members it froze: the clone rebuilds the same items.
+  const definition = changed ? await withZooMembers(app, normaliseDefinition(changed)) : original.definition;
   const seed = changed ? checkSeed(changed.seed) : original.seed;
   const name = changed ? checkText('definition.name', changed.name, 200) : original.name;
   await checkAgainstStore(app, definition);

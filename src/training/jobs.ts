@@ -196,7 +196,7 @@ export function failureMessage(exit: TrainerExit): string {
 }
 
 /** Moves the model's files into the models folder; the manifest last, as it is what makes a model. */
-async function installModel(done: TrainerEvent, modelsDir: string): Promise<{ modelPath: string; manifestPath: string; metrics: Record<string, unknown> | null }> {
+export async function installModel(done: TrainerEvent, modelsDir: string): Promise<{ modelPath: string; manifestPath: string; metrics: Record<string, unknown> | null }> {
   const files = done.files as Record<string, string> | null;
   if (!files?.onnx || !files.manifest) throw new Error('the trainer reported no model files');
   await fs.mkdir(modelsDir, { recursive: true });

@@ -8,6 +8,7 @@ import { statSync } from 'node:fs';
 import path from 'node:path';
 import { MODEL_NAME_PATTERN } from '../models/manifest';
 import { badUserInput } from '../platform/errors';
+import { TARGET_KINDS, TRAINING_CORRUPTIONS } from './zoo-knobs';
 
 export enum TrainingTask {
   CLASSIFIER = 'CLASSIFIER',
@@ -89,7 +90,10 @@ export const OPTIONS: Record<TrainingTask, Record<string, OptionSpec>> = {
   },
   [TrainingTask.GAN]: {
     ...COMMON,
-    targetKind: choice('gaussian_noise', 'uniform_noise'),
+    objective: choice('imitate', 'reconstruct'),
+    inputCorruption: choice(...TRAINING_CORRUPTIONS),
+    inputLevel: number(0, 1),
+    targetKind: choice(...TARGET_KINDS),
     targetSigma: number(0, 1),
     targetAmplitude: number(0, 1),
     gLayers: int(1, 10),
@@ -164,8 +168,15 @@ function checkValue(field: string, spec: OptionSpec, value: unknown): OptionValu
   }
 }
 
-/** Checks every option against the task's allow-list; the error names the option (options.<name>). */
+/** Checks every option against the task's allow-list and the image size against the network's; the error names the option. */
 export function checkTrainingOptions(task: TrainingTask, options: Record<string, unknown>): TrainingOptions {
+  const checked = checkOptionValues(task, options);
+  checkSizeMultiple(task, checked);
+  return checked;
+}
+
+/** Checks every option against the task's allow-list (options.<name> in the error), each on its own. */
+export function checkOptionValues(task: TrainingTask, options: Record<string, unknown>): TrainingOptions {
   const specs = OPTIONS[task];
   const checked: TrainingOptions = {};
   for (const [name, value] of Object.entries(options)) {
@@ -178,7 +189,6 @@ export function checkTrainingOptions(task: TrainingTask, options: Record<string,
     }
     checked[name] = checkValue(field, spec, value);
   }
-  checkSizeMultiple(task, checked);
   return checked;
 }
 

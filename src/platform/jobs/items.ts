@@ -23,12 +23,19 @@ export interface ItemJob<P, I> {
   chunkSize(app: App): number;
   /** Items processed at once within a unit. */
   inFlight: number;
+  /** Chunk units one worker process runs at once (default: MEDPSIM_WORKER_CONCURRENCY). */
+  concurrency?(app: App): number;
+  /** pg-boss's limit on one chunk unit, below 24 h (default an hour: a chunk of a few dozen items takes seconds). */
+  expireSeconds?: number;
   /** Lists the items; runs once per job (throw PlanError for a job that cannot run). */
   plan(app: App, jobId: string, params: P): Promise<I[]>;
   /** Settles items of a unit without running them (e.g. already imported); returns the rest. */
   settle?(app: App, jobId: string, params: P, items: I[]): Promise<I[]>;
-  /** Runs one item and records its outcome (jobs.recordOutcome or a statement built on it). */
-  run(app: App, jobId: string, params: P, item: I): Promise<void>;
+  /**
+   * Runs one item and records its outcome (jobs.recordOutcome or a statement built on it). An item that
+   * takes long returns early, without an outcome, once `signal` aborts: the unit is run again for it.
+   */
+  run(app: App, jobId: string, params: P, item: I, signal: AbortSignal): Promise<void>;
 }
 
 interface ChunkData<I> extends UnitData {
@@ -103,7 +110,7 @@ async function runChunk<P, I>(unit: UnitContext, definition: ItemJob<P, I>, data
 
   const runOne = async (): Promise<void> => {
     for (let item = queue.shift(); item && !signal.aborted; item = queue.shift()) {
-      await definition.run(app, jobId, job.params, item);
+      await definition.run(app, jobId, job.params, item, signal);
       await notify();
     }
   };
@@ -126,7 +133,8 @@ export function defineItemJob<P, I>(definition: ItemJob<P, I>): JobDefinition {
       {
         name: chunk,
         ...common,
-        concurrency: (app) => app.config.workerConcurrency,
+        expireSeconds: definition.expireSeconds ?? UNIT_EXPIRE_S,
+        concurrency: definition.concurrency ?? ((app) => app.config.workerConcurrency),
         run: (unit, data) => runChunk(unit, definition, data as ChunkData<I>),
       },
     ],
