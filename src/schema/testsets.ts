@@ -3,7 +3,8 @@ import { Field, Float, ID, InputType, Int, ObjectType, registerEnumType } from '
 import { TestSetKind } from '../entities/TestSet';
 import { DistortionFamily, DistortionKindName } from './distortions';
 import { CORRUPTIONS } from '../distortions/catalog';
-import { LIMITS, ZOO_POOL_DEFAULTS } from '../testsets/definition';
+import { LIMITS } from '../testsets/definition';
+import { ZOO_POOL_DEFAULTS } from '../training/zoo-knobs';
 
 export enum UnitMode {
   /** Square patches placed at random inside the body of the image. */

@@ -5,6 +5,7 @@
  */
 import { CATALOG, CORRUPTIONS, FAMILIES, findKind, type Corruption, type Family } from '../distortions/catalog';
 import { badUserInput, checkOptionalText, checkText, requireIntInRange } from '../platform/errors';
+import { ZOO_POOL_DEFAULTS } from '../training/zoo-knobs';
 
 export const DEFINITION_SCHEMA = 1;
 export type TestSetKind = 'TWO_AFC' | 'JND';
@@ -79,8 +80,6 @@ export interface PoolEntry {
   category: string;
 }
 
-/** What a zoo entry draws unless it says: the corruptions a grey image takes, at moderate strength. */
-export const ZOO_POOL_DEFAULTS = { corruptions: ['none', 'pink_noise', 'white_noise', 'downsampling'] as Corruption[], level: [0.02, 0.2] as [number, number] };
 
 /** The stored form (definition JSON, schema 1). */
 export interface TestSetDefinition {

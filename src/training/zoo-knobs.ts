@@ -6,6 +6,7 @@
  */
 import { badUserInput } from '../platform/errors';
 import { RandomStream } from '../synth/random';
+import type { Corruption } from '../distortions/catalog';
 import type { TrainingOptions } from './options';
 
 export type KnobGroup = 'input corruption' | 'objective' | 'generator' | 'discriminator' | 'loss and learning';
@@ -31,6 +32,11 @@ export type KnobSpec = NumberKnob | ChoiceKnob;
 
 /** The CNN kinds' corruption codes a grey-level trainer can train with (colour_removal needs RGB). */
 export const TRAINING_CORRUPTIONS = ['none', 'pink_noise', 'white_noise', 'downsampling'] as const;
+/** What a test set's zoo entry draws unless it says: the corruptions a grey image takes, at moderate strength. */
+export const ZOO_POOL_DEFAULTS = {
+  corruptions: [...TRAINING_CORRUPTIONS] as Corruption[],
+  level: [0.02, 0.2] as [number, number],
+};
 /** The trainer's target kinds of imitating members: the engine's noise kinds it reproduces bit for bit. */
 export const TARGET_KINDS = ['gaussian_noise', 'uniform_noise'] as const;
 
