@@ -13,6 +13,8 @@ import traceback
 
 from .events import Events
 
+# corrupt.py's names, without importing torch for --help.
+CORRUPTION_CHOICES = ("none", "pink_noise", "white_noise", "downsampling")
 DEFAULT_OUT_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "models", "onnx")
 
 
@@ -60,6 +62,16 @@ def _non_negative(value):
     if v < 0:
         raise argparse.ArgumentTypeError("must be >= 0")
     return v
+
+
+def _json_object(value):
+    try:
+        parsed = json.loads(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not JSON: {exc}") from None
+    if not isinstance(parsed, dict):
+        raise argparse.ArgumentTypeError("must be a JSON object")
+    return parsed
 
 
 def _common(p, name, epochs, batch, lr, size):
@@ -117,8 +129,19 @@ def build_parser():
     g.add_argument("--channels", type=_positive(int), default=32, help="channels of the first level (default 32)")
     d.set_defaults(func="dae")
 
-    n = sub.add_parser("train-gan", help="conditional GAN (pix2pix-like) that learns a traditional distortion")
+    n = sub.add_parser("train-gan", help="conditional GAN (pix2pix-like) that learns a traditional distortion, or a "
+                                         "zoo member (GAN- or DAE-style)")
     _common(n, None, 20, 8, 2e-4, 256)
+    g = n.add_argument_group("objective and input corruption (a zoo's knobs)")
+    g.add_argument("--objective", choices=("imitate", "reconstruct"), default="imitate",
+                   help="imitate: the target is the engine's --target-kind of the image (GAN-style, default); "
+                        "reconstruct: the target is the clean image (DAE-style, manifest task dae)")
+    g.add_argument("--input-corruption", choices=CORRUPTION_CHOICES, default="none",
+                   help="what the generator's input is corrupted with while training (default none)")
+    g.add_argument("--input-level", type=_non_negative, default=0.1,
+                   help="corruption strength: noise standard deviation, or downsampling by 1 + 7 level (default 0.1)")
+    g.add_argument("--zoo-member", type=_json_object, default=None,
+                   help="a JSON object recorded in the manifest as zooMember (the server's zoo: index, draw, knobs)")
     g = n.add_argument_group("target: the 'real' distortion (the native engine's definition)")
     g.add_argument("--target-kind", choices=("gaussian_noise", "uniform_noise"), default="gaussian_noise")
     g.add_argument("--target-sigma", type=_non_negative, default=0.1, help="gaussian_noise sigma (default 0.1)")
