@@ -2,7 +2,8 @@
 # The GPU checks, for a machine with an NVIDIA GPU, nvcc, CMake and python3 with torch (no Node needed):
 # builds the kernels for the local GPU, runs the CPU-vs-CUDA agreement tests and the CUDA throughput bench;
 # with TRAINING=1 also the training package's tests (its CUDA smoke test runs where torch sees a GPU) and
-# a check of exported models with onnxruntime where that is installed; CUDA_CHECKS=0 skips the kernels.
+# a check of exported models with onnxruntime where that is installed; with ZOO=1 the seconds per zoo member
+# on the GPU (BENCHMARKS.md, "Generator zoo"); CUDA_CHECKS=0 skips the kernels.
 #   bash scripts/gpu-check.sh [LOG_DIR]
 set -uo pipefail
 log_dir="${1:-build/gpu-logs}"
@@ -52,6 +53,31 @@ PY
     (cd training && python3 -m medpsim_training $args --data "$data" --epochs 1 --device cuda --out-dir "$models" --name "$name" >/dev/null) &&
       (cd training && python3 -m medpsim_training verify-export --model "$models/$name.onnx" --require-onnxruntime | tail -n 1) | tee -a "$log_dir/onnx-verify.txt" ||
       training_rc=1
+  done
+fi
+if [ "${ZOO:-0}" = 1 ]; then
+  # Seconds per zoo member on the GPU (npm run bench:zoo's figure, without Node): the knobs of its first four
+  # draws (default ranges, seed 1, printed by bench/zoo.ts), one epoch on 24 phantoms, at 64 and 256 px.
+  echo "== zoo members on the GPU"
+  for size in 64 256; do
+    zoo_data="$(mktemp -d)" zoo_out="$(mktemp -d)"
+    python3 - "$zoo_data" "$size" <<'PY'
+import sys
+sys.path.insert(0, "training/tests")
+from helpers import make_kermany
+make_kermany(sys.argv[1], size=int(sys.argv[2]))
+PY
+    while read -r knobs; do
+      start=$(date +%s.%N)
+      (cd training && python3 -m medpsim_training train-gan --data "$zoo_data" --out-dir "$zoo_out" --name member --device cuda \
+        --epochs 1 --image-size "$size" --batch-size 8 $knobs >/dev/null 2>"$log_dir/zoo-last.txt") || { tail -n 5 "$log_dir/zoo-last.txt"; training_rc=1; }
+      echo "$size px: $(awk "BEGIN { printf \"%.2f\", $(date +%s.%N) - $start }") s: $knobs" | tee -a "$log_dir/zoo-members.txt"
+    done <<'KNOBS'
+--input-corruption pink_noise --input-level 0.09038 --objective reconstruct --g-layers 6 --g-skips 1 --g-dropout-layers 1 --g-upsample bilinear --g-norm none --g-first-stride 2 --g-channels 9 --d-layers 2 --w-pixel 75.68 --w-feature 2.097 --w-adv 0.9445 --lr 0.0001058 --seed 0
+--input-corruption pink_noise --input-level 0.05502 --objective reconstruct --g-layers 3 --g-skips 2 --g-dropout-layers 2 --g-force-top-skip --g-upsample transpose --g-norm instance --g-first-stride 1 --g-channels 30 --d-layers 2 --w-pixel 40.7 --w-feature 9.69 --w-adv 0.1372 --lr 0.0003105 --seed 1
+--input-corruption downsampling --input-level 0.07668 --objective reconstruct --g-layers 3 --g-skips 1 --g-dropout-layers 1 --g-upsample transpose --g-norm instance --g-first-stride 2 --g-channels 28 --d-layers 2 --w-pixel 54.11 --w-feature 3.172 --w-adv 0.08802 --lr 0.0003483 --seed 2
+--input-corruption downsampling --input-level 0.1228 --objective reconstruct --g-layers 4 --g-skips 1 --g-dropout-layers 2 --g-upsample nearest --g-norm batch --g-first-stride 2 --g-channels 14 --d-layers 2 --w-pixel 96.8 --w-feature 5.411 --w-adv 0.6371 --lr 0.0001378 --seed 3
+KNOBS
   done
 fi
 echo "tests rc=$tests_rc bench rc=$bench_rc training rc=$training_rc"

@@ -76,7 +76,8 @@ const ZOO_FIELDS = `name state size job { id state done failed total error } mem
 function printZoo(zoo: ZooView): void {
   console.log(`zoo ${zoo.name}: ${zoo.state}, ${zoo.members.length} of ${zoo.size} members${zoo.job?.failed ? `, ${zoo.job.failed} given up` : ''}`);
   for (const member of zoo.members) {
-    const knobs = Object.entries(member.knobs).map(([name, value]) => `${name}=${value}`).join(' ');
+    // In the catalog's order (jsonb keeps its own).
+    const knobs = ZOO_KNOBS.filter((knob) => knob.name in member.knobs).map((knob) => `${knob.name}=${member.knobs[knob.name]}`).join(' ');
     const seconds = member.summary?.seconds;
     console.log(`  ${member.modelName} (draw ${member.draw}${seconds !== undefined ? `, ${seconds.toFixed(1)} s` : ''}): ${knobs}`);
   }

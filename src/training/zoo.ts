@@ -11,6 +11,7 @@
  * not finite, is degenerate (`degeneracy` below, docs/zoo.md). It is kept as a DEGENERATE draw with its
  * statistics, its files are not registered, and the member's next draw is trained instead, up to guard.draws.
  */
+import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { checkSeed } from '../distortions/apply';
@@ -186,8 +187,20 @@ interface MemberItem {
   name: string;
 }
 
+/**
+ * A member's work folder, one per attempt: the trainer of a worker that died may still be stopping (guard.js
+ * gives it a grace period) when the next attempt starts, and must not write into the new one's files.
+ */
 function workFolder(app: App, jobId: string, index: number): string {
-  return path.join(app.config.dataDir, 'tmp', `zoo-${jobId}-${index}`);
+  return path.join(app.config.dataDir, 'tmp', `zoo-${jobId}-${index}-${randomBytes(4).toString('hex')}`);
+}
+
+/** Removes the folders earlier attempts at this member left behind. */
+async function removeEarlierAttempts(app: App, jobId: string, index: number): Promise<void> {
+  const tmp = path.join(app.config.dataDir, 'tmp');
+  const prefix = `zoo-${jobId}-${index}-`;
+  const entries = await fs.readdir(tmp).catch(() => [] as string[]);
+  await Promise.all(entries.filter((name) => name.startsWith(prefix)).map((name) => fs.rm(path.join(tmp, name), { recursive: true, force: true })));
 }
 
 /** Runs the trainer for one draw; null when the unit was told to stop meanwhile. */
@@ -252,7 +265,7 @@ async function trainMember(app: App, jobId: string, params: ZooParams, item: Mem
   const reasons = earlier.map((row) => `draw ${row.draw}: ${row.reason}`);
   const work = workFolder(app, jobId, index);
   try {
-    await fs.rm(work, { recursive: true, force: true }); // left by an earlier attempt
+    await removeEarlierAttempts(app, jobId, index);
     const data = path.join(work, 'data');
     await exportDataset(app, params.datasetId, data);
     for (let draw = earlier.length; draw < params.guard.draws; draw++) {

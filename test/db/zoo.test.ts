@@ -6,7 +6,7 @@
  * (MEDPSIM_PYTHON): without it they are skipped, except on CI. The killed worker runs from dist/.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { graphql as execute, type ExecutionResult, type GraphQLSchema } from 'graphql';
@@ -18,7 +18,7 @@ import { buildMedpsimSchema } from '../../src/schema/build';
 import { synthesizeDataset } from '../../src/synth/dataset';
 import { ZOO_KNOBS } from '../../src/training/zoo-knobs';
 import { startTestApp, waitForJob, type TestApp } from '../helpers/app';
-import { MAIN, startProcess, stopProcesses } from '../helpers/processes';
+import { MAIN, processesWith, runCli, startProcess, stopProcesses } from '../helpers/processes';
 
 const PYTHON = process.env.MEDPSIM_PYTHON || '/usr/bin/python3';
 const TORCH = spawnSync(PYTHON, ['-c', 'import torch, torchvision, onnx'], { stdio: 'ignore' }).status === 0;
@@ -45,7 +45,7 @@ const OPTIONS = { epochs: 1, imageSize: 64, batchSize: 8 };
 beforeAll(async () => {
   scratch = mkdtempSync(path.join(tmpdir(), 'medpsim-zoo-'));
   modelsDir = path.join(scratch, 'models');
-  t = await startTestApp({ work: false, env: { MEDPSIM_MODELS_DIR: modelsDir, MEDPSIM_PYTHON: PYTHON } });
+  t = await startTestApp({ http: true, work: false, env: { MEDPSIM_MODELS_DIR: modelsDir, MEDPSIM_PYTHON: PYTHON } });
   schema = await buildMedpsimSchema(MODULES);
   const phantoms = path.join(scratch, 'phantoms');
   await synthesizeDataset({ outDir: phantoms, count: 24, width: 64, height: 64, seed: 11 });
@@ -99,7 +99,7 @@ async function zoo(name: string): Promise<Record<string, any>> {
   return result.data!.modelZoo;
 }
 
-async function waitFor<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 120_000): Promise<T> {
+async function waitFor<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
@@ -201,8 +201,8 @@ withTorch('with the Python trainer', () => {
       expect(manifest.training.config).toMatchObject({ epochs: 1, image_size: 64, g_layers: member.knobs.gLayers });
       expect(existsSync(path.join(modelsDir, `${member.modelName}.onnx`))).toBe(true);
     }
-    // The work folders are gone.
-    expect(existsSync(path.join(t.dataDir, 'tmp', `zoo-${jobId}-0`))).toBe(false);
+    // The work folders are gone, the dead worker's too.
+    expect(readdirSync(path.join(t.dataDir, 'tmp')).filter((name) => name.startsWith(`zoo-${jobId}-`))).toEqual([]);
 
     const listed = await gql(`{ modelZoos { name state members { index } } }`);
     expect(listed.data!.modelZoos).toEqual([{ name: 'tiny', state: 'READY', members: [{ index: 0 }, { index: 1 }, { index: 2 }] }]);
@@ -263,6 +263,23 @@ withTorch('with the Python trainer', () => {
     expect(colour.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'pool[0].corruptions' });
   }, 300_000);
 
+  it('medpsim zoos shows the members and their knobs; medpsim train zoo passes the server\'s errors on', async () => {
+    const cli = (args: string[]) => runCli({ url: t.server!.url, token: t.token }, args);
+    const listed = await cli(['zoos']);
+    expect(listed.code).toBe(0);
+    expect(listed.output).toMatch(/^tiny\tREADY\t3\/3 members$/m);
+    const shown = await cli(['zoos', 'tiny']);
+    expect(shown.code).toBe(0);
+    expect(shown.output).toMatch(/zoo tiny: READY, 3 of 3 members/);
+    expect(shown.output).toMatch(/tiny-m000 \(draw 0, [\d.]+ s\): inputCorruption=\S+ .*gLayers=[23] /);
+    const inverted = await cli(['train', 'zoo', '--name', 'cli-zoo', '--dataset', 'zoo-phantoms', '--range', 'gLayers=5..3', '--members', '2']);
+    expect(inverted.code).not.toBe(0);
+    expect(inverted.output).toMatch(/ranges\.gLayers: min 5 exceeds max 3/);
+    const choice = await cli(['train', 'zoo', '--name', 'cli-zoo', '--dataset', 'zoo-phantoms', '--range', 'gUpsample=bilinear,pixelshuffle']);
+    expect(choice.output).toMatch(/ranges\.gUpsample\[1\]: must be one of transpose, nearest, bilinear/);
+    expect((await t.app.pool.query(`SELECT count(*)::int AS n FROM model_zoos WHERE name = 'cli-zoo'`)).rows[0].n).toBe(0);
+  });
+
   it('the guard replaces a degenerate draw with the next one and reports it', async () => {
     // The same seed and ranges draw member 0 as in "tiny"; a limit just above its measured change makes it
     // "nearly the identity" here.
@@ -300,4 +317,20 @@ withTorch('with the Python trainer', () => {
     const models = (await t.app.pool.query(`SELECT name FROM models WHERE name LIKE 'strict-%'`)).rows;
     expect(models.length).toBe(strict.members.length);
   }, 600_000);
+
+  it('cancelling stops the member in training; nothing of it is registered', async () => {
+    const jobId = await trainZoo({ name: 'cancelled', size: 2, options: { ...OPTIONS, epochs: 500 } });
+    // The trainer's command line names the member (--name cancelled-m000 or -m001: units are taken in any order).
+    await waitFor('a member\'s trainer', async () => processesWith('cancelled-m').length > 0);
+    const cancelled = await gql(`mutation ($id: ID!) { cancelJob(id: $id) { state } }`, { id: jobId });
+    expect(cancelled.data!.cancelJob.state).toBe('CANCELLED');
+    await waitFor('the trainer to exit', async () => processesWith('cancelled-m').length === 0, 15_000);
+    expect((await zoo('cancelled')).state).toBe('CANCELLED');
+    const { rows } = await t.app.pool.query(
+      `SELECT (SELECT count(*) FROM models WHERE name LIKE 'cancelled-%')::int AS models, (SELECT count(*) FROM job_items WHERE job_id = $1)::int AS items`,
+      [jobId],
+    );
+    expect(rows[0]).toEqual({ models: 0, items: 0 });
+    await waitFor('its work folder to go', async () => !readdirSync(path.join(t.dataDir, 'tmp')).some((name) => name.startsWith(`zoo-${jobId}-`)), 15_000);
+  }, 120_000);
 });

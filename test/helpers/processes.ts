@@ -93,6 +93,22 @@ export function liveGroupMembers(pgid: number): number[] {
   return live;
 }
 
+/** Live processes with a command-line argument that starts with `prefix` (e.g. a trainer's --name), from /proc. */
+export function processesWith(prefix: string): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) continue;
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').some((arg) => arg.startsWith(prefix))) found.push(Number(entry));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return found;
+}
+
 /**
  * Stops the process (SIGSTOP) and resolves once every one of its threads is stopped (Linux /proc), so that
  * it runs no more code until thaw() or a SIGKILL: what it had written stays as it was, to be looked at.
