@@ -139,8 +139,8 @@ export async function trainGeneratorZoo(app: App, input: TrainZooInput): Promise
   return inTransaction(app.pool, async (db) => {
     const { rows: taken } = await db.query(
       `SELECT (SELECT name FROM model_zoos WHERE name = $1) AS zoo,
-              (SELECT name FROM models WHERE left(name, length($1) + 2) = $1 || '-m' ORDER BY name LIMIT 1) AS model`,
-      [name],
+              (SELECT name FROM models WHERE name = ANY($2) ORDER BY name LIMIT 1) AS model`,
+      [name, Array.from({ length: size }, (_, index) => memberName(name, index))],
     );
     if (taken[0].zoo) throw badUserInput('name', `a zoo named "${name}" exists; choose another name`);
     if (taken[0].model) throw badUserInput('name', `model "${taken[0].model}" is registered under this zoo's member names; choose another name`);
