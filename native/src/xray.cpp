@@ -231,6 +231,11 @@ std::vector<Lerp> lerps(int n, int m) {
   return out;
 }
 
+// One output row of the vertical lerp: clamp01(top (1 - t) + bottom t), in double.
+MEDPSIM_VECTOR_CLONES void lerp_rows(const double* __restrict top, const double* __restrict bottom, double t, float* __restrict out, int n) {
+  for (int x = 0; x < n; ++x) out[x] = clamp01(top[x] * (1 - t) + bottom[x] * t);
+}
+
 void resolution_loss(const Image& in, Image& out, const Params& p, uint64_t, int threads) {
   const double factor = p.at("factor");
   if (factor == 1.0) return copy_image(in, out);
@@ -239,9 +244,10 @@ void resolution_loss(const Image& in, Image& out, const Params& p, uint64_t, int
   const int sh = std::max(1, static_cast<int>(std::lround(h / factor)));
   const auto tx = area_taps(w, sw), ty = area_taps(h, sh);
   // Bilinear upsampling with half-pixel centres, coordinates clamped to the small image (as OpenCV resize
-  // does): each column's and each row's taps once.
+  // does): each small row widened to w once (every output row between two small rows reads the same two),
+  // then each output row a lerp of two widened rows.
   const std::vector<Lerp> columns = lerps(w, sw), rows = lerps(h, sh);
-  Buffer<double> small(static_cast<size_t>(sw) * sh), tmp(static_cast<size_t>(sw) * h);
+  Buffer<double> small(static_cast<size_t>(sw) * sh), tmp(static_cast<size_t>(sw) * h), wide(static_cast<size_t>(w) * sh);
   for (int c = 0; c < in.channels(); ++c) {
     const float* src = in.plane(c);
     parallel_for(h, threads, [&](int y0, int y1) {  // rows: w -> sw
@@ -261,20 +267,18 @@ void resolution_loss(const Image& in, Image& out, const Params& p, uint64_t, int
           const double* from = tmp.data() + static_cast<size_t>(t.index) * sw;
           for (int j = 0; j < sw; ++j) row[j] += t.weight * from[j];
         }
+        double* widened = wide.data() + static_cast<size_t>(i) * w;  // sw -> w
+        for (int x = 0; x < w; ++x) {
+          const Lerp& k = columns[x];
+          widened[x] = row[k.i0] * (1 - k.t) + row[k.i1] * k.t;
+        }
       }
     });
     float* dst = out.plane(c);
-    parallel_for(h, threads, [&](int y0, int y1) {
+    parallel_for(h, threads, [&](int y0, int y1) {  // rows: sh -> h
       for (int y = y0; y < y1; ++y) {
         const Lerp& r = rows[y];
-        const double* top_row = small.data() + static_cast<size_t>(r.i0) * sw;
-        const double* bottom_row = small.data() + static_cast<size_t>(r.i1) * sw;
-        for (int x = 0; x < w; ++x) {
-          const Lerp& k = columns[x];
-          const double top = top_row[k.i0] * (1 - k.t) + top_row[k.i1] * k.t;
-          const double bottom = bottom_row[k.i0] * (1 - k.t) + bottom_row[k.i1] * k.t;
-          dst[static_cast<size_t>(y) * w + x] = clamp01(top * (1 - r.t) + bottom * r.t);
-        }
+        lerp_rows(wide.data() + static_cast<size_t>(r.i0) * w, wide.data() + static_cast<size_t>(r.i1) * w, r.t, dst + static_cast<size_t>(y) * w, w);
       }
     });
   }
