@@ -1,6 +1,10 @@
 // Spatial kinds, all by inverse mapping: each output pixel (x, y) reads the input at a source
 // position, bilinearly, out-of-image taps reflected (BORDER_REFLECT_101).
+#include <algorithm>
+#include <climits>
 #include <cmath>
+#include <cstdint>
+#include <vector>
 
 #include "medpsim/kernels.hpp"
 #include "medpsim/warp_field.hpp"
@@ -68,6 +72,49 @@ void homography(const Image& in, Image& out, const Params& p, uint64_t seed, int
   });
 }
 
+// A row's bilinear taps (bilinear_position), as arrays along x; 32-bit offsets, which the vector gathers take
+// (planes of up to 2^31 samples: warp samples larger ones one by one).
+struct RowTaps {
+  explicit RowTaps(int n) : top_left(n), top_right(n), bottom_left(n), bottom_right(n), fx(n), fy(n) {}
+  void set(int x, const BilinearTaps& t) {
+    top_left[x] = static_cast<int32_t>(t.top_left);
+    top_right[x] = static_cast<int32_t>(t.top_right);
+    bottom_left[x] = static_cast<int32_t>(t.bottom_left);
+    bottom_right[x] = static_cast<int32_t>(t.bottom_right);
+    fx[x] = t.fx;
+    fy[x] = t.fy;
+  }
+  std::vector<int32_t> top_left, top_right, bottom_left, bottom_right;
+  std::vector<double> fx, fy;
+};
+
+// out[x] = clamp01(bilinear_blend(plane, taps at x)) along a row, written out so that it vectorises.
+MEDPSIM_VECTOR_CLONES void blend_row(const float* __restrict plane, const RowTaps& taps, float* __restrict out, int n) {
+  const int32_t* __restrict tl = taps.top_left.data();
+  const int32_t* __restrict tr = taps.top_right.data();
+  const int32_t* __restrict bl = taps.bottom_left.data();
+  const int32_t* __restrict br = taps.bottom_right.data();
+  const double* __restrict fx = taps.fx.data();
+  const double* __restrict fy = taps.fy.data();
+  for (int x = 0; x < n; ++x) {
+    const double top = plane[tl[x]] * (1.0 - fx[x]) + plane[tr[x]] * fx[x];
+    const double bottom = plane[bl[x]] * (1.0 - fx[x]) + plane[br[x]] * fx[x];
+    out[x] = clamp01(static_cast<float>(top * (1.0 - fy[x]) + bottom * fy[x]));
+  }
+}
+
+// One lattice term of a row's displacements, x by x: d[x] += (column weight x row weight) * lattice value at
+// the column's tap, as WarpField::at adds it for one pixel (the terms in at's order, so the same bits).
+MEDPSIM_VECTOR_CLONES void add_lattice_term(const double* __restrict column_weights, const int* __restrict column_taps, double row_weight,
+                                            const double* __restrict fx_row, const double* __restrict fy_row, double* __restrict dx,
+                                            double* __restrict dy, int n) {
+  for (int x = 0; x < n; ++x) {
+    const double weight = column_weights[x] * row_weight;
+    dx[x] += weight * fx_row[column_taps[x]];
+    dy[x] += weight * fy_row[column_taps[x]];
+  }
+}
+
 // Random displacement field from a grid x grid lattice spanning the image (control point (i, j)
 // at x = i (w - 1) / (grid - 1)), each point moved by U(-1, 1) * magnitude * shorter side in x
 // and y; interpolated bilinearly or with Catmull-Rom (end taps clamped). Output (x, y) samples
@@ -80,16 +127,40 @@ void warp(const Image& in, Image& out, const Params& p, uint64_t seed, int threa
   std::vector<double> fx, fy;
   warp_lattice(w, h, grid, magnitude, seed, fx, fy);
   const WarpField field{fx.data(), fy.data(), grid, w, h, cubic};
-  // Each column's lattice taps once, each row's once per row (the same weights the GPU computes per pixel).
-  std::vector<WarpField::Axis> columns(w);
-  for (int x = 0; x < w; ++x) columns[x] = field.axis(x, w);
+  // Each column's lattice taps and weights once, as rows along x; a row's displacements then term by term
+  // along the whole row (WarpField::at per pixel on the GPU: the same terms in the same order).
+  const int lo = cubic ? 0 : 1, hi = cubic ? 4 : 3;  // linear's outer weights are 0 (see WarpField::at)
+  std::vector<double> column_weights(4 * static_cast<size_t>(w));
+  std::vector<int> column_taps(4 * static_cast<size_t>(w));
+  for (int x = 0; x < w; ++x) {
+    const WarpField::Axis column = field.axis(x, w);
+    for (int i = 0; i < 4; ++i) {
+      column_weights[i * static_cast<size_t>(w) + x] = column.weight[i];
+      column_taps[i * static_cast<size_t>(w) + x] = WarpField::clamp_index(column.first - 1 + i, grid);
+    }
+  }
+  const bool small_planes = static_cast<int64_t>(w) * h <= INT32_MAX;
   parallel_for(h, threads, [&](int y0, int y1) {
+    std::vector<double> dx(w), dy(w);
+    RowTaps taps(small_planes ? w : 0);
     for (int y = y0; y < y1; ++y) {
       const WarpField::Axis row = field.axis(y, h);
-      for (int x = 0; x < w; ++x) {
-        double sx, sy;
-        field.at(columns[x], row, x, y, sx, sy);
-        for (int c = 0; c < in.channels(); ++c) out.at(c, y, x) = clamp01(sample_bilinear(in.plane(c), w, h, sx, sy));
+      std::fill(dx.begin(), dx.end(), 0.0);
+      std::fill(dy.begin(), dy.end(), 0.0);
+      for (int j = lo; j < hi; ++j) {
+        const size_t lattice_row = static_cast<size_t>(WarpField::clamp_index(row.first - 1 + j, grid)) * grid;
+        for (int i = lo; i < hi; ++i) {
+          add_lattice_term(column_weights.data() + i * static_cast<size_t>(w), column_taps.data() + i * static_cast<size_t>(w), row.weight[j],
+                           fx.data() + lattice_row, fy.data() + lattice_row, dx.data(), dy.data(), w);
+        }
+      }
+      if (small_planes) {
+        for (int x = 0; x < w; ++x) taps.set(x, bilinear_position(w, h, x + dx[x], y + dy[x]));
+        for (int c = 0; c < in.channels(); ++c) blend_row(in.plane(c), taps, out.plane(c) + static_cast<size_t>(y) * w, w);
+      } else {
+        for (int x = 0; x < w; ++x) {
+          for (int c = 0; c < in.channels(); ++c) out.at(c, y, x) = clamp01(sample_bilinear(in.plane(c), w, h, x + dx[x], y + dy[x]));
+        }
       }
     }
   });

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 
@@ -27,8 +28,15 @@ MEDPSIM_HD inline int reflect101(int64_t i, int n) {
   return static_cast<int>(i < n ? i : period - i);
 }
 
-// Bilinear sample of one plane at (x, y) (pixel centres at integers), out-of-image taps reflect-101.
-MEDPSIM_HD inline float sample_bilinear(const float* plane, int width, int height, double x, double y) {
+// Where a bilinear sample at (x, y) reads: the offsets of its four taps in the plane (reflect-101 outside)
+// and its fractions. sample_bilinear is bilinear_blend of bilinear_position; the CPU warps split the two to
+// blend a whole row at once.
+struct BilinearTaps {
+  size_t top_left, top_right, bottom_left, bottom_right;
+  double fx, fy;
+};
+
+MEDPSIM_HD inline BilinearTaps bilinear_position(int width, int height, double x, double y) {
   // Far-out or non-finite coordinates (degenerate homographies) are pinned so the integer maths
   // below cannot overflow; reflect-101 makes any finite position valid. (v - v is 0 only for finite v.)
   if (!(x - x == 0.0)) x = 0.0;
@@ -36,7 +44,6 @@ MEDPSIM_HD inline float sample_bilinear(const float* plane, int width, int heigh
   x = x < -1e9 ? -1e9 : (x > 1e9 ? 1e9 : x);  // fmax/fmin's NaN rules would cost a library call; x is finite here
   y = y < -1e9 ? -1e9 : (y > 1e9 ? 1e9 : y);
   const double fx0 = floor(x), fy0 = floor(y);
-  const double fx = x - fx0, fy = y - fy0;
   const int64_t ix = static_cast<int64_t>(fx0), iy = static_cast<int64_t>(fy0);
   // Inside the image (nearly every tap of a warp) reflect-101 is the identity: one test for all four.
   const bool inside = ix >= 0 && ix + 1 < width && iy >= 0 && iy + 1 < height;
@@ -44,12 +51,20 @@ MEDPSIM_HD inline float sample_bilinear(const float* plane, int width, int heigh
   const int x1 = inside ? static_cast<int>(ix) + 1 : reflect101(ix + 1, width);
   const int y0 = inside ? static_cast<int>(iy) : reflect101(iy, height);
   const int y1 = inside ? static_cast<int>(iy) + 1 : reflect101(iy + 1, height);
-  const float* r0 = plane + static_cast<size_t>(y0) * width;
-  const float* r1 = plane + static_cast<size_t>(y1) * width;
-  // With fx = fy = 0 this is exactly r0[x0], so integer shifts are bit-exact copies.
-  const double top = r0[x0] * (1.0 - fx) + r0[x1] * fx;
-  const double bottom = r1[x0] * (1.0 - fx) + r1[x1] * fx;
-  return static_cast<float>(top * (1.0 - fy) + bottom * fy);
+  const size_t r0 = static_cast<size_t>(y0) * width, r1 = static_cast<size_t>(y1) * width;
+  return {r0 + x0, r0 + x1, r1 + x0, r1 + x1, x - fx0, y - fy0};
+}
+
+MEDPSIM_HD inline float bilinear_blend(const float* plane, const BilinearTaps& t) {
+  // With fx = fy = 0 this is exactly the top-left tap, so integer shifts are bit-exact copies.
+  const double top = plane[t.top_left] * (1.0 - t.fx) + plane[t.top_right] * t.fx;
+  const double bottom = plane[t.bottom_left] * (1.0 - t.fx) + plane[t.bottom_right] * t.fx;
+  return static_cast<float>(top * (1.0 - t.fy) + bottom * t.fy);
+}
+
+// Bilinear sample of one plane at (x, y) (pixel centres at integers), out-of-image taps reflect-101.
+MEDPSIM_HD inline float sample_bilinear(const float* plane, int width, int height, double x, double y) {
+  return bilinear_blend(plane, bilinear_position(width, height, x, y));
 }
 
 // Float bit patterns (frexp without a library call, identical on host and device).

@@ -51,11 +51,13 @@ struct WarpField {
   MEDPSIM_HD static int clamp_index(int i, int n) { return i < 0 ? 0 : (i > n - 1 ? n - 1 : i); }
 
   // The source position of (x, y) from its column's and row's axes (the CPU computes each column's once).
+  // Linear weights are 0 at the outer taps: their terms (+-0) would not change the sums, so they are left out.
   MEDPSIM_HD void at(const Axis& ax, const Axis& ay, int x, int y, double& sx, double& sy) const {
     double dx = 0.0, dy = 0.0;
-    for (int j = 0; j < 4; ++j) {
+    const int lo = cubic ? 0 : 1, hi = cubic ? 4 : 3;
+    for (int j = lo; j < hi; ++j) {
       const int gy = clamp_index(ay.first - 1 + j, grid);
-      for (int i = 0; i < 4; ++i) {
+      for (int i = lo; i < hi; ++i) {
         const int gx = clamp_index(ax.first - 1 + i, grid);
         const double weight = ax.weight[i] * ay.weight[j];
         dx += weight * fx[static_cast<size_t>(gy) * grid + gx];
