@@ -17,18 +17,65 @@ namespace {
 constexpr uint32_t kHomographyStream = 0x1100, kWarpStream = 0x1200;
 constexpr double kDeg = M_PI / 180.0;
 
+// A row's bilinear taps (bilinear_position), as arrays along x; 32-bit offsets, which the vector gathers take
+// (planes of up to 2^31 samples: sample_row samples larger ones one by one).
+struct RowTaps {
+  void resize(int n) {
+    for (auto* offsets : {&top_left, &top_right, &bottom_left, &bottom_right}) offsets->resize(n);
+    fx.resize(n);
+    fy.resize(n);
+  }
+  void set(int x, const BilinearTaps& t) {
+    top_left[x] = static_cast<int32_t>(t.top_left);
+    top_right[x] = static_cast<int32_t>(t.top_right);
+    bottom_left[x] = static_cast<int32_t>(t.bottom_left);
+    bottom_right[x] = static_cast<int32_t>(t.bottom_right);
+    fx[x] = t.fx;
+    fy[x] = t.fy;
+  }
+  std::vector<int32_t> top_left, top_right, bottom_left, bottom_right;
+  std::vector<double> fx, fy;
+};
+
+// out[x] = clamp01(bilinear_blend(plane, taps at x)) along a row, written out so that it vectorises.
+MEDPSIM_VECTOR_CLONES void blend_row(const float* __restrict plane, const RowTaps& taps, float* __restrict out, int n) {
+  const int32_t* __restrict tl = taps.top_left.data();
+  const int32_t* __restrict tr = taps.top_right.data();
+  const int32_t* __restrict bl = taps.bottom_left.data();
+  const int32_t* __restrict br = taps.bottom_right.data();
+  const double* __restrict fx = taps.fx.data();
+  const double* __restrict fy = taps.fy.data();
+  for (int x = 0; x < n; ++x) {
+    const double top = plane[tl[x]] * (1.0 - fx[x]) + plane[tr[x]] * fx[x];
+    const double bottom = plane[bl[x]] * (1.0 - fx[x]) + plane[br[x]] * fx[x];
+    out[x] = clamp01(static_cast<float>(top * (1.0 - fy[x]) + bottom * fy[x]));
+  }
+}
+
+// Row y of out: every channel sampled at position(x) -> (sx, sy), x < w. The row's taps first, then each
+// channel's row blended at once; planes above 2^31 samples (beyond RowTaps' offsets) sample by sample.
+template <typename Position>
+void sample_row(const Image& in, Image& out, int y, RowTaps& taps, Position position) {
+  const int w = in.width(), h = in.height();
+  const bool small_planes = static_cast<int64_t>(w) * h <= INT32_MAX;
+  if (small_planes) taps.resize(w);
+  for (int x = 0; x < w; ++x) {
+    double sx, sy;
+    position(x, sx, sy);
+    if (small_planes) taps.set(x, bilinear_position(w, h, sx, sy));
+    else for (int c = 0; c < in.channels(); ++c) out.at(c, y, x) = clamp01(sample_bilinear(in.plane(c), w, h, sx, sy));
+  }
+  if (small_planes) {
+    for (int c = 0; c < in.channels(); ++c) blend_row(in.plane(c), taps, out.plane(c) + static_cast<size_t>(y) * w, w);
+  }
+}
+
 // out(c, y, x) = in(c, source(x, y)) for every channel; source(x, y, sx, sy) sets the position.
 template <typename Source>
 void remap(const Image& in, Image& out, int threads, Source source) {
-  const int w = in.width(), h = in.height();
-  parallel_for(h, threads, [&](int y0, int y1) {
-    for (int y = y0; y < y1; ++y) {
-      for (int x = 0; x < w; ++x) {
-        double sx, sy;
-        source(x, y, sx, sy);
-        for (int c = 0; c < in.channels(); ++c) out.at(c, y, x) = clamp01(sample_bilinear(in.plane(c), w, h, sx, sy));
-      }
-    }
+  parallel_for(in.height(), threads, [&](int y0, int y1) {
+    RowTaps taps;
+    for (int y = y0; y < y1; ++y) sample_row(in, out, y, taps, [&](int x, double& sx, double& sy) { source(x, y, sx, sy); });
   });
 }
 
@@ -72,37 +119,6 @@ void homography(const Image& in, Image& out, const Params& p, uint64_t seed, int
   });
 }
 
-// A row's bilinear taps (bilinear_position), as arrays along x; 32-bit offsets, which the vector gathers take
-// (planes of up to 2^31 samples: warp samples larger ones one by one).
-struct RowTaps {
-  explicit RowTaps(int n) : top_left(n), top_right(n), bottom_left(n), bottom_right(n), fx(n), fy(n) {}
-  void set(int x, const BilinearTaps& t) {
-    top_left[x] = static_cast<int32_t>(t.top_left);
-    top_right[x] = static_cast<int32_t>(t.top_right);
-    bottom_left[x] = static_cast<int32_t>(t.bottom_left);
-    bottom_right[x] = static_cast<int32_t>(t.bottom_right);
-    fx[x] = t.fx;
-    fy[x] = t.fy;
-  }
-  std::vector<int32_t> top_left, top_right, bottom_left, bottom_right;
-  std::vector<double> fx, fy;
-};
-
-// out[x] = clamp01(bilinear_blend(plane, taps at x)) along a row, written out so that it vectorises.
-MEDPSIM_VECTOR_CLONES void blend_row(const float* __restrict plane, const RowTaps& taps, float* __restrict out, int n) {
-  const int32_t* __restrict tl = taps.top_left.data();
-  const int32_t* __restrict tr = taps.top_right.data();
-  const int32_t* __restrict bl = taps.bottom_left.data();
-  const int32_t* __restrict br = taps.bottom_right.data();
-  const double* __restrict fx = taps.fx.data();
-  const double* __restrict fy = taps.fy.data();
-  for (int x = 0; x < n; ++x) {
-    const double top = plane[tl[x]] * (1.0 - fx[x]) + plane[tr[x]] * fx[x];
-    const double bottom = plane[bl[x]] * (1.0 - fx[x]) + plane[br[x]] * fx[x];
-    out[x] = clamp01(static_cast<float>(top * (1.0 - fy[x]) + bottom * fy[x]));
-  }
-}
-
 // One lattice term of a row's displacements, x by x: d[x] += (column weight x row weight) * lattice value at
 // the column's tap, as WarpField::at adds it for one pixel (the terms in at's order, so the same bits).
 MEDPSIM_VECTOR_CLONES void add_lattice_term(const double* __restrict column_weights, const int* __restrict column_taps, double row_weight,
@@ -139,10 +155,9 @@ void warp(const Image& in, Image& out, const Params& p, uint64_t seed, int threa
       column_taps[i * static_cast<size_t>(w) + x] = WarpField::clamp_index(column.first - 1 + i, grid);
     }
   }
-  const bool small_planes = static_cast<int64_t>(w) * h <= INT32_MAX;
   parallel_for(h, threads, [&](int y0, int y1) {
     std::vector<double> dx(w), dy(w);
-    RowTaps taps(small_planes ? w : 0);
+    RowTaps taps;
     for (int y = y0; y < y1; ++y) {
       const WarpField::Axis row = field.axis(y, h);
       std::fill(dx.begin(), dx.end(), 0.0);
@@ -154,14 +169,10 @@ void warp(const Image& in, Image& out, const Params& p, uint64_t seed, int threa
                            fx.data() + lattice_row, fy.data() + lattice_row, dx.data(), dy.data(), w);
         }
       }
-      if (small_planes) {
-        for (int x = 0; x < w; ++x) taps.set(x, bilinear_position(w, h, x + dx[x], y + dy[x]));
-        for (int c = 0; c < in.channels(); ++c) blend_row(in.plane(c), taps, out.plane(c) + static_cast<size_t>(y) * w, w);
-      } else {
-        for (int x = 0; x < w; ++x) {
-          for (int c = 0; c < in.channels(); ++c) out.at(c, y, x) = clamp01(sample_bilinear(in.plane(c), w, h, x + dx[x], y + dy[x]));
-        }
-      }
+      sample_row(in, out, y, taps, [&](int x, double& sx, double& sy) {
+        sx = x + dx[x];
+        sy = y + dy[x];
+      });
     }
   });
 }
