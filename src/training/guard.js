@@ -8,8 +8,9 @@
  * with the trainer in it, and the worker stops a run by signalling that whole group. A worker that dies
  * without stopping its runs (SIGKILL, a crash) cannot signal anyone; this guard notices instead: its stdin
  * is a pipe from the worker that the worker never writes to, so end-of-file means the worker is gone, and
- * the guard then stops the group (SIGTERM, SIGKILL after a grace period). Python cannot be asked to watch
- * its parent itself, hence this small process in between.
+ * the guard then kills the group at once (SIGKILL: nobody reads what an orphaned trainer would still write,
+ * and a grace period would let it write into a folder the next attempt already cleared). Python cannot be
+ * asked to watch its parent itself, hence this small process in between.
  *
  * The trainer's stdout and stderr are the guard's own (inherited), so its lines reach the worker directly.
  * The guard exits with the trainer's exit code (128 + signal number when a signal ended it), or 127 with a
@@ -19,7 +20,6 @@
 const { spawn } = require('node:child_process');
 const { constants } = require('node:os');
 
-const GRACE_MS = 5000;
 const [program, ...args] = process.argv.slice(2);
 
 function signalGroup(signal) {
@@ -45,9 +45,8 @@ let orphaned = false;
 const parentGone = () => {
   if (orphaned) return;
   orphaned = true;
-  process.stderr.write('the worker that started this training is gone: stopping the trainer\n');
-  signalGroup('SIGTERM');
-  setTimeout(() => signalGroup('SIGKILL'), GRACE_MS);
+  process.stderr.write('the worker that started this training is gone: killing the trainer\n');
+  signalGroup('SIGKILL');
 };
 process.stdin.on('end', parentGone);
 process.stdin.on('error', parentGone);

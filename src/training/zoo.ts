@@ -195,12 +195,24 @@ function workFolder(app: App, jobId: string, index: number): string {
   return path.join(app.config.dataDir, 'tmp', `zoo-${jobId}-${index}-${randomBytes(4).toString('hex')}`);
 }
 
-/** Removes the folders earlier attempts at this member left behind. */
-async function removeEarlierAttempts(app: App, jobId: string, index: number): Promise<void> {
+/** Removes the work folders whose names start with `zoo-<jobId>-<member>`: earlier attempts' at a member, or all. */
+async function removeWorkFolders(app: App, jobId: string, member: number | null): Promise<void> {
   const tmp = path.join(app.config.dataDir, 'tmp');
-  const prefix = `zoo-${jobId}-${index}-`;
+  const prefix = member === null ? `zoo-${jobId}-` : `zoo-${jobId}-${member}-`;
   const entries = await fs.readdir(tmp).catch(() => [] as string[]);
   await Promise.all(entries.filter((name) => name.startsWith(prefix)).map((name) => fs.rm(path.join(tmp, name), { recursive: true, force: true })));
+}
+
+/**
+ * Once every member has its outcome, or the job was cancelled: every work folder of the job, also one a killed
+ * worker left half-removed after recording its member (no attempt at that member comes again to clear it).
+ */
+async function removeWorkFoldersIfFinished(app: App, jobId: string): Promise<void> {
+  const { rows } = await app.pool.query<{ finished: boolean }>(
+    `SELECT state NOT IN ('QUEUED', 'RUNNING') OR (total IS NOT NULL AND done + skipped + failed >= total) AS finished FROM jobs WHERE id = $1`,
+    [jobId],
+  );
+  if (rows[0]?.finished ?? true) await removeWorkFolders(app, jobId, null);
 }
 
 /** Runs the trainer for one draw; null when the unit was told to stop meanwhile. */
@@ -260,12 +272,13 @@ async function trainMember(app: App, jobId: string, params: ZooParams, item: Mem
   if (earlier.some((row) => row.state === 'MEMBER')) {
     // Registered just before a crash (the outcome is recorded in the member's statement, so this is rare).
     await jobs.recordOutcome(app.pool, jobId, name, ItemOutcome.DONE);
+    await removeWorkFoldersIfFinished(app, jobId);
     return;
   }
   const reasons = earlier.map((row) => `draw ${row.draw}: ${row.reason}`);
   const work = workFolder(app, jobId, index);
   try {
-    await removeEarlierAttempts(app, jobId, index);
+    await removeWorkFolders(app, jobId, index); // earlier attempts' (a killed worker's trainer may have written there)
     const data = path.join(work, 'data');
     await exportDataset(app, params.datasetId, data);
     for (let draw = earlier.length; draw < params.guard.draws; draw++) {
@@ -310,6 +323,7 @@ async function trainMember(app: App, jobId: string, params: ZooParams, item: Mem
     });
   } finally {
     await fs.rm(work, { recursive: true, force: true }).catch(() => {});
+    await removeWorkFoldersIfFinished(app, jobId).catch(() => {});
   }
 }
 

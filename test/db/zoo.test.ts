@@ -201,7 +201,7 @@ withTorch('with the Python trainer', () => {
       expect(manifest.training.config).toMatchObject({ epochs: 1, image_size: 64, g_layers: member.knobs.gLayers });
       expect(existsSync(path.join(modelsDir, `${member.modelName}.onnx`))).toBe(true);
     }
-    // The work folders are gone, the dead worker's too.
+    // The work folders are gone, the dead worker's too (it may have died removing its own).
     expect(readdirSync(path.join(t.dataDir, 'tmp')).filter((name) => name.startsWith(`zoo-${jobId}-`))).toEqual([]);
 
     const listed = await gql(`{ modelZoos { name state members { index } } }`);
@@ -300,7 +300,12 @@ withTorch('with the Python trainer', () => {
     const draws = [...strict.degenerateDraws, ...strict.members].map((draw: { draw: number }) => draw.draw).sort();
     expect(draws).toEqual(Array.from({ length: draws.length }, (_, i) => i));
     expect(draws.length).toBeGreaterThanOrEqual(2);
-    for (const draw of later) expect(draw.guard.rmsChange).toBeLessThan(limit);
+    for (const draw of later) {
+      // Each replaced for a reason of the rule, with the statistic that says so.
+      if (/nearly the identity/.test(draw.reason)) expect(draw.guard.rmsChange).toBeLessThan(limit);
+      else if (/nearly constant/.test(draw.reason)) expect(draw.guard.contrastRatio).toBeLessThan(0.05);
+      else expect(draw.reason).toMatch(/not finite/);
+    }
     if (strict.members.length === 1) {
       const member = strict.members[0];
       expect(member.draw).toBe(draws.length - 1);
