@@ -12,13 +12,12 @@ import { TestSet, TestSetItem, TestSetState } from '../entities/TestSet';
 import type { App } from '../platform/app';
 import { inTransaction } from '../platform/database';
 import * as jobs from '../platform/jobs/store';
-import { AppError, assertUuid, badUserInput, checkText, notFound, requireIntInRange } from '../platform/errors';
+import { AppError, assertUuid, badUserInput, checkText, notFound, NotFoundError, requireIntInRange } from '../platform/errors';
 import { BUILD_TEST_SET, eligibleImages, type BuildParams } from './build';
 import { familyKinds, normaliseDefinition, type TestSetDefinition, type TestSetDefinitionInput } from './definition';
 import type { DisplayWindow } from '../imaging/types';
 import { ModelZooState, ZooDrawState } from '../entities/ModelZoo';
 import { findZoo, zooDraws, zooState } from '../training/zoo';
-import { NotFoundError } from '../platform/errors';
 
 /** A set a study judges cannot change: clone it. */
 export class TestSetLocked extends AppError {
