@@ -406,8 +406,10 @@ it('sends queued answers when the browser comes back online, not on a timer', as
   screen = await nextScreen(page, screen.seq);
   expect(screen).toMatchObject({ screen: 'afc', number: 2 });
   await page.locator('#network', { hasText: 'Saved on this device' }).waitFor({ state: 'visible' });
-  // Stopped time: the sender's retry timer cannot fire, so only the online event can send the answer.
-  await page.clock.pauseAt((await page.evaluate('Date.now()')) as number + 1);
+  // Stopped time: the sender's retry timer cannot fire, so only the online event can send the answer. The page's
+  // clock runs on between reading it and pausing, and pausing cannot go back: pause a second ahead (a retry that
+  // falls due on the way fires once, offline, and fails).
+  await page.clock.pauseAt((await page.evaluate('Date.now()')) as number + 1000);
   expect(await outboxSize(page)).toBe(1);
   await context.setOffline(false);
   await waitForJudgments(study.studyId, 1);
