@@ -1,4 +1,5 @@
 // Shared building blocks (border handling and sampling: medpsim/pixel_ops.hpp): separable and box convolution, FFT, homography.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <stdexcept>
@@ -72,16 +73,65 @@ std::vector<int> box_radii(double sigma, int passes) {
 
 namespace {
 
-// One box pass along a line of n samples read/written with a stride; window sums slide in O(1).
-void box_line(const float* src, float* dst, int n, size_t stride, int r, std::vector<double>& line) {
-  line.resize(n);
-  for (int i = 0; i < n; ++i) line[i] = src[i * stride];
-  double sum = 0.0;
-  for (int k = -r; k <= r; ++k) sum += line[reflect101(k, n)];
+// Lines are boxed kBoxLanes at a time, interleaved (sample i of lane l at [i * kBoxLanes + l]): each lane gets
+// the operations a single line would get, in the same order, so the result does not depend on the grouping,
+// and the lanes vectorise (a line alone is one dependent chain of additions).
+constexpr int kBoxLanes = 16;
+
+// One box pass of radius r over interleaved lines of n samples; window sums slide in O(1). Outputs are rounded
+// to float, as the plane between passes stores them. Written with vector types (IEEE operations lane by lane):
+// left to itself the compiler assembles each vector from scalar loads.
+using Lanes4 = double __attribute__((vector_size(32)));
+using Lanes4f = float __attribute__((vector_size(16)));
+constexpr int kBoxVectors = kBoxLanes / 4;
+
+__attribute__((always_inline)) inline void load_lanes(Lanes4& x, const double* p) { __builtin_memcpy(&x, p, sizeof x); }
+
+MEDPSIM_VECTOR_CLONES void box_pass_lanes(const double* __restrict in, double* __restrict out, int n, int r) {
+  Lanes4 sum[kBoxVectors] = {};
+  for (int k = -r; k <= r; ++k) {
+    const double* s = in + static_cast<size_t>(reflect101(k, n)) * kBoxLanes;
+#pragma GCC unroll 4
+    for (int v = 0; v < kBoxVectors; ++v) {
+      Lanes4 x;
+      load_lanes(x, s + 4 * v);
+      sum[v] += x;
+    }
+  }
   const double norm = 1.0 / (2 * r + 1);
   for (int i = 0; i < n; ++i) {
-    dst[i * stride] = static_cast<float>(sum * norm);
-    sum += line[reflect101(static_cast<int64_t>(i) + r + 1, n)] - line[reflect101(static_cast<int64_t>(i) - r, n)];
+    double* o = out + static_cast<size_t>(i) * kBoxLanes;
+    const double* entering = in + static_cast<size_t>(reflect101(static_cast<int64_t>(i) + r + 1, n)) * kBoxLanes;
+    const double* leaving = in + static_cast<size_t>(reflect101(static_cast<int64_t>(i) - r, n)) * kBoxLanes;
+#pragma GCC unroll 4
+    for (int v = 0; v < kBoxVectors; ++v) {
+      const Lanes4 rounded = __builtin_convertvector(__builtin_convertvector(sum[v] * norm, Lanes4f), Lanes4);
+      __builtin_memcpy(o + 4 * v, &rounded, sizeof rounded);
+      Lanes4 in_window, out_of_window;
+      load_lanes(in_window, entering + 4 * v);
+      load_lanes(out_of_window, leaving + 4 * v);
+      sum[v] += in_window - out_of_window;
+    }
+  }
+}
+
+MEDPSIM_VECTOR_CLONES void interleave_rows(const float* const* rows, double* __restrict lanes, int n) {
+  for (int i = 0; i < n; ++i) {
+    for (int l = 0; l < kBoxLanes; ++l) lanes[static_cast<size_t>(i) * kBoxLanes + l] = rows[l][i];
+  }
+}
+
+MEDPSIM_VECTOR_CLONES void deinterleave_rows(const double* __restrict lanes, float* const* rows, int count, int n) {
+  for (int i = 0; i < n; ++i) {
+    for (int l = 0; l < count; ++l) rows[l][i] = static_cast<float>(lanes[static_cast<size_t>(i) * kBoxLanes + l]);
+  }
+}
+
+// Every pass in `radii` over interleaved lines (in `a`, n samples each); the result ends in `a`.
+void box_passes_lanes(std::vector<double>& a, std::vector<double>& b, int n, const std::vector<int>& radii) {
+  for (int r : radii) {
+    box_pass_lanes(a.data(), b.data(), n, r);
+    std::swap(a, b);
   }
 }
 
@@ -90,21 +140,44 @@ void box_line(const float* src, float* dst, int n, size_t stride, int r, std::ve
 void box_blur3(const Image& in, Image& out, double sigma, int threads) {
   const int w = in.width(), h = in.height();
   const std::vector<int> radii = box_radii(sigma, 3);
-  std::memcpy(out.data(), in.data(), in.size() * sizeof(float));
+  const int L = kBoxLanes;
   for (int c = 0; c < out.channels(); ++c) {
+    const float* src = in.plane(c);
     float* p = out.plane(c);
-    for (int r : radii) {
-      parallel_for(h, threads, [&](int y0, int y1) {
-        std::vector<double> line;
-        for (int y = y0; y < y1; ++y) box_line(p + static_cast<size_t>(y) * w, p + static_cast<size_t>(y) * w, w, 1, r, line);
-      });
-    }
-    for (int r : radii) {
-      parallel_for(w, threads, [&](int x0, int x1) {
-        std::vector<double> line;
-        for (int x = x0; x < x1; ++x) box_line(p + x, p + x, h, w, r, line);
-      });
-    }
+    // Rows, kBoxLanes at a time (spare lanes of the last group are boxed too, never written back).
+    parallel_for((h + L - 1) / L, threads, [&](int g0, int g1) {
+      std::vector<double> a(static_cast<size_t>(w) * L), b(a.size());
+      for (int g = g0; g < g1; ++g) {
+        const int y0 = g * L, lanes = std::min(L, h - y0);
+        const float* rows[kBoxLanes];
+        float* outs[kBoxLanes];
+        for (int l = 0; l < L; ++l) {
+          const int y = y0 + std::min(l, lanes - 1);  // spare lanes repeat the last row
+          rows[l] = src + static_cast<size_t>(y) * w;
+          outs[l] = p + static_cast<size_t>(y) * w;
+        }
+        interleave_rows(rows, a.data(), w);
+        box_passes_lanes(a, b, w, radii);
+        deinterleave_rows(a.data(), outs, lanes, w);
+      }
+    });
+    // Columns, kBoxLanes neighbours at a time: each row of the group is contiguous.
+    parallel_for((w + L - 1) / L, threads, [&](int g0, int g1) {
+      std::vector<double> a(static_cast<size_t>(h) * L), b(a.size());
+      for (int g = g0; g < g1; ++g) {
+        const int x0 = g * L, lanes = std::min(L, w - x0);
+        if (lanes < L) std::fill(a.begin(), a.end(), 0.0);
+        for (int j = 0; j < h; ++j) {
+          const float* row = p + static_cast<size_t>(j) * w + x0;
+          for (int l = 0; l < lanes; ++l) a[static_cast<size_t>(j) * L + l] = row[l];
+        }
+        box_passes_lanes(a, b, h, radii);
+        for (int j = 0; j < h; ++j) {
+          float* row = p + static_cast<size_t>(j) * w + x0;
+          for (int l = 0; l < lanes; ++l) row[l] = static_cast<float>(a[static_cast<size_t>(j) * L + l]);
+        }
+      }
+    });
   }
 }
 

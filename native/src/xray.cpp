@@ -22,18 +22,16 @@ void point_op(const Image& in, Image& out, int threads, F f) {
     const float* src = in.plane(c);
     float* dst = out.plane(c);
     parallel_for(in.height(), threads, [&](int y0, int y1) {
-      for (size_t i = static_cast<size_t>(y0) * w; i < static_cast<size_t>(y1) * w; ++i) dst[i] = clamp01(f(c, i, src[i]));
+      index_loop(static_cast<size_t>(y0) * w, static_cast<size_t>(y1) * w, [&](size_t i) { dst[i] = clamp01(f(c, i, src[i])); });
     });
   }
 }
 
 // f(i) for every sample index of a w x h plane, row-parallel, as a plain loop (which the compiler vectorises
-// when f is simple).
+// when f is simple, for AVX2 where the CPU has it).
 template <typename F>
 void plane_loop(int w, int h, int threads, F f) {
-  parallel_for(h, threads, [&](int y0, int y1) {
-    for (size_t i = static_cast<size_t>(y0) * w; i < static_cast<size_t>(y1) * w; ++i) f(i);
-  });
+  parallel_for(h, threads, [&](int y0, int y1) { index_loop(static_cast<size_t>(y0) * w, static_cast<size_t>(y1) * w, f); });
 }
 
 // The dose reduction of one channel plane in place (`signal` holds T): Poisson quanta, shaped by the

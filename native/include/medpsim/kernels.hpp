@@ -106,6 +106,24 @@ void parallel_for(int n, int threads, Body body) {
   }, &split);
 }
 
+// f(i) for i in [begin, end) as a plain loop, compiled for AVX2 and for the baseline, the AVX2 one taken when
+// the CPU has it: MEDPSIM_VECTOR_CLONES for loops over a lambda (target_clones does not take templates). The
+// lambda is inlined into either, so the same operations give the same bits.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__CUDACC__)
+template <typename F>
+__attribute__((target("avx2"))) void index_loop_avx2(size_t begin, size_t end, F& f) {
+  for (size_t i = begin; i < end; ++i) f(i);
+}
+#endif
+template <typename F>
+void index_loop(size_t begin, size_t end, F&& f) {
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__CUDACC__)
+  static const bool avx2 = __builtin_cpu_supports("avx2");
+  if (avx2) return index_loop_avx2(begin, end, f);
+#endif
+  for (size_t i = begin; i < end; ++i) f(i);
+}
+
 // Normalised Gaussian taps for offsets -radius..radius, radius = ceil(3 sigma).
 std::vector<double> gaussian_kernel(double sigma);
 
