@@ -513,7 +513,7 @@ Napi::Value PlanarFloat(const Napi::CallbackInfo& info) {
   const Shape shape = shape_of(info, "planarFloat");
   if (samples.ElementLength() != shape.samples()) type_error(env, "planarFloat: samples do not fill width x height x channels");
   const void* data = static_cast<const uint8_t*>(samples.ArrayBuffer().Data()) + samples.ByteOffset();
-  auto out = std::make_shared<medpsim::Image>(medpsim::Image::allocate_unset(shape.width, shape.height, shape.channels));
+  auto out = std::make_shared<medpsim::Image>(medpsim::Image::allocate(shape.width, shape.height, shape.channels));
   auto* worker = new TaskWorker(
       env,
       [=] {

@@ -1,7 +1,6 @@
 // The recycling pool behind detail::Buffer and Image storage (medpsim/buffer_pool.hpp).
 #include "medpsim/buffer_pool.hpp"
 
-#include <atomic>
 #include <cstdlib>
 #include <iterator>
 #include <map>
@@ -97,13 +96,6 @@ void pool_release(void* block, size_t bytes) {
   }
   for (const auto& old : evicted) unmap_block(old.first, old.second);
 }
-
-namespace {
-std::atomic<bool> poisoned{false};
-}  // namespace
-
-void set_poison_unset_images(bool on) { poisoned = on; }
-bool poison_unset_images() { return poisoned.load(std::memory_order_relaxed); }
 
 size_t pool_cached_bytes() {
   Pool& p = pool();

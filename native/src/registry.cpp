@@ -96,7 +96,7 @@ void KernelInfo::check(const Image& in, Image& out, const Params& params) const 
     fail(*this, "needs a 3-channel image, got " + std::to_string(in.channels()) + " channel(s)");
   }
   if (out.empty()) {
-    out = Image::allocate_unset(in.width(), in.height(), in.channels());
+    out = Image::allocate(in.width(), in.height(), in.channels());
   } else if (!out.same_shape(in)) {
     fail(*this, "output image shape differs from the input");
   }

@@ -309,8 +309,8 @@ void scatter(const Image& in, Image& out, const Params& p, uint64_t, int threads
   const double spr = p.at("spr"), sigma = p.at("sigma");
   if (spr == 0.0 || sigma == 0.0) return copy_image(in, out);
   const float ratio = static_cast<float>(spr), keep = static_cast<float>(1.0 / (1.0 + spr));
-  Image signal = Image::allocate_unset(in.width(), in.height(), in.channels());
-  Image veil = Image::allocate_unset(in.width(), in.height(), in.channels());
+  Image signal = Image::allocate(in.width(), in.height(), in.channels());
+  Image veil = Image::allocate(in.width(), in.height(), in.channels());
   const float* src = in.data();
   float* t = signal.data();
   const float* blurred = veil.data();

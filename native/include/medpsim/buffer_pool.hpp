@@ -42,32 +42,6 @@ struct PoolAllocator {
   bool operator!=(const PoolAllocator<U>&) const { return false; }
 };
 
-// The same, but resize() leaves new elements unset (default-initialised): for images that a kernel writes in
-// full, where zeroing first would be one more pass over memory.
-template <typename T>
-struct UnsetPoolAllocator : PoolAllocator<T> {
-  template <typename U>
-  struct rebind {
-    using other = UnsetPoolAllocator<U>;
-  };
-  UnsetPoolAllocator() = default;
-  template <typename U>
-  UnsetPoolAllocator(const UnsetPoolAllocator<U>&) {}
-  template <typename U>
-  void construct(U* p) noexcept {
-    ::new (static_cast<void*>(p)) U;
-  }
-  template <typename U, typename... Args>
-  void construct(U* p, Args&&... args) {
-    ::new (static_cast<void*>(p)) U(static_cast<Args&&>(args)...);
-  }
-};
-
-// For the tests: when on, images allocated unset are filled with NaN, so a kernel that leaves a sample of its
-// output unwritten gives a different result.
-void set_poison_unset_images(bool on);
-bool poison_unset_images();
-
 // An image-sized scratch array.
 template <typename T>
 using Buffer = std::vector<T, PoolAllocator<T>>;

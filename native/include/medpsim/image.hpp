@@ -4,7 +4,6 @@
 #pragma once
 
 #include <cstddef>
-#include <limits>
 #include <stdexcept>
 #include <vector>
 
@@ -23,19 +22,6 @@ class Image {
     image.height_ = height;
     image.channels_ = channels;
     image.storage_.assign(static_cast<size_t>(width) * height * channels, 0.0f);
-    image.data_ = image.storage_.data();
-    return image;
-  }
-
-  // Samples left unset, for an image its writer fills in full (a kernel's output): no zeroing pass.
-  static Image allocate_unset(int width, int height, int channels) {
-    check_dims(width, height, channels);
-    Image image;
-    image.width_ = width;
-    image.height_ = height;
-    image.channels_ = channels;
-    image.storage_.resize(static_cast<size_t>(width) * height * channels);
-    if (detail::poison_unset_images()) image.storage_.assign(image.storage_.size(), std::numeric_limits<float>::quiet_NaN());
     image.data_ = image.storage_.data();
     return image;
   }
@@ -105,7 +91,7 @@ class Image {
   int width_ = 0;
   int height_ = 0;
   int channels_ = 0;
-  std::vector<float, detail::UnsetPoolAllocator<float>> storage_;  // recycled: see buffer_pool.hpp
+  std::vector<float, detail::PoolAllocator<float>> storage_;  // recycled: see buffer_pool.hpp
   float* data_ = nullptr;
 };
 
