@@ -1,6 +1,9 @@
 // Additive zero-mean noise kinds. Noise is drawn independently per channel: element index =
 // pixel index in the plane, stream = kind stream + channel.
 #include <cmath>
+#include <deque>
+#include <memory>
+#include <mutex>
 
 #include "medpsim/kernels.hpp"
 #include "medpsim/random.hpp"
@@ -12,30 +15,38 @@ namespace {
 constexpr uint32_t kUniformStream = 0x0100, kGaussianStream = 0x0200, kColoredStream = 0x0300,
                    kCheckerboardStream = 0x0400;
 
-// dst = clamp01(src + scale * draw(i)) over each plane, where drawN(rng, first group, out) gives the
-// draws of the 4 Rng::kLanes elements from 4 first on (Rng::uniforms / gaussians) and draw1(rng, i) the
-// same value for one element.
+// consume(i, draw of element i) for i in [begin, end): drawN(rng, first group, out) gives the draws of the
+// 4 Rng::kLanes elements from 4 first on (Rng::uniforms / gaussians), used for every whole run from a group
+// boundary, and draw1(rng, i) the same value for one element, used for the rest.
+template <typename DrawN, typename Draw1, typename Consume>
+void draw_span(const Rng& rng, size_t begin, size_t end, DrawN drawN, Draw1 draw1, Consume consume) {
+  constexpr size_t kRun = 4 * Rng::kLanes;
+  size_t i = begin;
+  for (; i < end && (i & 3) != 0; ++i) consume(i, draw1(rng, i));  // up to the first whole group
+  for (float noise[kRun]; i + kRun <= end; i += kRun) {
+    drawN(rng, i >> 2, noise);
+    for (size_t k = 0; k < kRun; ++k) consume(i + k, noise[k]);
+  }
+  for (; i < end; ++i) consume(i, draw1(rng, i));
+}
+
+// dst = clamp01(src + scale * draw(i)) over each plane (draw_span's drawN and draw1).
 template <typename DrawN, typename Draw1>
 void add_noise(const Image& in, Image& out, int threads, uint64_t seed, uint32_t stream, double scale, DrawN drawN, Draw1 draw1) {
-  constexpr size_t kRun = 4 * Rng::kLanes;
   const int w = in.width();
   for (int c = 0; c < in.channels(); ++c) {
     const float* src = in.plane(c);
     float* dst = out.plane(c);
     const Rng rng(seed, stream + c);
-    auto add = [&](size_t i, float noise) { dst[i] = clamp01(src[i] + scale * noise); };
     parallel_for(in.height(), threads, [&](int y0, int y1) {
-      size_t i = static_cast<size_t>(y0) * w;
-      const size_t end = static_cast<size_t>(y1) * w;
-      for (; i < end && (i & 3) != 0; ++i) add(i, draw1(rng, i));  // up to the first whole group
-      for (float noise[kRun]; i + kRun <= end; i += kRun) {
-        drawN(rng, i >> 2, noise);
-        for (size_t k = 0; k < kRun; ++k) add(i + k, noise[k]);
-      }
-      for (; i < end; ++i) add(i, draw1(rng, i));
+      draw_span(rng, static_cast<size_t>(y0) * w, static_cast<size_t>(y1) * w, drawN, draw1,
+                [&](size_t i, float noise) { dst[i] = clamp01(src[i] + scale * noise); });
     });
   }
 }
+
+void gaussian_run(const Rng& rng, uint64_t first, float* noise) { rng.gaussians(first, 0, noise); }
+float gaussian_one(const Rng& rng, size_t i) { return rng.gaussian(i); }
 
 void uniform_noise(const Image& in, Image& out, const Params& p, uint64_t seed, int threads) {
   const double a = p.at("amplitude");
@@ -53,9 +64,76 @@ void uniform_noise(const Image& in, Image& out, const Params& p, uint64_t seed, 
 void gaussian_noise(const Image& in, Image& out, const Params& p, uint64_t seed, int threads) {
   const double sigma = p.at("sigma");
   if (sigma == 0.0) return copy_image(in, out);
-  add_noise(
-      in, out, threads, seed, kGaussianStream, sigma, [](const Rng& rng, uint64_t first, float* noise) { rng.gaussians(first, 0, noise); },
-      [](const Rng& rng, size_t i) { return rng.gaussian(i); });
+  add_noise(in, out, threads, seed, kGaussianStream, sigma, gaussian_run, gaussian_one);
+}
+
+// The f^(-beta/2) filter of a pw x ph grid (DC 0). It depends on min(k, n - k) per axis only, so it is kept for
+// (qw = pw / 2 + 1) x (ph / 2 + 1) bin pairs, one pow each; the last few tables are kept for the next calls (their
+// pows cost as much as an FFT pass).
+std::shared_ptr<const std::vector<double>> spectral_gains(int pw, int ph, double beta, int threads) {
+  struct Entry {
+    int pw, ph;
+    double beta;
+    std::shared_ptr<const std::vector<double>> gain;
+  };
+  static std::mutex mutex;
+  static std::deque<Entry> recent;  // most recent first
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    for (const Entry& e : recent) {
+      if (e.pw == pw && e.ph == ph && e.beta == beta) return e.gain;
+    }
+  }
+  const int qw = pw / 2 + 1, qh = ph / 2 + 1;
+  auto gain = std::make_shared<std::vector<double>>(static_cast<size_t>(qw) * qh);
+  parallel_for(qh, threads, [&](int y0, int y1) {
+    for (int my = y0; my < y1; ++my) {
+      const double fy = static_cast<double>(my) / ph;
+      for (int mx = 0; mx < qw; ++mx) {
+        const double fx = static_cast<double>(mx) / pw;
+        const double f = std::sqrt(fx * fx + fy * fy);
+        (*gain)[static_cast<size_t>(my) * qw + mx] = f > 0.0 ? std::pow(f, -0.5 * beta) : 0.0;
+      }
+    }
+  });
+  std::lock_guard<std::mutex> lock(mutex);
+  recent.push_front({pw, ph, beta, gain});
+  if (recent.size() > 4) recent.pop_back();
+  return gain;
+}
+
+// Sum and sum of squares of the real parts of each row's first w values, rows [y0, y1) of a field with rows of
+// `stride` values: eight rows side by side (independent chains of additions), each row's the same as alone.
+MEDPSIM_VECTOR_CLONES void crop_moments(const std::complex<double>* field, size_t stride, int w, int y0, int y1, double* row_sum,
+                                        double* row_sq) {
+  constexpr int kRows = 8;
+  int y = y0;
+  for (; y + kRows <= y1; y += kRows) {
+    const std::complex<double>* rows = field + static_cast<size_t>(y) * stride;
+    double s[kRows] = {}, q[kRows] = {};
+    for (int x = 0; x < w; ++x) {
+      for (int r = 0; r < kRows; ++r) {
+        const double v = rows[r * stride + x].real();
+        s[r] += v;
+        q[r] += v * v;
+      }
+    }
+    for (int r = 0; r < kRows; ++r) {
+      row_sum[y + r] = s[r];
+      row_sq[y + r] = q[r];
+    }
+  }
+  for (; y < y1; ++y) {
+    const std::complex<double>* row = field + static_cast<size_t>(y) * stride;
+    double s = 0.0, q = 0.0;
+    for (int x = 0; x < w; ++x) {
+      const double v = row[x].real();
+      s += v;
+      q += v * v;
+    }
+    row_sum[y] = s;
+    row_sq[y] = q;
+  }
 }
 
 // A w x h Gaussian field with power spectrum ~ f^-beta (f in cycles/pixel, isotropic), zero mean
@@ -67,48 +145,22 @@ Buffer<float> colored_field(int w, int h, double sigma, double beta, uint64_t se
   Buffer<std::complex<double>> field(static_cast<size_t>(pw) * ph);
   const Rng rng(seed, stream);
   parallel_for(ph, threads, [&](int y0, int y1) {
-    const size_t begin = static_cast<size_t>(y0) * pw, end = static_cast<size_t>(y1) * pw;
-    float normals[4];  // rng.gaussian(i) of i's group of four, one block for the four
-    for (size_t i = begin; i < end; ++i) {
-      if (i == begin || (i & 3) == 0) rng.group_gaussians(i >> 2, 0, normals);
-      field[i] = normals[i & 3];
-    }
+    draw_span(rng, static_cast<size_t>(y0) * pw, static_cast<size_t>(y1) * pw, gaussian_run, gaussian_one,
+              [&](size_t i, float normal) { field[i] = normal; });
   });
   fft2(field.data(), ph, pw, false, threads);
-  // The filter depends on min(k, n - k) per axis only: one pow per distinct pair, a quarter of the bins.
-  const int qw = pw / 2 + 1, qh = ph / 2 + 1;
-  std::vector<double> gain(static_cast<size_t>(qw) * qh);
-  parallel_for(qh, threads, [&](int y0, int y1) {
-    for (int my = y0; my < y1; ++my) {
-      const double fy = static_cast<double>(my) / ph;
-      for (int mx = 0; mx < qw; ++mx) {
-        const double fx = static_cast<double>(mx) / pw;
-        const double f = std::sqrt(fx * fx + fy * fy);
-        gain[static_cast<size_t>(my) * qw + mx] = f > 0.0 ? std::pow(f, -0.5 * beta) : 0.0;
-      }
-    }
-  });
+  const int qw = pw / 2 + 1;
+  const std::shared_ptr<const std::vector<double>> gain = spectral_gains(pw, ph, beta, threads);
   parallel_for(ph, threads, [&](int y0, int y1) {
     for (int ky = y0; ky < y1; ++ky) {
-      const double* row = gain.data() + static_cast<size_t>(std::min(ky, ph - ky)) * qw;
+      const double* row = gain->data() + static_cast<size_t>(std::min(ky, ph - ky)) * qw;
       for (int kx = 0; kx < pw; ++kx) field[static_cast<size_t>(ky) * pw + kx] *= row[std::min(kx, pw - kx)];
     }
   });
   fft2(field.data(), ph, pw, true, threads);
   // Mean and variance of the crop, in a fixed order.
   std::vector<double> row_sum(h), row_sq(h);
-  parallel_for(h, threads, [&](int y0, int y1) {
-    for (int y = y0; y < y1; ++y) {
-      double s = 0.0, q = 0.0;
-      for (int x = 0; x < w; ++x) {
-        const double v = field[static_cast<size_t>(y) * pw + x].real();
-        s += v;
-        q += v * v;
-      }
-      row_sum[y] = s;
-      row_sq[y] = q;
-    }
-  });
+  parallel_for(h, threads, [&](int y0, int y1) { crop_moments(field.data(), pw, w, y0, y1, row_sum.data(), row_sq.data()); });
   double mean, scale;
   colored_field_normalisation(row_sum.data(), row_sq.data(), w, h, sigma, mean, scale);
   Buffer<float> out(static_cast<size_t>(w) * h);
