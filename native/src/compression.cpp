@@ -26,40 +26,44 @@ void scaled_table(const int* base, int quality, double* out) {
 
 struct DctMatrix {
   double t[8][8];
-  DctMatrix() { dct8_matrix(t); }
+  double transposed[8][8];  // transposed[x][v] = t[v][x]
+  DctMatrix() {
+    dct8_matrix(t);
+    for (int u = 0; u < 8; ++u) {
+      for (int x = 0; x < 8; ++x) transposed[x][u] = t[u][x];
+    }
+  }
 };
 
-// Forward DCT, quantise, dequantise, inverse DCT of one 8x8 block in place (level-shifted samples).
-void round_trip_block(double block[64], const double* q, const DctMatrix& m) {
+// out[r][c] = sum over k in order of a[r][k] * b[k][c], each sum from 0.0: for each row r, its eight sums
+// advance side by side in two vectors, every one with the products and the order of its own loop.
+using Lanes4 = double __attribute__((vector_size(32)));
+
+MEDPSIM_VECTOR_CLONES void product8(const double* __restrict a, const double* __restrict b, double* __restrict out) {
+  Lanes4 rows[16];  // b's rows, two vectors each
+  __builtin_memcpy(rows, b, sizeof rows);
+  for (int r = 0; r < 8; ++r) {
+    Lanes4 left = {}, right = {};
+    for (int k = 0; k < 8; ++k) {
+      left += a[r * 8 + k] * rows[2 * k];
+      right += a[r * 8 + k] * rows[2 * k + 1];
+    }
+    __builtin_memcpy(out + r * 8, &left, sizeof left);
+    __builtin_memcpy(out + r * 8 + 4, &right, sizeof right);
+  }
+}
+
+// Forward DCT, quantise, dequantise, inverse DCT of one 8x8 block in place (level-shifted samples):
+// T block T^T, rounded to multiples of q, then T^T coef T, each sum over its index in increasing order.
+MEDPSIM_VECTOR_CLONES void round_trip_block(double block[64], const double* q, const DctMatrix& m) {
+  const double* t = &m.t[0][0];
+  const double* tt = &m.transposed[0][0];
   double tmp[64], coef[64];
-  for (int u = 0; u < 8; ++u) {  // rows: tmp = T * block
-    for (int x = 0; x < 8; ++x) {
-      double s = 0.0;
-      for (int y = 0; y < 8; ++y) s += m.t[u][y] * block[y * 8 + x];
-      tmp[u * 8 + x] = s;
-    }
-  }
-  for (int u = 0; u < 8; ++u) {  // coef = tmp * T^T, then quantise
-    for (int v = 0; v < 8; ++v) {
-      double s = 0.0;
-      for (int x = 0; x < 8; ++x) s += tmp[u * 8 + x] * m.t[v][x];
-      coef[u * 8 + v] = std::round(s / q[u * 8 + v]) * q[u * 8 + v];
-    }
-  }
-  for (int y = 0; y < 8; ++y) {  // tmp = T^T * coef
-    for (int v = 0; v < 8; ++v) {
-      double s = 0.0;
-      for (int u = 0; u < 8; ++u) s += m.t[u][y] * coef[u * 8 + v];
-      tmp[y * 8 + v] = s;
-    }
-  }
-  for (int y = 0; y < 8; ++y) {  // block = tmp * T
-    for (int x = 0; x < 8; ++x) {
-      double s = 0.0;
-      for (int v = 0; v < 8; ++v) s += tmp[y * 8 + v] * m.t[v][x];
-      block[y * 8 + x] = s;
-    }
-  }
+  product8(t, block, tmp);  // tmp[u][x] = sum_y t[u][y] block[y][x]
+  product8(tmp, tt, coef);  // coef[u][v] = sum_x tmp[u][x] t[v][x]
+  for (int i = 0; i < 64; ++i) coef[i] = std::round(coef[i] / q[i]) * q[i];
+  product8(tt, coef, tmp);   // tmp[y][v] = sum_u t[u][y] coef[u][v]
+  product8(tmp, t, block);   // block[y][x] = sum_v tmp[y][v] t[v][x]
 }
 
 void jpeg(const Image& in, Image& out, const Params& p, uint64_t, int threads) {
@@ -73,16 +77,19 @@ void jpeg(const Image& in, Image& out, const Params& p, uint64_t, int threads) {
   auto level = [&](int c, size_t i) { return std::round(255.0 * clamp01(in.plane(c)[i])); };
   std::vector<Buffer<double>> comp(channels, Buffer<double>(in.plane_size()));
   parallel_for(h, threads, [&](int y0, int y1) {
-    for (size_t i = static_cast<size_t>(y0) * w; i < static_cast<size_t>(y1) * w; ++i) {
-      if (channels == 1) {
-        comp[0][i] = level(0, i) - 128.0;
-      } else {
-        const double r = level(0, i), g = level(1, i), b = level(2, i);
-        comp[0][i] = 0.299 * r + 0.587 * g + 0.114 * b - 128.0;
-        comp[1][i] = -0.168736 * r - 0.331264 * g + 0.5 * b;
-        comp[2][i] = 0.5 * r - 0.418688 * g - 0.081312 * b;
-      }
+    const size_t begin = static_cast<size_t>(y0) * w, end = static_cast<size_t>(y1) * w;
+    if (channels == 1) {
+      double* y = comp[0].data();
+      index_loop(begin, end, [&](size_t i) { y[i] = level(0, i) - 128.0; });
+      return;
     }
+    double *y = comp[0].data(), *cb = comp[1].data(), *cr = comp[2].data();
+    index_loop(begin, end, [&](size_t i) {
+      const double r = level(0, i), g = level(1, i), b = level(2, i);
+      y[i] = 0.299 * r + 0.587 * g + 0.114 * b - 128.0;
+      cb[i] = -0.168736 * r - 0.331264 * g + 0.5 * b;
+      cr[i] = 0.5 * r - 0.418688 * g - 0.081312 * b;
+    });
   });
   const int block_rows = (h + 7) / 8, block_cols = (w + 7) / 8;
   parallel_for(block_rows, threads, [&](int b0, int b1) {
@@ -104,17 +111,21 @@ void jpeg(const Image& in, Image& out, const Params& p, uint64_t, int threads) {
   });
   auto to_level = [](double v) { return static_cast<float>(std::max(0.0, std::min(255.0, std::round(v))) / 255.0); };
   parallel_for(h, threads, [&](int y0, int y1) {
-    for (size_t i = static_cast<size_t>(y0) * w; i < static_cast<size_t>(y1) * w; ++i) {
-      const double y = comp[0][i] + 128.0;
-      if (channels == 1) {
-        out.plane(0)[i] = to_level(y);
-      } else {
-        const double cb = comp[1][i], cr = comp[2][i];
-        out.plane(0)[i] = to_level(y + 1.402 * cr);
-        out.plane(1)[i] = to_level(y - 0.344136 * cb - 0.714136 * cr);
-        out.plane(2)[i] = to_level(y + 1.772 * cb);
-      }
+    const size_t begin = static_cast<size_t>(y0) * w, end = static_cast<size_t>(y1) * w;
+    const double* luma = comp[0].data();
+    if (channels == 1) {
+      float* grey = out.plane(0);
+      index_loop(begin, end, [&](size_t i) { grey[i] = to_level(luma[i] + 128.0); });
+      return;
     }
+    const double *cb = comp[1].data(), *cr = comp[2].data();
+    float *r = out.plane(0), *g = out.plane(1), *b = out.plane(2);
+    index_loop(begin, end, [&](size_t i) {
+      const double y = luma[i] + 128.0;
+      r[i] = to_level(y + 1.402 * cr[i]);
+      g[i] = to_level(y - 0.344136 * cb[i] - 0.714136 * cr[i]);
+      b[i] = to_level(y + 1.772 * cb[i]);
+    });
   });
 }
 
