@@ -84,35 +84,6 @@ void quantum_noise(const Image& in, Image& out, const Params& p, uint64_t seed, 
   dose_pipeline(in, out, detector_response(p), &dose, seed, threads, [](float t) { return t; });
 }
 
-using Float8 = float __attribute__((vector_size(32)));
-constexpr int kMotionBlock = 32;
-
-// out[x] = clamp01(0 + w_0 s_0[x] + w_1 s_1[x] + ...) for x < n, each product and sum in float and the taps in
-// their order (the CUDA kernel's), 32 outputs at a time kept in registers while every tap is added.
-MEDPSIM_VECTOR_CLONES void weighted_taps_row(const float* const* __restrict sources, const float* __restrict weights, size_t taps,
-                                             float* __restrict out, int n) {
-  int x = 0;
-  for (; x + kMotionBlock <= n; x += kMotionBlock) {
-    Float8 acc[kMotionBlock / 8] = {};
-    for (size_t t = 0; t < taps; ++t) {
-      const float* s = sources[t] + x;
-      for (int k = 0; k < kMotionBlock / 8; ++k) {
-        Float8 v;
-        __builtin_memcpy(&v, s + 8 * k, sizeof v);
-        acc[k] += weights[t] * v;
-      }
-    }
-    float sums[kMotionBlock];
-    __builtin_memcpy(sums, acc, sizeof sums);
-    for (int i = 0; i < kMotionBlock; ++i) out[x + i] = clamp01(sums[i]);
-  }
-  for (; x < n; ++x) {
-    float acc = 0.0f;
-    for (size_t t = 0; t < taps; ++t) acc += weights[t] * sources[t][x];
-    out[x] = clamp01(acc);
-  }
-}
-
 // Motion during exposure: the line kernel of motion_taps, as a direct convolution. For each output row, the
 // source rows its taps read are padded (reflect-101) once, then weighted_taps_row adds every tap.
 void motion_blur(const Image& in, Image& out, const Params& p, uint64_t, int threads) {
@@ -146,7 +117,7 @@ void motion_blur(const Image& in, Image& out, const Params& p, uint64_t, int thr
           std::copy(row, row + w, pad + margin);
           for (; t < taps.size() && taps[t].dy == rows[r]; ++t) sources[t] = pad + margin + taps[t].dx;
         }
-        weighted_taps_row(sources.data(), weights.data(), taps.size(), dst + static_cast<size_t>(y) * w, w);
+        weighted_taps_row(sources.data(), weights.data(), taps.size(), dst + static_cast<size_t>(y) * w, w, true);
       }
     });
   }
@@ -396,24 +367,19 @@ void filter_plane(float* plane, int w, int h, const std::vector<float>& taps, in
   Buffer<float> tmp(static_cast<size_t>(w) * h);
   parallel_for(h, threads, [&](int y0, int y1) {
     std::vector<float> padded(w + 2 * r);
+    std::vector<const float*> sources(taps.size());
+    for (size_t k = 0; k < taps.size(); ++k) sources[k] = padded.data() + k;
     for (int y = y0; y < y1; ++y) {
       const float* row = plane + static_cast<size_t>(y) * w;
       for (int i = 0; i < w + 2 * r; ++i) padded[i] = row[reflect101(i - r, w)];
-      float* acc = tmp.data() + static_cast<size_t>(y) * w;
-      std::fill(acc, acc + w, 0.0f);
-      for (int k = 0; k <= 2 * r; ++k) {
-        for (int x = 0; x < w; ++x) acc[x] += taps[k] * padded[x + k];
-      }
+      weighted_taps_row(sources.data(), taps.data(), taps.size(), tmp.data() + static_cast<size_t>(y) * w, w, false);
     }
   });
   parallel_for(h, threads, [&](int y0, int y1) {
+    std::vector<const float*> sources(taps.size());
     for (int y = y0; y < y1; ++y) {
-      float* dst = plane + static_cast<size_t>(y) * w;
-      std::fill(dst, dst + w, 0.0f);
-      for (int k = 0; k <= 2 * r; ++k) {
-        const float* row = tmp.data() + static_cast<size_t>(reflect101(y + k - r, h)) * w;
-        for (int x = 0; x < w; ++x) dst[x] += taps[k] * row[x];
-      }
+      for (int k = 0; k <= 2 * r; ++k) sources[k] = tmp.data() + static_cast<size_t>(reflect101(y + k - r, h)) * w;
+      weighted_taps_row(sources.data(), taps.data(), taps.size(), plane + static_cast<size_t>(y) * w, w, false);
     }
   });
 }

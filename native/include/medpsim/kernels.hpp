@@ -124,6 +124,11 @@ void index_loop(size_t begin, size_t end, F&& f) {
   for (size_t i = begin; i < end; ++i) f(i);
 }
 
+// out[x] = 0 + w_0 s_0[x] + w_1 s_1[x] + ... for x < n (clamped to [0, 1] when `clamp`), each product and sum
+// in float and the taps in their order (the CUDA kernels'), 32 outputs at a time kept in registers while
+// every tap is added.
+void weighted_taps_row(const float* const* sources, const float* weights, size_t taps, float* out, int n, bool clamp);
+
 // Normalised Gaussian taps for offsets -radius..radius, radius = ceil(3 sigma).
 std::vector<double> gaussian_kernel(double sigma);
 
