@@ -106,22 +106,30 @@ void parallel_for(int n, int threads, Body body) {
   }, &split);
 }
 
-// f(i) for i in [begin, end) as a plain loop, compiled for AVX2 and for the baseline, the AVX2 one taken when
-// the CPU has it: MEDPSIM_VECTOR_CLONES for loops over a lambda (target_clones does not take templates). The
-// lambda is inlined into either, so the same operations give the same bits.
+// f() compiled twice, for AVX2 (with everything it calls inlined) and for the baseline, the AVX2 one taken
+// when the CPU has it: MEDPSIM_VECTOR_CLONES for lambdas (target_clones does not take templates). The same
+// operations either way, so the same bits.
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__CUDACC__)
 template <typename F>
-__attribute__((target("avx2"))) void index_loop_avx2(size_t begin, size_t end, F& f) {
-  for (size_t i = begin; i < end; ++i) f(i);
+__attribute__((target("avx2"), flatten)) void call_avx2(F& f) {
+  f();
 }
 #endif
 template <typename F>
-void index_loop(size_t begin, size_t end, F&& f) {
+void vector_call(F&& f) {
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__CUDACC__)
   static const bool avx2 = __builtin_cpu_supports("avx2");
-  if (avx2) return index_loop_avx2(begin, end, f);
+  if (avx2) return call_avx2(f);
 #endif
-  for (size_t i = begin; i < end; ++i) f(i);
+  f();
+}
+
+// f(i) for i in [begin, end) as a plain loop, through vector_call.
+template <typename F>
+void index_loop(size_t begin, size_t end, F&& f) {
+  vector_call([&] {
+    for (size_t i = begin; i < end; ++i) f(i);
+  });
 }
 
 // out[x] = 0 + w_0 s_0[x] + w_1 s_1[x] + ... for x < n (clamped to [0, 1] when `clamp`), each product and sum
