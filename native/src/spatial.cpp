@@ -17,13 +17,13 @@ namespace {
 constexpr uint32_t kHomographyStream = 0x1100, kWarpStream = 0x1200;
 constexpr double kDeg = M_PI / 180.0;
 
-// A row's bilinear taps (bilinear_position), as arrays along x; 32-bit offsets, which the vector gathers take
-// (planes of up to 2^31 samples: sample_row samples larger ones one by one).
+// A row's source positions and their bilinear taps (bilinear_position), as arrays along x; 32-bit offsets,
+// which the vector gathers take (planes of up to 2^31 samples: sample_row samples larger ones one by one).
 struct RowTaps {
   void resize(int n) {
     for (auto* offsets : {&top_left, &top_right, &bottom_left, &bottom_right}) offsets->resize(n);
-    fx.resize(n);
-    fy.resize(n);
+    for (auto* values : {&sx, &sy, &fx, &fy}) values->resize(n);
+    outside.resize(n);
   }
   void set(int x, const BilinearTaps& t) {
     top_left[x] = static_cast<int32_t>(t.top_left);
@@ -33,9 +33,48 @@ struct RowTaps {
     fx[x] = t.fx;
     fy[x] = t.fy;
   }
+  std::vector<double> sx, sy;
   std::vector<int32_t> top_left, top_right, bottom_left, bottom_right;
   std::vector<double> fx, fy;
+  std::vector<uint8_t> outside;
 };
+
+// The taps of positions (sx, sy)[x], x < n, in a w x h plane, as bilinear_position gives them: one pass that
+// vectorises, exact for positions whose four taps are inside (nearly all: bilinear_position's own fast case,
+// with its pins of non-finite and far-out values as selects), then bilinear_position for the others.
+MEDPSIM_VECTOR_CLONES void row_taps(RowTaps& taps, int n, int w, int h) {
+  const double* __restrict sx = taps.sx.data();
+  const double* __restrict sy = taps.sy.data();
+  int32_t* __restrict tl = taps.top_left.data();
+  int32_t* __restrict tr = taps.top_right.data();
+  int32_t* __restrict bl = taps.bottom_left.data();
+  int32_t* __restrict br = taps.bottom_right.data();
+  double* __restrict fx = taps.fx.data();
+  double* __restrict fy = taps.fy.data();
+  uint8_t* __restrict outside = taps.outside.data();
+  int any_outside = 0;
+  for (int x = 0; x < n; ++x) {
+    double px = sx[x] - sx[x] == 0.0 ? sx[x] : 0.0, py = sy[x] - sy[x] == 0.0 ? sy[x] : 0.0;
+    px = px < -1e9 ? -1e9 : (px > 1e9 ? 1e9 : px);
+    py = py < -1e9 ? -1e9 : (py > 1e9 ? 1e9 : py);
+    const double fx0 = floor(px), fy0 = floor(py);
+    const int32_t ix = static_cast<int32_t>(fx0), iy = static_cast<int32_t>(fy0);  // |value| <= 1e9
+    const int in = (ix >= 0) & (ix + 1 < w) & (iy >= 0) & (iy + 1 < h);
+    const uint32_t r0 = static_cast<uint32_t>(iy) * static_cast<uint32_t>(w) + static_cast<uint32_t>(ix);  // wraps only outside
+    tl[x] = static_cast<int32_t>(r0);
+    tr[x] = static_cast<int32_t>(r0 + 1);
+    bl[x] = static_cast<int32_t>(r0 + w);
+    br[x] = static_cast<int32_t>(r0 + w + 1);
+    fx[x] = px - fx0;
+    fy[x] = py - fy0;
+    outside[x] = static_cast<uint8_t>(1 - in);
+    any_outside |= 1 - in;
+  }
+  if (!any_outside) return;
+  for (int x = 0; x < n; ++x) {
+    if (outside[x]) taps.set(x, bilinear_position(w, h, sx[x], sy[x]));
+  }
+}
 
 // out[x] = clamp01(bilinear_blend(plane, taps at x)) along a row, written out so that it vectorises.
 MEDPSIM_VECTOR_CLONES void blend_row(const float* __restrict plane, const RowTaps& taps, float* __restrict out, int n) {
@@ -52,30 +91,42 @@ MEDPSIM_VECTOR_CLONES void blend_row(const float* __restrict plane, const RowTap
   }
 }
 
-// Row y of out: every channel sampled at position(x) -> (sx, sy), x < w. The row's taps first, then each
-// channel's row blended at once; planes above 2^31 samples (beyond RowTaps' offsets) sample by sample.
+// Row y of out from x0 to x0 + n: every channel sampled at position(x) -> (sx, sy). The positions and taps
+// first (AVX2 where the CPU has it), then each channel's segment blended at once; planes above 2^31 samples
+// (beyond RowTaps' offsets) sample by sample.
 template <typename Position>
-void sample_row(const Image& in, Image& out, int y, RowTaps& taps, Position position) {
+void sample_row(const Image& in, Image& out, int y, int x0, int n, RowTaps& taps, Position position) {
   const int w = in.width(), h = in.height();
-  const bool small_planes = static_cast<int64_t>(w) * h <= INT32_MAX;
-  if (small_planes) taps.resize(w);
-  for (int x = 0; x < w; ++x) {
-    double sx, sy;
-    position(x, sx, sy);
-    if (small_planes) taps.set(x, bilinear_position(w, h, sx, sy));
-    else for (int c = 0; c < in.channels(); ++c) out.at(c, y, x) = clamp01(sample_bilinear(in.plane(c), w, h, sx, sy));
+  if (static_cast<int64_t>(w) * h > INT32_MAX) {
+    for (int x = x0; x < x0 + n; ++x) {
+      double sx, sy;
+      position(x, sx, sy);
+      for (int c = 0; c < in.channels(); ++c) out.at(c, y, x) = clamp01(sample_bilinear(in.plane(c), w, h, sx, sy));
+    }
+    return;
   }
-  if (small_planes) {
-    for (int c = 0; c < in.channels(); ++c) blend_row(in.plane(c), taps, out.plane(c) + static_cast<size_t>(y) * w, w);
-  }
+  taps.resize(n);
+  double* sx = taps.sx.data();
+  double* sy = taps.sy.data();
+  index_loop(0, n, [&](size_t i) { position(x0 + static_cast<int>(i), sx[i], sy[i]); });
+  row_taps(taps, n, w, h);
+  for (int c = 0; c < in.channels(); ++c) blend_row(in.plane(c), taps, out.plane(c) + static_cast<size_t>(y) * w + x0, n);
 }
 
-// out(c, y, x) = in(c, source(x, y)) for every channel; source(x, y, sx, sy) sets the position.
+// out(c, y, x) = in(c, source(x, y)) for every channel; source(x, y, sx, sy) sets the position. In column
+// strips: a rotated or sheared map then reads the same few source rows for row after row of a strip, where
+// whole rows would sweep across many source rows each (the same samples either way).
+constexpr int kRemapStrip = 128;
+
 template <typename Source>
 void remap(const Image& in, Image& out, int threads, Source source) {
+  const int w = in.width();
   parallel_for(in.height(), threads, [&](int y0, int y1) {
     RowTaps taps;
-    for (int y = y0; y < y1; ++y) sample_row(in, out, y, taps, [&](int x, double& sx, double& sy) { source(x, y, sx, sy); });
+    for (int x0 = 0; x0 < w; x0 += kRemapStrip) {
+      const int n = std::min(kRemapStrip, w - x0);
+      for (int y = y0; y < y1; ++y) sample_row(in, out, y, x0, n, taps, [&](int x, double& sx, double& sy) { source(x, y, sx, sy); });
+    }
   });
 }
 
@@ -169,7 +220,7 @@ void warp(const Image& in, Image& out, const Params& p, uint64_t seed, int threa
                            fx.data() + lattice_row, fy.data() + lattice_row, dx.data(), dy.data(), w);
         }
       }
-      sample_row(in, out, y, taps, [&](int x, double& sx, double& sy) {
+      sample_row(in, out, y, 0, w, taps, [&](int x, double& sx, double& sy) {
         sx = x + dx[x];
         sy = y + dy[x];
       });
