@@ -37,6 +37,7 @@ struct RowTaps {
   std::vector<int32_t> top_left, top_right, bottom_left, bottom_right;
   std::vector<double> fx, fy;
   std::vector<uint8_t> outside;
+  bool along_rows = false;  // every tap inside and top_left[x] = top_left[0] + x, bottom_left likewise (a shift)
 };
 
 // The taps of positions (sx, sy)[x], x < n, in a w x h plane, as bilinear_position gives them: one pass that
@@ -70,14 +71,36 @@ MEDPSIM_VECTOR_CLONES void row_taps(RowTaps& taps, int n, int w, int h) {
     outside[x] = static_cast<uint8_t>(1 - in);
     any_outside |= 1 - in;
   }
-  if (!any_outside) return;
+  if (any_outside) {
+    taps.along_rows = false;
+    for (int x = 0; x < n; ++x) {
+      if (outside[x]) taps.set(x, bilinear_position(w, h, sx[x], sy[x]));
+    }
+    return;
+  }
+  int along = 1;
+  for (int x = 0; x < n; ++x) along &= (tl[x] == tl[0] + x) & (bl[x] == bl[0] + x);
+  taps.along_rows = along;
+}
+
+// bilinear_blend at every x of a row whose taps run along two source rows (RowTaps::along_rows): the
+// same samples and operations, read without gathers.
+MEDPSIM_VECTOR_CLONES void blend_along_rows(const float* __restrict top_row, const float* __restrict bottom_row, const double* __restrict fx,
+                                            const double* __restrict fy, float* __restrict out, int n) {
   for (int x = 0; x < n; ++x) {
-    if (outside[x]) taps.set(x, bilinear_position(w, h, sx[x], sy[x]));
+    const double top = top_row[x] * (1.0 - fx[x]) + top_row[x + 1] * fx[x];
+    const double bottom = bottom_row[x] * (1.0 - fx[x]) + bottom_row[x + 1] * fx[x];
+    out[x] = static_cast<float>(top * (1.0 - fy[x]) + bottom * fy[x]);
   }
 }
 
 // out[x] = clamp01(bilinear_blend(plane, taps at x)) along a row, written out so that it vectorises.
 MEDPSIM_VECTOR_CLONES void blend_row(const float* __restrict plane, const RowTaps& taps, float* __restrict out, int n) {
+  if (taps.along_rows) {
+    blend_along_rows(plane + taps.top_left[0], plane + taps.bottom_left[0], taps.fx.data(), taps.fy.data(), out, n);
+    for (int x = 0; x < n; ++x) out[x] = clamp01(out[x]);
+    return;
+  }
   const int32_t* __restrict tl = taps.top_left.data();
   const int32_t* __restrict tr = taps.top_right.data();
   const int32_t* __restrict bl = taps.bottom_left.data();
@@ -235,17 +258,58 @@ void cubic_warp(const Image& in, Image& out, const Params& p, uint64_t seed, int
   warp(in, out, p, seed, threads, true);
 }
 
+// out[x] = clamp01((1 - alpha) src[x] + alpha ghost[x]) along a row, ghost[x] the bilinear sample (unclamped,
+// as a float) at the row's taps.
+MEDPSIM_VECTOR_CLONES void ghost_row(const float* __restrict plane, const RowTaps& taps, const float* __restrict src, double alpha,
+                                     float* __restrict out, int n) {
+  if (taps.along_rows) {
+    blend_along_rows(plane + taps.top_left[0], plane + taps.bottom_left[0], taps.fx.data(), taps.fy.data(), out, n);
+    for (int x = 0; x < n; ++x) out[x] = clamp01((1.0 - alpha) * src[x] + alpha * static_cast<double>(out[x]));
+    return;
+  }
+  const int32_t* __restrict tl = taps.top_left.data();
+  const int32_t* __restrict tr = taps.top_right.data();
+  const int32_t* __restrict bl = taps.bottom_left.data();
+  const int32_t* __restrict br = taps.bottom_right.data();
+  const double* __restrict fx = taps.fx.data();
+  const double* __restrict fy = taps.fy.data();
+  for (int x = 0; x < n; ++x) {
+    const double top = plane[tl[x]] * (1.0 - fx[x]) + plane[tr[x]] * fx[x];
+    const double bottom = plane[bl[x]] * (1.0 - fx[x]) + plane[br[x]] * fx[x];
+    const double ghost = static_cast<float>(top * (1.0 - fy[x]) + bottom * fy[x]);
+    out[x] = clamp01((1.0 - alpha) * src[x] + alpha * ghost);
+  }
+}
+
 void ghosting(const Image& in, Image& out, const Params& p, uint64_t, int threads) {
   const double alpha = p.at("alpha"), dx = p.at("dx"), dy = p.at("dy");
   if (alpha == 0.0) return copy_image(in, out);
   const int w = in.width(), h = in.height();
-  parallel_for(h, threads, [&](int y0, int y1) {
-    for (int c = 0; c < in.channels(); ++c) {
-      for (int y = y0; y < y1; ++y) {
-        for (int x = 0; x < w; ++x) {
-          const double ghost = sample_bilinear(in.plane(c), w, h, x - dx, y - dy);
-          out.at(c, y, x) = clamp01((1.0 - alpha) * in.at(c, y, x) + alpha * ghost);
+  if (static_cast<int64_t>(w) * h > INT32_MAX) {  // beyond RowTaps' offsets: sample by sample
+    parallel_for(h, threads, [&](int y0, int y1) {
+      for (int c = 0; c < in.channels(); ++c) {
+        for (int y = y0; y < y1; ++y) {
+          for (int x = 0; x < w; ++x) {
+            const double ghost = sample_bilinear(in.plane(c), w, h, x - dx, y - dy);
+            out.at(c, y, x) = clamp01((1.0 - alpha) * in.at(c, y, x) + alpha * ghost);
+          }
         }
+      }
+    });
+    return;
+  }
+  parallel_for(h, threads, [&](int y0, int y1) {
+    RowTaps taps;
+    taps.resize(w);
+    for (int y = y0; y < y1; ++y) {
+      for (int x = 0; x < w; ++x) {
+        taps.sx[x] = x - dx;
+        taps.sy[x] = y - dy;
+      }
+      row_taps(taps, w, w, h);
+      for (int c = 0; c < in.channels(); ++c) {
+        const size_t row = static_cast<size_t>(y) * w;
+        ghost_row(in.plane(c), taps, in.plane(c) + row, alpha, out.plane(c) + row, w);
       }
     }
   });
