@@ -195,13 +195,12 @@ void homography(const Image& in, Image& out, const Params& p, uint64_t seed, int
 
 // One lattice term of a row's displacements, x by x: d[x] += (column weight x row weight) * lattice value at
 // the column's tap, as WarpField::at adds it for one pixel (the terms in at's order, so the same bits).
-MEDPSIM_VECTOR_CLONES void add_lattice_term(const double* __restrict column_weights, const int* __restrict column_taps, double row_weight,
-                                            const double* __restrict fx_row, const double* __restrict fy_row, double* __restrict dx,
-                                            double* __restrict dy, int n) {
+MEDPSIM_VECTOR_CLONES void add_lattice_term(const double* __restrict column_weights, double row_weight, const double* __restrict fx_at_taps,
+                                            const double* __restrict fy_at_taps, double* __restrict dx, double* __restrict dy, int n) {
   for (int x = 0; x < n; ++x) {
     const double weight = column_weights[x] * row_weight;
-    dx[x] += weight * fx_row[column_taps[x]];
-    dy[x] += weight * fy_row[column_taps[x]];
+    dx[x] += weight * fx_at_taps[x];
+    dy[x] += weight * fy_at_taps[x];
   }
 }
 
@@ -220,13 +219,19 @@ void warp(const Image& in, Image& out, const Params& p, uint64_t seed, int threa
   // Each column's lattice taps and weights once, as rows along x; a row's displacements then term by term
   // along the whole row (WarpField::at per pixel on the GPU: the same terms in the same order).
   const int lo = cubic ? 0 : 1, hi = cubic ? 4 : 3;  // linear's outer weights are 0 (see WarpField::at)
+  // The lattice values at each column's taps too, per lattice row r: [(r * 4 + i) * w + x] (read along x
+  // without gathers).
   std::vector<double> column_weights(4 * static_cast<size_t>(w));
-  std::vector<int> column_taps(4 * static_cast<size_t>(w));
+  std::vector<double> fx_at_taps(static_cast<size_t>(grid) * 4 * w), fy_at_taps(fx_at_taps.size());
   for (int x = 0; x < w; ++x) {
     const WarpField::Axis column = field.axis(x, w);
     for (int i = 0; i < 4; ++i) {
       column_weights[i * static_cast<size_t>(w) + x] = column.weight[i];
-      column_taps[i * static_cast<size_t>(w) + x] = WarpField::clamp_index(column.first - 1 + i, grid);
+      const int tap = WarpField::clamp_index(column.first - 1 + i, grid);
+      for (int r = 0; r < grid; ++r) {
+        fx_at_taps[(static_cast<size_t>(r) * 4 + i) * w + x] = fx[static_cast<size_t>(r) * grid + tap];
+        fy_at_taps[(static_cast<size_t>(r) * 4 + i) * w + x] = fy[static_cast<size_t>(r) * grid + tap];
+      }
     }
   }
   parallel_for(h, threads, [&](int y0, int y1) {
@@ -237,10 +242,11 @@ void warp(const Image& in, Image& out, const Params& p, uint64_t seed, int threa
       std::fill(dx.begin(), dx.end(), 0.0);
       std::fill(dy.begin(), dy.end(), 0.0);
       for (int j = lo; j < hi; ++j) {
-        const size_t lattice_row = static_cast<size_t>(WarpField::clamp_index(row.first - 1 + j, grid)) * grid;
+        const size_t lattice_row = WarpField::clamp_index(row.first - 1 + j, grid);
         for (int i = lo; i < hi; ++i) {
-          add_lattice_term(column_weights.data() + i * static_cast<size_t>(w), column_taps.data() + i * static_cast<size_t>(w), row.weight[j],
-                           fx.data() + lattice_row, fy.data() + lattice_row, dx.data(), dy.data(), w);
+          const size_t at = (lattice_row * 4 + i) * w;
+          add_lattice_term(column_weights.data() + i * static_cast<size_t>(w), row.weight[j], fx_at_taps.data() + at, fy_at_taps.data() + at,
+                           dx.data(), dy.data(), w);
         }
       }
       sample_row(in, out, y, 0, w, taps, [&](int x, double& sx, double& sy) {
