@@ -19,11 +19,14 @@ std::vector<double> gaussian_kernel(double sigma) {
   return taps;
 }
 
+namespace {
+
 using Float8 = float __attribute__((vector_size(32)));
 constexpr int kTapBlock = 32;
 
-MEDPSIM_VECTOR_CLONES void weighted_taps_row(const float* const* __restrict sources, const float* __restrict weights, size_t taps,
-                                             float* __restrict out, int n, bool clamp) {
+template <bool Clamp>
+__attribute__((always_inline)) inline void taps_row(const float* const* __restrict sources, const float* __restrict weights, size_t taps,
+                                                    float* __restrict out, int n) {
   int x = 0;
   for (; x + kTapBlock <= n; x += kTapBlock) {
     Float8 acc[kTapBlock / 8] = {};
@@ -37,13 +40,28 @@ MEDPSIM_VECTOR_CLONES void weighted_taps_row(const float* const* __restrict sour
     }
     float sums[kTapBlock];
     __builtin_memcpy(sums, acc, sizeof sums);
-    for (int i = 0; i < kTapBlock; ++i) out[x + i] = clamp ? clamp01(sums[i]) : sums[i];
+    for (int i = 0; i < kTapBlock; ++i) out[x + i] = Clamp ? clamp01(sums[i]) : sums[i];
   }
   for (; x < n; ++x) {
     float acc = 0.0f;
     for (size_t t = 0; t < taps; ++t) acc += weights[t] * sources[t][x];
-    out[x] = clamp ? clamp01(acc) : acc;
+    out[x] = Clamp ? clamp01(acc) : acc;
   }
+}
+
+// One clone pair each (the clamp decided at compile time: a run-time flag measured 1.3x slower in motion blur).
+MEDPSIM_VECTOR_CLONES void clamped_taps_row(const float* const* sources, const float* weights, size_t taps, float* out, int n) {
+  taps_row<true>(sources, weights, taps, out, n);
+}
+MEDPSIM_VECTOR_CLONES void unclamped_taps_row(const float* const* sources, const float* weights, size_t taps, float* out, int n) {
+  taps_row<false>(sources, weights, taps, out, n);
+}
+
+}  // namespace
+
+void weighted_taps_row(const float* const* sources, const float* weights, size_t taps, float* out, int n, bool clamp) {
+  if (clamp) clamped_taps_row(sources, weights, taps, out, n);
+  else unclamped_taps_row(sources, weights, taps, out, n);
 }
 
 void convolve_separable(const Image& in, Image& out, const std::vector<double>& kx, const std::vector<double>& ky,
