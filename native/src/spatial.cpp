@@ -331,13 +331,30 @@ void chromatic_aberration(const Image& in, Image& out, const Params& p, uint64_t
   const double cx = 0.5 * (w - 1), cy = 0.5 * (h - 1);
   const double k = shift_px / (0.5 * std::max(w, h));
   const double factor[3] = {1.0 - k, 1.0, 1.0 + k};  // source radius / output radius
+  std::copy(in.plane(1), in.plane(1) + in.plane_size(), out.plane(1));
+  if (static_cast<int64_t>(w) * h > INT32_MAX) {  // beyond RowTaps' offsets: sample by sample
+    parallel_for(h, threads, [&](int y0, int y1) {
+      for (int c : {0, 2}) {
+        for (int y = y0; y < y1; ++y) {
+          for (int x = 0; x < w; ++x) {
+            out.at(c, y, x) = clamp01(sample_bilinear(in.plane(c), w, h, cx + (x - cx) * factor[c], cy + (y - cy) * factor[c]));
+          }
+        }
+      }
+    });
+    return;
+  }
   parallel_for(h, threads, [&](int y0, int y1) {
-    for (int c = 0; c < 3; ++c) {
+    RowTaps taps;
+    taps.resize(w);
+    for (int c : {0, 2}) {
       for (int y = y0; y < y1; ++y) {
         for (int x = 0; x < w; ++x) {
-          out.at(c, y, x) = c == 1 ? in.at(c, y, x)
-                                   : clamp01(sample_bilinear(in.plane(c), w, h, cx + (x - cx) * factor[c], cy + (y - cy) * factor[c]));
+          taps.sx[x] = cx + (x - cx) * factor[c];
+          taps.sy[x] = cy + (y - cy) * factor[c];
         }
+        row_taps(taps, w, w, h);
+        blend_row(in.plane(c), taps, out.plane(c) + static_cast<size_t>(y) * w, w);
       }
     }
   });
