@@ -15,22 +15,7 @@ namespace {
 constexpr uint32_t kUniformStream = 0x0100, kGaussianStream = 0x0200, kColoredStream = 0x0300,
                    kCheckerboardStream = 0x0400;
 
-// consume(i, draw of element i) for i in [begin, end): drawN(rng, first group, out) gives the draws of the
-// 4 Rng::kLanes elements from 4 first on (Rng::uniforms / gaussians), used for every whole run from a group
-// boundary, and draw1(rng, i) the same value for one element, used for the rest.
-template <typename DrawN, typename Draw1, typename Consume>
-void draw_span(const Rng& rng, size_t begin, size_t end, DrawN drawN, Draw1 draw1, Consume consume) {
-  constexpr size_t kRun = 4 * Rng::kLanes;
-  size_t i = begin;
-  for (; i < end && (i & 3) != 0; ++i) consume(i, draw1(rng, i));  // up to the first whole group
-  for (float noise[kRun]; i + kRun <= end; i += kRun) {
-    drawN(rng, i >> 2, noise);
-    for (size_t k = 0; k < kRun; ++k) consume(i + k, noise[k]);
-  }
-  for (; i < end; ++i) consume(i, draw1(rng, i));
-}
-
-// dst = clamp01(src + scale * draw(i)) over each plane (draw_span's drawN and draw1).
+// dst = clamp01(src + scale * draw(i)) over each plane (draw_span's drawN and draw1: kernels.hpp).
 template <typename DrawN, typename Draw1>
 void add_noise(const Image& in, Image& out, int threads, uint64_t seed, uint32_t stream, double scale, DrawN drawN, Draw1 draw1) {
   const int w = in.width();

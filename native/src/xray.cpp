@@ -159,10 +159,28 @@ void dead_pixels(const Image& in, Image& out, const Params& p, uint64_t seed, in
   std::vector<char> dead_row, dead_col;
   dead_lines(w, h, lines, seed, dead_row, dead_col);
   const Rng rng(seed, kDeadPixelStream);
-  point_op(in, out, threads, [&](int, size_t i, float x) {
-    if (dead_row[i / w] || dead_col[i % w]) return 0.0;
-    if (fraction > 0.0 && rng.uniform(i, 0) < fraction) return rng.uniform(i, 1) < 0.5f ? 0.0 : 1.0;
-    return static_cast<double>(x);
+  // Pixel i is dead when its row or column is, or when uniform(i, 0) < fraction (then black or white by
+  // uniform(i, 1)), in every channel alike: each row's first draws once (in batches of Philox blocks), for
+  // all channels.
+  parallel_for(h, threads, [&](int y0, int y1) {
+    std::vector<float> first_draw(w);
+    for (int y = y0; y < y1; ++y) {
+      const size_t row = static_cast<size_t>(y) * w;
+      if (fraction > 0.0) {
+        draw_span(rng, row, row + w, [](const Rng& r, uint64_t group, float* u) { r.uniforms(group, 0, u); },
+                  [](const Rng& r, size_t i) { return r.uniform(i, 0); }, [&](size_t i, float u) { first_draw[i - row] = u; });
+      }
+      for (int c = 0; c < in.channels(); ++c) {
+        const float* src = in.plane(c) + row;
+        float* dst = out.plane(c) + row;
+        for (int x = 0; x < w; ++x) {
+          double v = src[x];
+          if (dead_row[y] || dead_col[x]) v = 0.0;
+          else if (fraction > 0.0 && first_draw[x] < fraction) v = rng.uniform(row + x, 1) < 0.5f ? 0.0 : 1.0;
+          dst[x] = clamp01(v);
+        }
+      }
+    }
   });
 }
 

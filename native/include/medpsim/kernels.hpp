@@ -132,6 +132,21 @@ void index_loop(size_t begin, size_t end, F&& f) {
   });
 }
 
+// consume(i, draw of element i) for i in [begin, end): drawN(rng, first group, out) gives the draws of the
+// 4 Rng::kLanes elements from 4 first on (Rng::uniforms / gaussians), used for every whole run from a group
+// boundary, and draw1(rng, i) the same value for one element, used for the rest.
+template <typename DrawN, typename Draw1, typename Consume>
+void draw_span(const Rng& rng, size_t begin, size_t end, DrawN drawN, Draw1 draw1, Consume consume) {
+  constexpr size_t kRun = 4 * Rng::kLanes;
+  size_t i = begin;
+  for (; i < end && (i & 3) != 0; ++i) consume(i, draw1(rng, i));  // up to the first whole group
+  for (float noise[kRun]; i + kRun <= end; i += kRun) {
+    drawN(rng, i >> 2, noise);
+    for (size_t k = 0; k < kRun; ++k) consume(i + k, noise[k]);
+  }
+  for (; i < end; ++i) consume(i, draw1(rng, i));
+}
+
 // out[x] = 0 + w_0 s_0[x] + w_1 s_1[x] + ... for x < n (clamped to [0, 1] when `clamp`), each product and sum
 // in float and the taps in their order (the CUDA kernels'), 32 outputs at a time kept in registers while
 // every tap is added.
