@@ -189,16 +189,19 @@ void checkerboard(const Image& in, Image& out, const Params& p, uint64_t seed, i
   const int period = static_cast<int>(p.at("period"));
   const std::vector<double> tile = checkerboard_tile(period, seed);
   const int w = in.width();
+  // a * tile value for every x of each of the tile's rows, once: rows are then a plain vectorised addition.
+  std::vector<double> pattern(static_cast<size_t>(period) * w);
+  for (int ty = 0; ty < period; ++ty) {
+    for (int x = 0; x < w; ++x) pattern[static_cast<size_t>(ty) * w + x] = a * tile[static_cast<size_t>(ty) * period + x % period];
+  }
   for (int c = 0; c < in.channels(); ++c) {
     const float* src = in.plane(c);
     float* dst = out.plane(c);
     parallel_for(in.height(), threads, [&](int y0, int y1) {
       for (int y = y0; y < y1; ++y) {
-        const double* tile_row = &tile[static_cast<size_t>(y % period) * period];
-        for (int x = 0; x < w; ++x) {
-          const size_t i = static_cast<size_t>(y) * w + x;
-          dst[i] = clamp01(src[i] + a * tile_row[x % period]);
-        }
+        const double* added = pattern.data() + static_cast<size_t>(y % period) * w;
+        const size_t row = static_cast<size_t>(y) * w;
+        index_loop(0, w, [&](size_t x) { dst[row + x] = clamp01(src[row + x] + added[x]); });
       }
     });
   }
