@@ -88,7 +88,7 @@ inline unsigned blocks_for(size_t n) {
   for (size_t i = static_cast<size_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < (n); i += static_cast<size_t>(gridDim.x) * blockDim.x)
 
 // Separable convolution of one plane with symmetric float taps (2r + 1), borders reflect-101, as
-// src/helpers.cpp convolve_separable and detail::filter_plane: rows into `tmp`, then columns, float products
+// src/helpers.cpp convolve_plane (Gaussian blur, the detector MTF): rows into `tmp`, then columns, float products
 // added in tap order; `clamp` to [0, 1] (gaussian_blur) or not (the detector kinds' noise).
 static __global__ void convolve_rows(const float* src, float* tmp, int w, int h, const float* k, int r) {
   MEDPSIM_GRID_STRIDE(i, static_cast<size_t>(w) * h) {

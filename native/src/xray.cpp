@@ -44,7 +44,7 @@ void reduce_dose(float* signal, int w, int h, const DoseChange& dose, uint64_t s
       noise[i] = added_quanta(quanta, i, signal[i], dose.photons, dose.fraction);
     }
   });
-  if (dose.taps.size() > 1) filter_plane(noise.data(), w, h, dose.taps, threads);
+  if (dose.taps.size() > 1) convolve_plane(noise.data(), noise.data(), w, h, dose.taps, dose.taps, false, threads);
   parallel_for(h, threads, [&](int y0, int y1) {
     const size_t begin = static_cast<size_t>(y0) * w, end = static_cast<size_t>(y1) * w;
     float normals[4] = {0.0f, 0.0f, 0.0f, 0.0f};  // electronic.gaussian(i) of i's group of four
@@ -379,28 +379,6 @@ std::vector<LineMap> grid_line_maps(const DetectorResponse& r, int n, double amp
 }
 
 float exposure_ranging(double exposure, double compensation) { return static_cast<float>(std::pow(exposure, -compensation)); }
-
-void filter_plane(float* plane, int w, int h, const std::vector<float>& taps, int threads) {
-  const int r = static_cast<int>(taps.size() / 2);
-  Buffer<float> tmp(static_cast<size_t>(w) * h);
-  parallel_for(h, threads, [&](int y0, int y1) {
-    std::vector<float> padded(w + 2 * r);
-    std::vector<const float*> sources(taps.size());
-    for (size_t k = 0; k < taps.size(); ++k) sources[k] = padded.data() + k;
-    for (int y = y0; y < y1; ++y) {
-      const float* row = plane + static_cast<size_t>(y) * w;
-      for (int i = 0; i < w + 2 * r; ++i) padded[i] = row[reflect101(i - r, w)];
-      weighted_taps_row(sources.data(), taps.data(), taps.size(), tmp.data() + static_cast<size_t>(y) * w, w, false);
-    }
-  });
-  parallel_for(h, threads, [&](int y0, int y1) {
-    std::vector<const float*> sources(taps.size());
-    for (int y = y0; y < y1; ++y) {
-      for (int k = 0; k <= 2 * r; ++k) sources[k] = tmp.data() + static_cast<size_t>(reflect101(y + k - r, h)) * w;
-      weighted_taps_row(sources.data(), taps.data(), taps.size(), plane + static_cast<size_t>(y) * w, w, false);
-    }
-  });
-}
 
 // Line l is a row or a column by one draw, its position by another.
 void dead_lines(int w, int h, int lines, uint64_t seed, std::vector<char>& dead_row, std::vector<char>& dead_col) {

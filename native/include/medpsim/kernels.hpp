@@ -152,6 +152,12 @@ void draw_span(const Rng& rng, size_t begin, size_t end, DrawN drawN, Draw1 draw
 // every tap is added.
 void weighted_taps_row(const float* const* sources, const float* weights, size_t taps, float* out, int n, bool clamp);
 
+// One plane through the row taps fx, then the column taps fy (each output the sum of its taps in order, float
+// products, reflect-101 borders; the CUDA kernels add in the same order), into dst (which may be src); the
+// column pass clamped to [0, 1] when `clamp`.
+void convolve_plane(const float* src, float* dst, int w, int h, const std::vector<float>& fx, const std::vector<float>& fy, bool clamp,
+                    int threads);
+
 // Normalised Gaussian taps for offsets -radius..radius, radius = ceil(3 sigma).
 std::vector<double> gaussian_kernel(double sigma);
 
@@ -236,9 +242,6 @@ std::vector<float> grid_profile(int n, double amplitude, double period);
 // The grid profile's factors as display-value maps under the response (detector.hpp LineMap), in double.
 std::vector<LineMap> grid_line_maps(const DetectorResponse& r, int n, double amplitude, double period);
 float exposure_ranging(double exposure, double compensation);
-// Separable filter of one float plane in place with symmetric taps, borders reflect-101; float products
-// added in tap order (the CUDA kernel adds in the same order).
-void filter_plane(float* plane, int w, int h, const std::vector<float>& taps, int threads);
 
 // Per-family registration of kernel functions by kind name; parameters, ranges and flags come from the
 // catalog (catalog.generated.hpp), so they are described once, in src/distortions/catalog.ts.
