@@ -125,8 +125,11 @@ MEDPSIM_HD inline double poisson_count(const Rng& rng, uint64_t i, double lambda
 // whose relative variance is 1 / f larger. Scaling the original down by f and adding independent noise of
 // variance f (1 - f) N0 T gives exactly that. The added quantum noise, in reduced-dose counts: a Poisson
 // draw of that mean, centred.
+MEDPSIM_HD inline double added_quanta_mean(float t, double photons, double fraction) {
+  return fraction * (1.0 - fraction) * photons * (t > 0.0f ? t : 0.0f);
+}
 MEDPSIM_HD inline float added_quanta(const Rng& rng, uint64_t i, float t, double photons, double fraction) {
-  const double mean = fraction * (1.0 - fraction) * photons * (t > 0.0f ? t : 0.0f);
+  const double mean = added_quanta_mean(t, photons, fraction);
   return static_cast<float>(poisson_count(rng, i, mean) - mean);
 }
 
