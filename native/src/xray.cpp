@@ -36,7 +36,7 @@ void plane_loop(int w, int h, int threads, F f) {
 
 // poisson_count's first PTRS try for kLanes pixels side by side, from the first two words of each pixel's block
 // (words[k][j]: word k of pixel j's): count[j] and accepted[j] = 1 where that try is accepted by the quick test
-// (about 86% of tries at lambda >= 10), with poisson_count's very operations; the others (and lambda < 10)
+// (about three in four at lambda >= 10), with poisson_count's very operations; the others (and lambda < 10)
 // are left to poisson_count itself. One pixel alone waits on its sqrt and divisions in turn; eight in lanes
 // overlap them.
 constexpr int kPoissonLanes = Rng::kLanes;
