@@ -75,7 +75,8 @@ void jpeg(const Image& in, Image& out, const Params& p, uint64_t, int threads) {
   // Samples are first rounded to 8-bit levels, as an encoder receives them; components on
   // 0..255 (JFIF YCbCr for colour), level-shifted by 128.
   auto level = [&](int c, size_t i) { return std::round(255.0 * clamp01(in.plane(c)[i])); };
-  std::vector<Buffer<double>> comp(channels, Buffer<double>(in.plane_size()));
+  std::vector<Buffer<double>> comp;  // each plane allocated in place (not copies of a zeroed prototype)
+  for (int c = 0; c < channels; ++c) comp.emplace_back(in.plane_size());
   parallel_for(h, threads, [&](int y0, int y1) {
     const size_t begin = static_cast<size_t>(y0) * w, end = static_cast<size_t>(y1) * w;
     if (channels == 1) {
