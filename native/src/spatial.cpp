@@ -83,35 +83,36 @@ MEDPSIM_VECTOR_CLONES void row_taps(RowTaps& taps, int n, int w, int h) {
   taps.along_rows = along;
 }
 
-// bilinear_blend at every x of a row whose taps run along two source rows (RowTaps::along_rows): the
-// same samples and operations, read without gathers.
-MEDPSIM_VECTOR_CLONES void blend_along_rows(const float* __restrict top_row, const float* __restrict bottom_row, const double* __restrict fx,
-                                            const double* __restrict fy, float* __restrict out, int n) {
-  for (int x = 0; x < n; ++x) {
-    const double top = top_row[x] * (1.0 - fx[x]) + top_row[x + 1] * fx[x];
-    const double bottom = bottom_row[x] * (1.0 - fx[x]) + bottom_row[x + 1] * fx[x];
-    out[x] = static_cast<float>(top * (1.0 - fy[x]) + bottom * fy[x]);
-  }
-}
-
-// out[x] = clamp01(bilinear_blend(plane, taps at x)) along a row, written out so that it vectorises.
-MEDPSIM_VECTOR_CLONES void blend_row(const float* __restrict plane, const RowTaps& taps, float* __restrict out, int n) {
+// out[x] = bilinear_blend(plane, taps at x) along a row, unclamped, written out so that it vectorises; where the
+// taps run along two source rows (RowTaps::along_rows) the same samples and operations are read without gathers.
+MEDPSIM_VECTOR_CLONES void blend_samples(const float* __restrict plane, const RowTaps& taps, float* __restrict out, int n) {
+  const double* __restrict fx = taps.fx.data();
+  const double* __restrict fy = taps.fy.data();
   if (taps.along_rows) {
-    blend_along_rows(plane + taps.top_left[0], plane + taps.bottom_left[0], taps.fx.data(), taps.fy.data(), out, n);
-    for (int x = 0; x < n; ++x) out[x] = clamp01(out[x]);
+    const float* __restrict top_row = plane + taps.top_left[0];
+    const float* __restrict bottom_row = plane + taps.bottom_left[0];
+    for (int x = 0; x < n; ++x) {
+      const double top = top_row[x] * (1.0 - fx[x]) + top_row[x + 1] * fx[x];
+      const double bottom = bottom_row[x] * (1.0 - fx[x]) + bottom_row[x + 1] * fx[x];
+      out[x] = static_cast<float>(top * (1.0 - fy[x]) + bottom * fy[x]);
+    }
     return;
   }
   const int32_t* __restrict tl = taps.top_left.data();
   const int32_t* __restrict tr = taps.top_right.data();
   const int32_t* __restrict bl = taps.bottom_left.data();
   const int32_t* __restrict br = taps.bottom_right.data();
-  const double* __restrict fx = taps.fx.data();
-  const double* __restrict fy = taps.fy.data();
   for (int x = 0; x < n; ++x) {
     const double top = plane[tl[x]] * (1.0 - fx[x]) + plane[tr[x]] * fx[x];
     const double bottom = plane[bl[x]] * (1.0 - fx[x]) + plane[br[x]] * fx[x];
-    out[x] = clamp01(static_cast<float>(top * (1.0 - fy[x]) + bottom * fy[x]));
+    out[x] = static_cast<float>(top * (1.0 - fy[x]) + bottom * fy[x]);
   }
+}
+
+// out[x] = clamp01(bilinear_blend(plane, taps at x)) along a row.
+MEDPSIM_VECTOR_CLONES void blend_row(const float* __restrict plane, const RowTaps& taps, float* __restrict out, int n) {
+  blend_samples(plane, taps, out, n);
+  for (int x = 0; x < n; ++x) out[x] = clamp01(out[x]);
 }
 
 // Row y of out from x0 to x0 + n: every channel sampled at position(x) -> (sx, sy). The positions and taps
@@ -268,23 +269,8 @@ void cubic_warp(const Image& in, Image& out, const Params& p, uint64_t seed, int
 // as a float) at the row's taps.
 MEDPSIM_VECTOR_CLONES void ghost_row(const float* __restrict plane, const RowTaps& taps, const float* __restrict src, double alpha,
                                      float* __restrict out, int n) {
-  if (taps.along_rows) {
-    blend_along_rows(plane + taps.top_left[0], plane + taps.bottom_left[0], taps.fx.data(), taps.fy.data(), out, n);
-    for (int x = 0; x < n; ++x) out[x] = clamp01((1.0 - alpha) * src[x] + alpha * static_cast<double>(out[x]));
-    return;
-  }
-  const int32_t* __restrict tl = taps.top_left.data();
-  const int32_t* __restrict tr = taps.top_right.data();
-  const int32_t* __restrict bl = taps.bottom_left.data();
-  const int32_t* __restrict br = taps.bottom_right.data();
-  const double* __restrict fx = taps.fx.data();
-  const double* __restrict fy = taps.fy.data();
-  for (int x = 0; x < n; ++x) {
-    const double top = plane[tl[x]] * (1.0 - fx[x]) + plane[tr[x]] * fx[x];
-    const double bottom = plane[bl[x]] * (1.0 - fx[x]) + plane[br[x]] * fx[x];
-    const double ghost = static_cast<float>(top * (1.0 - fy[x]) + bottom * fy[x]);
-    out[x] = clamp01((1.0 - alpha) * src[x] + alpha * ghost);
-  }
+  blend_samples(plane, taps, out, n);
+  for (int x = 0; x < n; ++x) out[x] = clamp01((1.0 - alpha) * src[x] + alpha * static_cast<double>(out[x]));
 }
 
 void ghosting(const Image& in, Image& out, const Params& p, uint64_t, int threads) {
