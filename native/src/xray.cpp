@@ -36,19 +36,17 @@ void plane_loop(int w, int h, int threads, F f) {
 
 // poisson_count's first PTRS try for kLanes pixels side by side, from the first two words of each pixel's block
 // (words[k][j]: word k of pixel j's): count[j] and accepted[j] = 1 where that try is accepted by the quick test
-// (about three in four at lambda >= 10), with poisson_count's very operations; the others (and lambda < 10)
+// (about three in four at lambda >= 10), through poisson_count's own ptrs_* steps; the others (and lambda < 10)
 // are left to poisson_count itself. One pixel alone waits on its sqrt and divisions in turn; eight in lanes
 // overlap them.
 constexpr int kPoissonLanes = Rng::kLanes;
 MEDPSIM_VECTOR_CLONES void poisson_first_tries(const double* __restrict lambda, const uint32_t (*words)[kPoissonLanes], double* __restrict count,
                                                int* __restrict accepted) {
   for (int j = 0; j < kPoissonLanes; ++j) {
-    const double root = std::sqrt(lambda[j]);
-    const double b = 0.931 + 2.53 * root, a = -0.059 + 0.02483 * b, vr = 0.9277 - 3.6224 / (b - 2.0);
-    const double u = bits_to_open_unit(words[0][j]) - 0.5, v = bits_to_open_unit(words[1][j]);
-    const double us = 0.5 - (u < 0.0 ? -u : u);
-    count[j] = floor((2.0 * a / us + b) * u + lambda[j] + 0.43);
-    accepted[j] = (lambda[j] >= 10.0) & (us >= 0.07) & (v <= vr);
+    const PtrsConstants c = ptrs_constants(lambda[j]);
+    const PtrsTry first = ptrs_try(c, lambda[j], words[0][j], words[1][j]);
+    count[j] = first.k;
+    accepted[j] = (lambda[j] >= 10.0) & ptrs_quick_accept(c, first);
   }
 }
 

@@ -84,6 +84,26 @@ MEDPSIM_HD inline double log_factorial(double k) {
   return (n - 0.5) * log_positive(n) - n + 0.91893853320467274 + r * (1.0 / 12.0 - r2 * (1.0 / 360.0 - r2 * (1.0 / 1260.0 - r2 / 1680.0)));
 }
 
+// Hoermann's PTRS (1993) for lambda >= 10: its constants, one try from a (u, v) pair of words (the candidate
+// k, with us and v for the acceptance tests), and the quick test that settles most tries.
+struct PtrsConstants {
+  double b, a, vr;
+};
+MEDPSIM_HD inline PtrsConstants ptrs_constants(double lambda) {
+  const double root = std::sqrt(lambda);
+  const double b = 0.931 + 2.53 * root;
+  return {b, -0.059 + 0.02483 * b, 0.9277 - 3.6224 / (b - 2.0)};
+}
+struct PtrsTry {
+  double k, us, v;
+};
+MEDPSIM_HD inline PtrsTry ptrs_try(const PtrsConstants& c, double lambda, uint32_t u_word, uint32_t v_word) {
+  const double u = bits_to_open_unit(u_word) - 0.5, v = bits_to_open_unit(v_word);
+  const double us = 0.5 - (u < 0.0 ? -u : u);
+  return {floor((2.0 * c.a / us + c.b) * u + lambda + 0.43), us, v};
+}
+MEDPSIM_HD inline bool ptrs_quick_accept(const PtrsConstants& c, const PtrsTry& t) { return (t.us >= 0.07) & (t.v <= c.vr); }
+
 // Poisson(lambda) for element i, exact at every lambda (the uniforms' 24 bits aside), from Philox blocks of
 // its own (counter group = i, draws 0, 1, ...: four uniforms per block): below 10, inversion (word 0, a
 // sequential search of the CDF in double); from 10, Hoermann's transformed rejection PTRS (1993), a (u, v)
@@ -104,18 +124,16 @@ MEDPSIM_HD inline double poisson_count(const Rng& rng, uint64_t i, double lambda
     }
     return k;
   }
-  const double root = std::sqrt(lambda);
-  const double b = 0.931 + 2.53 * root, a = -0.059 + 0.02483 * b, vr = 0.9277 - 3.6224 / (b - 2.0);
+  const PtrsConstants c = ptrs_constants(lambda);
   for (uint32_t t = 0; t < 64; ++t) {  // 64 rejections in a row: probability below 1e-60
     if (t > 0 && (t & 1) == 0) words = rng.block(i, t / 2);
-    const double u = bits_to_open_unit(words.v[2 * (t & 1)]) - 0.5, v = bits_to_open_unit(words.v[2 * (t & 1) + 1]);
-    const double us = 0.5 - (u < 0.0 ? -u : u);
-    const double k = floor((2.0 * a / us + b) * u + lambda + 0.43);
-    if (us >= 0.07 && v <= vr) return k;
+    const PtrsTry x = ptrs_try(c, lambda, words.v[2 * (t & 1)], words.v[2 * (t & 1) + 1]);
+    const double k = x.k, us = x.us, v = x.v;
+    if (ptrs_quick_accept(c, x)) return k;
     if (k < 0.0 || (us < 0.013 && v > us)) continue;
     // ln(v alpha / (a / us^2 + b)) <= ln(lambda^k e^-lambda / k!), alpha = 1.1239 + 1.1328 / (b - 3.4).
-    const double alpha = 1.1239 + 1.1328 / (b - 3.4);
-    if (log_positive(v * alpha / (a / (us * us) + b)) <= -lambda + k * log_positive(lambda) - log_factorial(k)) return k;
+    const double alpha = 1.1239 + 1.1328 / (c.b - 3.4);
+    if (log_positive(v * alpha / (c.a / (us * us) + c.b)) <= -lambda + k * log_positive(lambda) - log_factorial(k)) return k;
   }
   return floor(lambda + 0.5);
 }
