@@ -37,13 +37,11 @@ struct DctMatrix {
 
 // out[r][c] = sum over k in order of a[r][k] * b[k][c], each sum from 0.0: for each row r, its eight sums
 // advance side by side in two vectors, every one with the products and the order of its own loop.
-using Lanes4 = double __attribute__((vector_size(32)));
-
 MEDPSIM_VECTOR_CLONES void product8(const double* __restrict a, const double* __restrict b, double* __restrict out) {
-  Lanes4 rows[16];  // b's rows, two vectors each
+  Double4 rows[16];  // b's rows, two vectors each
   __builtin_memcpy(rows, b, sizeof rows);
   for (int r = 0; r < 8; ++r) {
-    Lanes4 left = {}, right = {};
+    Double4 left = {}, right = {};
     for (int k = 0; k < 8; ++k) {
       left += a[r * 8 + k] * rows[2 * k];
       right += a[r * 8 + k] * rows[2 * k + 1];

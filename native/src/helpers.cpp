@@ -21,7 +21,6 @@ std::vector<double> gaussian_kernel(double sigma) {
 
 namespace {
 
-using Float8 = float __attribute__((vector_size(32)));
 constexpr int kTapBlock = 32;
 
 template <bool Clamp>
@@ -114,21 +113,19 @@ namespace {
 constexpr int kBoxLanes = 16;
 
 // One box pass of radius r over interleaved lines of n samples; window sums slide in O(1). Outputs are rounded
-// to float, as the plane between passes stores them. Written with vector types (IEEE operations lane by lane):
-// left to itself the compiler assembles each vector from scalar loads.
-using Lanes4 = double __attribute__((vector_size(32)));
-using Lanes4f = float __attribute__((vector_size(16)));
+// to float, as the plane between passes stores them. Written with vector types: left to itself the compiler
+// assembles each vector from scalar loads.
 constexpr int kBoxVectors = kBoxLanes / 4;
 
-__attribute__((always_inline)) inline void load_lanes(Lanes4& x, const double* p) { __builtin_memcpy(&x, p, sizeof x); }
+__attribute__((always_inline)) inline void load_lanes(Double4& x, const double* p) { __builtin_memcpy(&x, p, sizeof x); }
 
 MEDPSIM_VECTOR_CLONES void box_pass_lanes(const double* __restrict in, double* __restrict out, int n, int r) {
-  Lanes4 sum[kBoxVectors] = {};
+  Double4 sum[kBoxVectors] = {};
   for (int k = -r; k <= r; ++k) {
     const double* s = in + static_cast<size_t>(reflect101(k, n)) * kBoxLanes;
 #pragma GCC unroll 4
     for (int v = 0; v < kBoxVectors; ++v) {
-      Lanes4 x;
+      Double4 x;
       load_lanes(x, s + 4 * v);
       sum[v] += x;
     }
@@ -140,9 +137,9 @@ MEDPSIM_VECTOR_CLONES void box_pass_lanes(const double* __restrict in, double* _
     const double* leaving = in + static_cast<size_t>(reflect101(static_cast<int64_t>(i) - r, n)) * kBoxLanes;
 #pragma GCC unroll 4
     for (int v = 0; v < kBoxVectors; ++v) {
-      const Lanes4 rounded = __builtin_convertvector(__builtin_convertvector(sum[v] * norm, Lanes4f), Lanes4);
+      const Double4 rounded = __builtin_convertvector(__builtin_convertvector(sum[v] * norm, Float4), Double4);
       __builtin_memcpy(o + 4 * v, &rounded, sizeof rounded);
-      Lanes4 in_window, out_of_window;
+      Double4 in_window, out_of_window;
       load_lanes(in_window, entering + 4 * v);
       load_lanes(out_of_window, leaving + 4 * v);
       sum[v] += in_window - out_of_window;
@@ -286,13 +283,13 @@ MEDPSIM_VECTOR_CLONES void fft_lanes(double* __restrict re, double* __restrict i
         const double wr = twiddle[k * step].real(), wi = twiddle[k * step].imag();
         double *ur = re + (i + k) * kFftLanes, *ui = im + (i + k) * kFftLanes;
         double *br = ur + half * kFftLanes, *bi = ui + half * kFftLanes;
-        Lanes4 u_re, u_im, b_re, b_im;
+        Double4 u_re, u_im, b_re, b_im;
         load_lanes(u_re, ur);
         load_lanes(u_im, ui);
         load_lanes(b_re, br);
         load_lanes(b_im, bi);
-        const Lanes4 v_re = b_re * wr - b_im * wi, v_im = b_re * wi + b_im * wr;
-        const Lanes4 sum_re = u_re + v_re, sum_im = u_im + v_im, difference_re = u_re - v_re, difference_im = u_im - v_im;
+        const Double4 v_re = b_re * wr - b_im * wi, v_im = b_re * wi + b_im * wr;
+        const Double4 sum_re = u_re + v_re, sum_im = u_im + v_im, difference_re = u_re - v_re, difference_im = u_im - v_im;
         __builtin_memcpy(ur, &sum_re, sizeof sum_re);
         __builtin_memcpy(ui, &sum_im, sizeof sum_im);
         __builtin_memcpy(br, &difference_re, sizeof difference_re);

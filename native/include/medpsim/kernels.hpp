@@ -106,6 +106,12 @@ void parallel_for(int n, int threads, Body body) {
   }, &split);
 }
 
+// Vector types for the hot loops written lane by lane (IEEE operations per lane, so the same bits as scalar code;
+// without AVX2 the compiler splits them into SSE2 halves).
+using Double4 = double __attribute__((vector_size(32)));
+using Float4 = float __attribute__((vector_size(16)));
+using Float8 = float __attribute__((vector_size(32)));
+
 // f() compiled twice, for AVX2 (with everything it calls inlined) and for the baseline, the AVX2 one taken
 // when the CPU has it: MEDPSIM_VECTOR_CLONES for lambdas (target_clones does not take templates). The same
 // operations either way, so the same bits.
