@@ -76,7 +76,8 @@ async function bareLoop(folder: string, inFlight: number): Promise<PhaseResult> 
 async function importThroughJobs(folder: string): Promise<PhaseResult> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'medpsim-bench-data-'));
   chmodSync(dataDir, 0o711); // the embedded server may run as another user (src/platform/embedded-postgres.ts)
-  const config = loadConfig({ ...process.env, MEDPSIM_DATA_DIR: dataDir, PORT: '0' });
+  // The phantoms' folder is the one import root (a server reads only inside its roots).
+  const config = loadConfig({ ...process.env, MEDPSIM_DATA_DIR: dataDir, PORT: '0', MEDPSIM_IMPORT_ROOTS: folder });
   const app = await startApp(config, MODULES, { work: true });
   try {
     const startedAt = process.hrtime.bigint();

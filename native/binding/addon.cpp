@@ -16,10 +16,10 @@
 //     "" where it did not); maps, when asked for, in the same order (empty where it failed).
 //   planarFloat(samples: Uint8Array | Uint16Array (interleaved), width, height, channels)
 //                                   -> Promise<Float32Array> (planar, samples / 255 or / 65535)
-//   pngScanlines(data, width, height, channels, bitDepth?)
-//                                   -> Promise<Uint8Array> (Up-filtered PNG scanlines): of a Float32Array (planar)
-//                                      rounded to levels of bitDepth 8 | 16, or of a Uint8Array / Uint16Array
-//                                      of levels (interleaved)
+//   pngEncode(data, width, height, channels, bitDepth?)
+//                                   -> Promise<Uint8Array> (a whole PNG, medpsim/png.hpp): of a Float32Array
+//                                      (planar) rounded to levels of bitDepth 8 | 16, or of a Uint8Array /
+//                                      Uint16Array of levels (interleaved)
 //   featureDistance(layersA, layersB, shapes, weights)
 //                                   -> number (synchronous): the LPIPS-style distance of two images' feature maps
 //     layersA, layersB: [Float32Array (channels x pixels, channel-major)], one per layer
@@ -45,6 +45,7 @@
 #include "medpsim/kernels.hpp"
 #include "medpsim/metrics.hpp"
 #include "medpsim/pixels.hpp"
+#include "medpsim/png.hpp"
 
 namespace {
 
@@ -541,26 +542,28 @@ Napi::Value PlanarFloat(const Napi::CallbackInfo& info) {
   return worker->Promise();
 }
 
-Napi::Value PngScanlines(const Napi::CallbackInfo& info) {
+Napi::Value PngEncode(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const char* usage = "pngScanlines(data, width, height, channels, bitDepth): data must be a Float32Array, Uint8Array or Uint16Array";
+  const char* usage = "pngEncode(data, width, height, channels, bitDepth): data must be a Float32Array, Uint8Array or Uint16Array";
   if (info.Length() < 4 || !info[0].IsTypedArray()) type_error(env, usage);
   const Napi::TypedArray data = info[0].As<Napi::TypedArray>();
   const napi_typedarray_type type = data.TypedArrayType();
   if (type != napi_float32_array && type != napi_uint8_array && type != napi_uint16_array) type_error(env, usage);
-  const Shape shape = shape_of(info, "pngScanlines");
-  if (data.ElementLength() != shape.samples()) type_error(env, "pngScanlines: data does not fill width x height x channels");
+  const Shape shape = shape_of(info, "pngEncode");
+  if (data.ElementLength() != shape.samples()) type_error(env, "pngEncode: data does not fill width x height x channels");
   // Floats are rounded to levels of the given depth; integer samples are levels already.
   const int bitDepth = type == napi_uint8_array ? 8 : type == napi_uint16_array ? 16 : info[4].IsNumber() ? info[4].As<Napi::Number>().Int32Value() : 0;
-  if (bitDepth != 8 && bitDepth != 16) type_error(env, "pngScanlines: bitDepth must be 8 or 16");
+  if (bitDepth != 8 && bitDepth != 16) type_error(env, "pngEncode: bitDepth must be 8 or 16");
   const void* samples = static_cast<const uint8_t*>(data.ArrayBuffer().Data()) + data.ByteOffset();
-  auto out = std::make_shared<std::vector<uint8_t>>();
+  auto out = std::make_shared<medpsim::ByteBuffer>();
   auto* worker = new TaskWorker(
       env,
       [=] {
-        if (type == napi_float32_array) *out = medpsim::png_up_scanlines(static_cast<const float*>(samples), shape.width, shape.height, shape.channels, bitDepth);
-        else if (type == napi_uint16_array) *out = medpsim::png_up_scanlines(static_cast<const uint16_t*>(samples), shape.width, shape.height, shape.channels);
-        else *out = medpsim::png_up_scanlines(static_cast<const uint8_t*>(samples), shape.width, shape.height, shape.channels);
+        std::vector<uint8_t> converted;  // float and 16-bit samples become PNG's bytes first; 8-bit levels are them
+        if (type == napi_float32_array) converted = medpsim::png_levels(static_cast<const float*>(samples), shape.width, shape.height, shape.channels, bitDepth);
+        if (type == napi_uint16_array) converted = medpsim::big_endian_levels(static_cast<const uint16_t*>(samples), shape.samples());
+        const uint8_t* levels = converted.empty() ? static_cast<const uint8_t*>(samples) : converted.data();
+        *out = medpsim::png_encode(levels, shape.width, shape.height, shape.channels, bitDepth);
       },
       [out](Napi::Env env) -> Napi::Value {
         const size_t bytes = out->size();
@@ -661,7 +664,7 @@ Napi::Value FeatureDistance(const Napi::CallbackInfo& info) {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("planarFloat", Napi::Function::New(env, PlanarFloat));
-  exports.Set("pngScanlines", Napi::Function::New(env, PngScanlines));
+  exports.Set("pngEncode", Napi::Function::New(env, PngEncode));
   exports.Set("windowTo8bit", Napi::Function::New(env, WindowTo8bit));
   exports.Set("distort", Napi::Function::New(env, Distort));
   exports.Set("kinds", Napi::Function::New(env, Kinds));

@@ -27,34 +27,11 @@ void planar_from_interleaved(const uint16_t* samples, size_t pixels, int channel
   deinterleave(samples, pixels, channels, 1.0 / 65535.0, out);
 }
 
-namespace {
-
-// Up-filtered scanlines of rows of row_bytes bytes: each row is the filter byte 2, then its bytes minus
-// the bytes of the row above (mod 256; row 0 as is).
-std::vector<uint8_t> up_filter(const uint8_t* levels, size_t row_bytes, int height) {
-  std::vector<uint8_t> out((row_bytes + 1) * height);
-  for (int y = 0; y < height; ++y) {
-    uint8_t* row = &out[y * (row_bytes + 1)];
-    const uint8_t* current = levels + y * row_bytes;
-    row[0] = 2;  // Up
-    if (y == 0) {
-      for (size_t i = 0; i < row_bytes; ++i) row[1 + i] = current[i];
-    } else {
-      const uint8_t* above = current - row_bytes;
-      for (size_t i = 0; i < row_bytes; ++i) row[1 + i] = static_cast<uint8_t>(current[i] - above[i]);
-    }
-  }
-  return out;
-}
-
-}  // namespace
-
-std::vector<uint8_t> png_up_scanlines(const float* planar, int width, int height, int channels, int bit_depth) {
-  if (bit_depth != 8 && bit_depth != 16) throw std::invalid_argument("png_up_scanlines: bit depth must be 8 or 16");
+std::vector<uint8_t> png_levels(const float* planar, int width, int height, int channels, int bit_depth) {
+  if (bit_depth != 8 && bit_depth != 16) throw std::invalid_argument("png_levels: bit depth must be 8 or 16");
   const int bytes_per_sample = bit_depth / 8;
   const double max = bit_depth == 16 ? 65535.0 : 255.0;
   const size_t plane = static_cast<size_t>(width) * height;
-  // The levels of every row first (big-endian), then the filter over them.
   std::vector<uint8_t> levels(plane * channels * bytes_per_sample);
   for (int c = 0; c < channels; ++c) {
     const float* source = planar + static_cast<size_t>(c) * plane;
@@ -71,21 +48,16 @@ std::vector<uint8_t> png_up_scanlines(const float* planar, int width, int height
       }
     }
   }
-  return up_filter(levels.data(), static_cast<size_t>(width) * channels * bytes_per_sample, height);
+  return levels;
 }
 
-std::vector<uint8_t> png_up_scanlines(const uint8_t* samples, int width, int height, int channels) {
-  return up_filter(samples, static_cast<size_t>(width) * channels, height);
-}
-
-std::vector<uint8_t> png_up_scanlines(const uint16_t* samples, int width, int height, int channels) {
-  const size_t count = static_cast<size_t>(width) * height * channels;
+std::vector<uint8_t> big_endian_levels(const uint16_t* samples, size_t count) {
   std::vector<uint8_t> big_endian(count * 2);
   for (size_t i = 0; i < count; ++i) {
     big_endian[2 * i] = static_cast<uint8_t>(samples[i] >> 8);
     big_endian[2 * i + 1] = static_cast<uint8_t>(samples[i]);
   }
-  return up_filter(big_endian.data(), static_cast<size_t>(width) * channels * 2, height);
+  return big_endian;
 }
 
 namespace {

@@ -4,7 +4,7 @@
  */
 import sharp from 'sharp';
 import { nativeEngine, type FloatImage } from '../platform/native';
-import { pngFromScanlines } from './png';
+import { asBuffer } from './png';
 import type { BitDepth } from './types';
 
 
@@ -26,7 +26,6 @@ export async function pngToFloat(png: Buffer): Promise<FloatImage & { bitDepth: 
 
 /** Rounds float planar samples (clamped to [0, 1]) to 8- or 16-bit levels and encodes a PNG. */
 export async function floatToPng(image: FloatImage, bitDepth: BitDepth): Promise<Buffer> {
-  // Rounding, interleaving and the PNG row filter run in the engine, on a worker thread; zlib on libuv's.
-  const scanlines = await nativeEngine().pngScanlines(image.data, image.width, image.height, image.channels, bitDepth);
-  return pngFromScanlines(scanlines, { width: image.width, height: image.height, channels: image.channels, bitDepth });
+  // Rounding, interleaving and the PNG encoding run in the engine, on a worker thread.
+  return asBuffer(await nativeEngine().pngEncode(image.data, image.width, image.height, image.channels, bitDepth));
 }

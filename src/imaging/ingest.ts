@@ -11,15 +11,14 @@
  * - Any decoder warning rejects the file (sharp failOn 'warning'): with 'truncated' or 'error', libjpeg
  *   silently pads a JPEG that was cut and re-terminated, or whose entropy data is damaged, with grey.
  *
- * Every raster file is decoded once. 8-bit grey files go straight from decoder to PNG in one libvips
- * pipeline (the speed-critical bulk case); the others are decoded to raw samples, inspected in JS (are
- * the RGB channels identical?) and written by ./png.ts.
+ * Every raster file is decoded once, to raw samples (RGB ones are checked for identical channels), which
+ * ./png.ts writes.
  */
 import sharp from 'sharp';
 import { decodeDicom } from './dicom/decode';
 import { deidentifyDicom } from './dicom/deidentify';
 import { assertWithinPixelLimit } from './limits';
-import { encodePng, withImageChunksOnly, type RawPixels } from './png';
+import { encodePng, type RawPixels } from './png';
 import { collapseGreyRgb, uint16View, uint8View } from './pixels';
 import { ImageError, SYNTHETIC_IMAGE_DESCRIPTION, type BitDepth, type IngestOptions, type IngestedImage, type SourceFormat } from './types';
 
@@ -86,43 +85,9 @@ interface RasterHeader {
 async function ingestRaster(buf: Buffer, format: RasterFormat, opts: IngestOptions): Promise<IngestedImage> {
   const header = await readRasterHeader(buf, format);
   assertWithinPixelLimit(header.width, header.height, opts.maxPixels, `${FORMAT_NAMES[format]} image`);
-  const stored =
-    header.grey && header.bitDepth === 8
-      ? await greyPngInOnePass(buf, format, header, opts.maxPixels)
-      : await encodeInspected(collapseGreyRgb(await decodeRaster(buf, format, header, opts.maxPixels)));
+  const pixels = collapseGreyRgb(await decodeRaster(buf, format, header, opts.maxPixels));
+  const stored = { png: await encodePng(pixels), width: pixels.width, height: pixels.height, channels: pixels.channels };
   return { ...stored, bitDepth: header.bitDepth, format, window: null, synthetic: header.synthetic };
-}
-
-type StoredRaster = Pick<IngestedImage, 'png' | 'width' | 'height' | 'channels'>;
-
-/**
- * The hot path (most X-ray JPEGs are 8-bit grey): decode and PNG-encode in one libvips pipeline, with
- * zlib-ng level 1 and no row filter. Measured on 1024x1024 grey JPEGs (2-core VM, CPU per image):
- * decode alone 4.4 ms; decode + level 1 9.8 ms, 588 KiB; level 2 13.1 ms, 391 KiB; level 3 14.9 ms,
- * 353 KiB; ./png.ts 12.9 ms, 202 KiB. The bare sharp(buf).raw() loop costs 6.3-7 ms on the same files,
- * so level 1 keeps ingest at ~0.6-0.7 of its rate; the smaller outputs land near or under the required
- * 0.5 once the import job's own work is added.
- */
-async function greyPngInOnePass(
-  buf: Buffer,
-  format: RasterFormat,
-  header: RasterHeader,
-  maxPixels: number,
-): Promise<StoredRaster> {
-  try {
-    const { data, info } = await sharpInput(buf, header, maxPixels)
-      .toColourspace('b-w')
-      .png({ compressionLevel: 1, adaptiveFiltering: false })
-      .toBuffer({ resolveWithObject: true });
-    return { png: withImageChunksOnly(data), width: info.width, height: info.height, channels: 1 };
-  } catch (error) {
-    throw sharpFailure(error, format);
-  }
-}
-
-/** Pixels that went through JS (grey check, 16 bit) are written by ./png.ts: about 2-3x smaller files. */
-async function encodeInspected(pixels: RawPixels): Promise<StoredRaster> {
-  return { png: await encodePng(pixels), width: pixels.width, height: pixels.height, channels: pixels.channels };
 }
 
 /** Header only: no pixel is decoded, so a huge declared size costs nothing here. */

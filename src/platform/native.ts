@@ -60,10 +60,10 @@ export interface NativeEngine {
   /** Interleaved 8- or 16-bit samples to float planar in [0, 1] (divided by 255 or 65535). */
   planarFloat(samples: Uint8Array | Uint16Array, width: number, height: number, channels: number): Promise<Float32Array>;
   /**
-   * Up-filtered PNG scanlines: of float planar samples rounded to 8- or 16-bit levels, or of interleaved
-   * levels (a Uint8Array or Uint16Array; bitDepth follows from it).
+   * A whole PNG (native/include/medpsim/png.hpp): of float planar samples rounded to 8- or 16-bit levels, or
+   * of interleaved levels (a Uint8Array or Uint16Array; bitDepth follows from it).
    */
-  pngScanlines(data: Float32Array | Uint8Array | Uint16Array, width: number, height: number, channels: number, bitDepth?: 8 | 16): Promise<Uint8Array>;
+  pngEncode(data: Float32Array | Uint8Array | Uint16Array, width: number, height: number, channels: number, bitDepth?: 8 | 16): Promise<Uint8Array>;
   /** 8- or 16-bit levels through a linear display window (src/imaging/render.ts windowValue); without one, their own min..max. */
   windowTo8bit(samples: Uint8Array | Uint16Array, center?: number, width?: number): Promise<Uint8Array>;
   kinds(): Array<{ name: string; family: string; random: boolean; needsColor: boolean; params: string[] }>;

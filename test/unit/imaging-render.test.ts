@@ -119,12 +119,4 @@ describe('encodePng', () => {
       expect(types).toEqual(['IHDR', 'IDAT', 'IEND']);
     }
   });
-
-  it('uses the word-at-a-time filter path and the byte path alike (width multiple of 4 or not)', async () => {
-    for (const width of [64, 63]) {
-      const data = Uint8Array.from({ length: width * 9 }, (_, i) => (i * i * 13 + 7) & 255);
-      const out = await pngSamples(await encodePng({ data, width, height: 9, channels: 1 }));
-      expect(out.data).toEqual(Array.from(data));
-    }
-  });
 });

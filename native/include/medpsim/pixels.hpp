@@ -1,6 +1,6 @@
 // The kernels' float format at the edges of the engine: stored samples (8 or 16 bit, interleaved) to
-// float planar in [0, 1], and float planar to the Up-filtered PNG scanlines of 8- or 16-bit levels (the
-// bytes that go into deflate). In the engine so that the Node binding runs them on worker threads.
+// float planar in [0, 1], and float planar to the 8- or 16-bit levels of a PNG. In the engine so that the
+// Node binding runs them on worker threads.
 #pragma once
 
 #include <cstddef>
@@ -13,12 +13,11 @@ namespace medpsim {
 void planar_from_interleaved(const uint8_t* samples, size_t pixels, int channels, float* out);
 void planar_from_interleaved(const uint16_t* samples, size_t pixels, int channels, float* out);
 
-// Levels round(clamp01(v) * max), interleaved, big-endian for 16 bit, as PNG scanlines with the Up filter:
-// each row is the filter byte 2, then its bytes minus the bytes of the row above (mod 256; row 0 as is).
-std::vector<uint8_t> png_up_scanlines(const float* planar, int width, int height, int channels, int bit_depth);
-// The same for samples that are levels already (interleaved; 16-bit ones in native byte order).
-std::vector<uint8_t> png_up_scanlines(const uint8_t* samples, int width, int height, int channels);
-std::vector<uint8_t> png_up_scanlines(const uint16_t* samples, int width, int height, int channels);
+// The levels round(clamp01(v) * max) of planar floats, interleaved, 16-bit ones big-endian: the samples
+// of a PNG row (medpsim/png.hpp png_encode).
+std::vector<uint8_t> png_levels(const float* planar, int width, int height, int channels, int bit_depth);
+// 16-bit samples in native byte order as big-endian bytes.
+std::vector<uint8_t> big_endian_levels(const uint16_t* samples, size_t count);
 
 // The 8-bit rendition of stored levels through a DICOM-style linear window (src/imaging/render.ts windowValue,
 // the definition of record): 0 at or below centre - width / 2, 255 at or above centre + width / 2, else
