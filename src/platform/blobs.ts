@@ -15,6 +15,9 @@ export function sha256(bytes: Buffer): string {
 export class BlobStore {
   constructor(readonly root: string) {}
 
+  /** Folders this store made or found: one mkdir each per process, not one per blob (bulk imports). */
+  private readonly madeFolders = new Set<string>();
+
   /** Creates the store's folder, private; one made by an older version (0755) is made private too. */
   async open(): Promise<void> {
     await fs.mkdir(this.root, { recursive: true, mode: 0o700 });
@@ -30,10 +33,22 @@ export class BlobStore {
   async put(hash: string, bytes: Buffer, extension = 'png'): Promise<void> {
     const target = this.pathOf(hash, extension);
     if (await this.has(hash, extension)) return;
-    await fs.mkdir(path.dirname(target), { recursive: true, mode: 0o700 });
+    const folder = path.dirname(target);
     const temp = `${target}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-    await fs.writeFile(temp, bytes, { mode: 0o600 });
+    if (!this.madeFolders.has(folder)) await this.makeFolder(folder);
+    try {
+      await fs.writeFile(temp, bytes, { mode: 0o600 });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      await this.makeFolder(folder); // removed behind the store's back since it was made
+      await fs.writeFile(temp, bytes, { mode: 0o600 });
+    }
     await fs.rename(temp, target);
+  }
+
+  private async makeFolder(folder: string): Promise<void> {
+    await fs.mkdir(folder, { recursive: true, mode: 0o700 });
+    this.madeFolders.add(folder);
   }
 
   async has(hash: string, extension = 'png'): Promise<boolean> {
