@@ -25,7 +25,9 @@ timeout 240 build/gpu/cuda_bench "${BENCH_BATCH:-32}" 2>&1 | tee "$log_dir/cuda-
 bench_rc=${PIPESTATUS[0]}
 if command -v compute-sanitizer >/dev/null && [ "${SANITIZE:-1}" = 1 ]; then
   # The kinds' and the metrics' tests separately (a test-name filter), each with its own time limit.
+  # SANITIZE_PARTS="kinds" (or "metrics") checks one of them.
   for part in "CPU vs CUDA:kinds" "metric:metrics"; do
+    case " ${SANITIZE_PARTS:-kinds metrics} " in *" ${part#*:} "*) ;; *) continue ;; esac
     filter="${part%%:*}" name="${part#*:}"
     echo "== compute-sanitizer memcheck on the agreement tests ($name)"
     timeout "${SANITIZE_TIMEOUT:-150}" compute-sanitizer --tool memcheck --error-exitcode 3 build/gpu/medpsim_cuda_tests "$filter" >"$log_dir/memcheck-$name.txt" 2>&1

@@ -1,10 +1,17 @@
 // Throughput of every CUDA kind on batches of images, then of every CUDA metric: cuda_bench [batch] (default 32).
 //   cmake -S native -B build/gpu && cmake --build build/gpu -j && build/gpu/cuda_bench
-// For 1024x1024 and 256x256 images (single-channel; the colour kinds use 3 channels), prints images/s and
-// effective bandwidth (bytes read + written by the kind's input and output images, over the time) for
-//   device:     the batch already on the GPU (cuda_apply_device): the kernels, their scratch
-//               allocations and table uploads, and one synchronisation per image;
-//   end-to-end: cuda_apply from host memory, as the addon runs a step (adds the copies both ways).
+// First the ceilings, measured in the same run: a 1 GiB device-to-device copy (bytes read + written) and
+// pinned host <-> device copies (each way alone, and both ways at once on two streams, as a batch moves them).
+// Then, for 1024x1024 and 256x256 images (single-channel; the colour kinds use 3 channels), images/s for
+//   device:     the batch already on the GPU, spread over three CudaQueues (streams), one synchronisation
+//               per batch: the kernels, their stream-ordered scratch and table uploads; GB/s counts the image
+//               read and written once, against the device copy ceiling;
+//   1 sync:     the same with a synchronisation after every image (cuda_apply_device, the old device path);
+//   pinned:     cuda_apply_chain from pinned host memory: one copy in, the kind, one copy out per image, copies
+//               overlapped with kernels; % of the both-ways pinned copy ceiling for those bytes;
+//   pageable:   cuda_apply_chain from ordinary host memory, through the pinned staging (the addon's path);
+//   vs 1 CPU:   the device figure against one image on one CPU thread.
+// Then a chain of three kinds, on the device in one batch, against the same three as separate batches.
 // Parameters are the catalog defaults. The seed varies per image.
 // Then every CUDA metric on 1024x1024 single-channel pairs (value only, default parameters), in pairs/s and
 // megapixels/s (of one image of the pair) for
@@ -17,6 +24,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -104,8 +112,57 @@ static void bench_metrics(int batch) {
   check(cudaFree(d_b), "cudaFree");
 }
 
+// Pinned host <-> device bandwidth over `bytes`: host to device alone, device to host alone, and both at once
+// (two streams), each in GB/s of bytes moved.
+struct PinnedCeilings {
+  double to_device, to_host, both_ways;
+};
+static PinnedCeilings pinned_bandwidth(size_t bytes) {
+  void *h_a = nullptr, *h_b = nullptr, *d_a = nullptr, *d_b = nullptr;
+  check(cudaHostAlloc(&h_a, bytes, cudaHostAllocDefault), "cudaHostAlloc");
+  check(cudaHostAlloc(&h_b, bytes, cudaHostAllocDefault), "cudaHostAlloc");
+  check(cudaMalloc(&d_a, bytes), "cudaMalloc");
+  check(cudaMalloc(&d_b, bytes), "cudaMalloc");
+  std::memset(h_a, 1, bytes);
+  std::memset(h_b, 2, bytes);
+  cudaStream_t s1, s2;
+  check(cudaStreamCreateWithFlags(&s1, cudaStreamNonBlocking), "cudaStreamCreate");
+  check(cudaStreamCreateWithFlags(&s2, cudaStreamNonBlocking), "cudaStreamCreate");
+  const int reps = 5;
+  auto timed = [&](bool up, bool down) {
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int r = 0; r < reps; ++r) {
+      if (up) check(cudaMemcpyAsync(d_a, h_a, bytes, cudaMemcpyHostToDevice, s1), "cudaMemcpyAsync");
+      if (down) check(cudaMemcpyAsync(h_b, d_b, bytes, cudaMemcpyDeviceToHost, s2), "cudaMemcpyAsync");
+    }
+    check(cudaStreamSynchronize(s1), "cudaStreamSynchronize");
+    check(cudaStreamSynchronize(s2), "cudaStreamSynchronize");
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return (up + down) * static_cast<double>(bytes) * reps / s / 1e9;
+  };
+  timed(true, true);  // warm-up
+  PinnedCeilings c{timed(true, false), timed(false, true), timed(true, true)};
+  cudaStreamDestroy(s1);
+  cudaStreamDestroy(s2);
+  cudaFreeHost(h_a);
+  cudaFreeHost(h_b);
+  cudaFree(d_a);
+  cudaFree(d_b);
+  return c;
+}
+
+static double elapsed_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+static Params defaults_of(const KernelInfo& info) {
+  Params params;
+  for (const ParamSpec& spec : info.params) params[spec.name] = spec.default_value;
+  return params;
+}
+
 static int bench(int argc, char** argv) {
-  const int batch = argc > 1 ? std::atoi(argv[1]) : 32;
+  const int batch = argc > 1 ? std::max(3, std::atoi(argv[1])) : 32;
   std::string reason;
   const int devices = cuda_probe(reason);
   if (devices == 0) {
@@ -115,52 +172,120 @@ static int bench(int argc, char** argv) {
   cudaDeviceProp prop{};
   check(cudaGetDeviceProperties(&prop, 0), "cudaGetDeviceProperties");
   std::printf("device: %s, batch %d\n", prop.name, batch);
-  std::printf("copy ceiling: %.0f GB/s (device-to-device cudaMemcpy of 1 GiB, bytes read + written)\n", copy_bandwidth());
-  std::printf("%-22s %5s %12s %10s %12s %10s %10s\n", "kind", "side", "device im/s", "GB/s", "e2e im/s", "GB/s", "vs 1 CPU");
+  const double ceiling = copy_bandwidth();
+  std::printf("copy ceiling: %.0f GB/s (device-to-device cudaMemcpy of 1 GiB, bytes read + written)\n", ceiling);
+  const PinnedCeilings pinned = pinned_bandwidth(size_t{256} << 20);
+  std::printf("pinned copies (256 MiB): host to device %.1f GB/s, device to host %.1f GB/s, both ways at once %.1f GB/s\n",
+              pinned.to_device, pinned.to_host, pinned.both_ways);
+  std::printf("%-22s %5s %11s %8s %5s %10s %10s %5s %10s %9s\n", "kind", "side", "device im/s", "GB/s", "%", "1 sync", "pinned", "%",
+              "pageable", "vs 1 CPU");
+
+  // Host images of the largest size (1024^2, 3 channels), pinned and pageable, one per batch slot.
+  const size_t most = size_t{1024} * 1024 * 3;
+  std::vector<float*> pinned_in(batch), pinned_out(batch);
+  std::vector<std::vector<float>> pageable_in(batch), pageable_out(batch);
+  for (int b = 0; b < batch; ++b) {
+    pinned_in[b] = cuda_host_alloc(most);
+    pinned_out[b] = cuda_host_alloc(most);
+    pageable_in[b].resize(most);
+    pageable_out[b].resize(most);
+  }
+  float *d_in = nullptr, *d_out = nullptr;
+  check(cudaMalloc(&d_in, most * batch * sizeof(float)), "cudaMalloc");
+  check(cudaMalloc(&d_out, most * batch * sizeof(float)), "cudaMalloc");
+  CudaQueue queues[3];
 
   for (int side : {1024, 256}) {
     for (const KernelInfo& info : all_kernels()) {
       if (!cuda_has_kernel(info.kind)) continue;
       const int channels = info.needs_color ? 3 : 1;
       const size_t n = static_cast<size_t>(side) * side * channels;
-      Params params;
-      for (const ParamSpec& spec : info.params) params[spec.name] = spec.default_value;
+      const Params params = defaults_of(info);
 
-      // One host image (random texture), copied to every slot of the device batch.
+      // One random texture, copied to every slot of every batch.
       Image host = Image::allocate(side, side, channels);
       const Rng rng(5, 1);
       for (size_t i = 0; i < n; ++i) host.data()[i] = 0.1f + 0.8f * rng.uniform(i);
-      float *d_in = nullptr, *d_out = nullptr;
-      check(cudaMalloc(&d_in, n * batch * sizeof(float)), "cudaMalloc");
-      check(cudaMalloc(&d_out, n * batch * sizeof(float)), "cudaMalloc");
-      for (int b = 0; b < batch; ++b) check(cudaMemcpy(d_in + n * b, host.data(), n * sizeof(float), cudaMemcpyHostToDevice), "cudaMemcpy");
+      for (int b = 0; b < batch; ++b) {
+        check(cudaMemcpy(d_in + n * b, host.data(), n * sizeof(float), cudaMemcpyHostToDevice), "cudaMemcpy");
+        std::copy(host.data(), host.data() + n, pinned_in[b]);
+        std::copy(host.data(), host.data() + n, pageable_in[b].data());
+      }
 
-      cuda_apply_device(info.kind, d_in, d_out, side, side, channels, params, 0);  // warm-up (tables, first launch)
+      auto device_batch = [&] {
+        for (int b = 0; b < batch; ++b) queues[b % 3].enqueue(info.kind, d_in + n * b, d_out + n * b, side, side, channels, params, b + 1);
+        for (CudaQueue& q : queues) q.synchronize();
+      };
+      device_batch();  // warm-up: pool memory, staging, first launches
       auto t0 = std::chrono::steady_clock::now();
-      for (int b = 0; b < batch; ++b) cuda_apply_device(info.kind, d_in + n * b, d_out + n * b, side, side, channels, params, b + 1);
-      const double device_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      device_batch();
+      const double device_s = elapsed_since(t0);
 
-      Image out = Image::allocate(side, side, channels);
-      const int e2e_batch = std::max(1, batch / 4);
       t0 = std::chrono::steady_clock::now();
-      for (int b = 0; b < e2e_batch; ++b) cuda_apply(info.kind, host, out, params, b + 1);
-      const double e2e_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      for (int b = 0; b < batch; ++b) cuda_apply_device(info.kind, d_in + n * b, d_out + n * b, side, side, channels, params, b + 1);
+      const double sync_s = elapsed_since(t0);
+
+      std::vector<CudaItem> pinned_items, pageable_items;
+      for (int b = 0; b < batch; ++b) {
+        pinned_items.push_back({pinned_in[b], pinned_out[b], side, side, channels, static_cast<uint64_t>(b + 1)});
+        pageable_items.push_back({pageable_in[b].data(), pageable_out[b].data(), side, side, channels, static_cast<uint64_t>(b + 1)});
+      }
+      const std::vector<CudaStep> steps = {{info.kind, params}};
+      cuda_apply_chain(steps, pinned_items);  // warm-up
+      t0 = std::chrono::steady_clock::now();
+      cuda_apply_chain(steps, pinned_items);
+      const double pinned_s = elapsed_since(t0);
+      cuda_apply_chain(steps, pageable_items);  // warm-up (the staging buffers)
+      t0 = std::chrono::steady_clock::now();
+      cuda_apply_chain(steps, pageable_items);
+      const double pageable_s = elapsed_since(t0);
+
+      // The batch's results are the device path's (the same seeds): a fast wrong answer cannot pass unseen.
+      Image reference = Image::allocate(side, side, channels);
+      check(cudaMemcpy(reference.data(), d_out + n * (batch - 1), n * sizeof(float), cudaMemcpyDeviceToHost), "cudaMemcpy");
+      if (!std::equal(reference.data(), reference.data() + n, pinned_out[batch - 1]) ||
+          !std::equal(reference.data(), reference.data() + n, pageable_out[batch - 1].data())) {
+        std::fprintf(stderr, "%s: the host paths' result differs from the device path's\n", info.kind.c_str());
+        return 1;
+      }
 
       // One image on one CPU thread, for scale.
       Image cpu_out;
       t0 = std::chrono::steady_clock::now();
       info.apply(host, cpu_out, params, 1, 1);
-      const double cpu_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      const double cpu_s = elapsed_since(t0);
 
-      const double bytes = 2.0 * n * sizeof(float);  // read + write of one image
-      const double device_ips = batch / device_s, e2e_ips = e2e_batch / e2e_s;
-      std::printf("%-22s %5d %12.1f %10.1f %12.1f %10.1f %9.0fx\n", info.kind.c_str(), side, device_ips, device_ips * bytes / 1e9, e2e_ips,
-                  e2e_ips * bytes / 1e9, device_ips * cpu_s);
+      const double bytes = 2.0 * n * sizeof(float);  // read + write of one image (and in + out for the host paths)
+      const double device_ips = batch / device_s, pinned_ips = batch / pinned_s;
+      std::printf("%-22s %5d %11.0f %8.0f %4.0f%% %10.0f %10.0f %4.0f%% %10.0f %8.0fx\n", info.kind.c_str(), side, device_ips,
+                  device_ips * bytes / 1e9, 100.0 * device_ips * bytes / 1e9 / ceiling, batch / sync_s, pinned_ips,
+                  100.0 * pinned_ips * bytes / 1e9 / pinned.both_ways, batch / pageable_s, device_ips * cpu_s);
       std::fflush(stdout);
-      check(cudaFree(d_in), "cudaFree");
-      check(cudaFree(d_out), "cudaFree");
     }
   }
+
+  // A chain on the device against its steps run one batch after another (each with its own copies).
+  const char* chain_kinds[] = {"gaussian_blur", "quantum_noise", "jpeg"};
+  std::vector<CudaStep> chain;
+  for (const char* kind : chain_kinds) chain.push_back({kind, defaults_of(*find_kernel(kind))});
+  std::vector<CudaItem> items;
+  for (int b = 0; b < batch; ++b) items.push_back({pinned_in[b], pinned_out[b], 1024, 1024, 1, static_cast<uint64_t>(b + 1)});
+  cuda_apply_chain(chain, items);
+  auto t0 = std::chrono::steady_clock::now();
+  cuda_apply_chain(chain, items);
+  const double chain_s = elapsed_since(t0);
+  t0 = std::chrono::steady_clock::now();
+  for (const CudaStep& step : chain) cuda_apply_chain({step}, items);
+  const double steps_s = elapsed_since(t0);
+  std::printf("\nchain gaussian_blur -> quantum_noise -> jpeg, 1024x1024, pinned: %.0f im/s as one chain, %.0f im/s as three batches\n",
+              batch / chain_s, batch / steps_s);
+
+  for (int b = 0; b < batch; ++b) {
+    cuda_host_free(pinned_in[b]);
+    cuda_host_free(pinned_out[b]);
+  }
+  check(cudaFree(d_in), "cudaFree");
+  check(cudaFree(d_out), "cudaFree");
   bench_metrics(batch);
   return 0;
 }

@@ -49,18 +49,8 @@
 
 namespace {
 
-struct Step {
-  const medpsim::KernelInfo* kernel;
-  medpsim::Params params;
-};
-
-struct Item {
-  const float* data;
-  int width;
-  int height;
-  int channels;
-  uint64_t seed;
-};
+using Step = medpsim::ChainStep;
+using Item = medpsim::ChainInput;
 
 [[noreturn]] void type_error(Napi::Env env, const std::string& message) {
   throw Napi::TypeError::New(env, message);
@@ -198,17 +188,7 @@ class DistortWorker : public Napi::AsyncWorker {
 
   void Execute() override {
     try {
-      outputs_.reserve(items_.size());
-      for (const Item& item : items_) {
-        // The first step reads the caller's buffer in place (kept alive by keepAlive_, never written).
-        medpsim::Image current = medpsim::Image::view(const_cast<float*>(item.data), item.width, item.height, item.channels);
-        for (const Step& step : steps_) {
-          medpsim::Image next;
-          medpsim::run_step(backend_, *step.kernel, current, next, step.params, item.seed, threads_);
-          current = std::move(next);
-        }
-        outputs_.push_back(std::move(current));
-      }
+      outputs_ = medpsim::run_chain(backend_, steps_, items_, threads_);
     } catch (const std::exception& error) {
       SetError(error.what());
     } catch (...) {

@@ -4,6 +4,7 @@
 
 #include <cuda_runtime.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <stdexcept>
@@ -24,7 +25,62 @@ inline void check(cudaError_t status, const char* what) {
 // After a launch: configuration errors show up here, execution errors at the next synchronising call.
 #define MEDPSIM_CUDA_LAUNCHED(what) ::medpsim::cuda::check(cudaGetLastError(), what)
 
-// Owning device array (cudaMalloc / cudaFree; no managed memory).
+// Pinned host memory for the small tables a kernel uploads (taps, tiles, lattices): a table is copied here,
+// then to the device by an asynchronous copy on the job's stream, so that enqueueing a kind never waits for
+// the device. Space is handed out until the owner has synchronised the stream (recycle()), then reused.
+class HostStaging {
+ public:
+  HostStaging() = default;
+  ~HostStaging() {
+    for (const Block& b : blocks_) cudaFreeHost(b.data);
+  }
+  HostStaging(const HostStaging&) = delete;
+  HostStaging& operator=(const HostStaging&) = delete;
+
+  void* take(size_t bytes) {
+    bytes = (bytes + 255) / 256 * 256;  // every table aligned for any element type
+    while (current_ < blocks_.size() && blocks_[current_].used + bytes > blocks_[current_].size) ++current_;
+    if (current_ == blocks_.size()) {
+      Block b{nullptr, std::max(bytes, kBlockBytes), 0};
+      check(cudaHostAlloc(reinterpret_cast<void**>(&b.data), b.size, cudaHostAllocDefault), "cudaHostAlloc");
+      blocks_.push_back(b);
+    }
+    Block& b = blocks_[current_];
+    void* p = b.data + b.used;
+    b.used += bytes;
+    return p;
+  }
+  // Only after every copy from the handed-out space has completed.
+  void recycle() {
+    for (Block& b : blocks_) b.used = 0;
+    current_ = 0;
+  }
+
+ private:
+  static constexpr size_t kBlockBytes = size_t{1} << 20;
+  struct Block {
+    char* data;
+    size_t size, used;
+  };
+  std::vector<Block> blocks_;
+  size_t current_ = 0;
+};
+
+// One kernel invocation's images, on the device: planar, `channels` planes of w x h; its work is enqueued on
+// `stream` (never synchronised by the kernel), its tables staged through `staging`.
+struct Job {
+  const float* in;
+  float* out;
+  int w, h, channels;
+  cudaStream_t stream;
+  HostStaging* staging;
+  __host__ __device__ size_t plane() const { return static_cast<size_t>(w) * h; }
+  __host__ __device__ size_t size() const { return plane() * channels; }
+};
+
+// Owning device array. Made with a Job, it is stream-ordered: allocated and freed on the job's stream
+// (cudaMallocAsync / cudaFreeAsync), so a kind's scratch and tables cost no synchronisation and are freed
+// only after the work enqueued before the free. Without one (the metrics), plain cudaMalloc / cudaFree.
 template <typename T>
 class DeviceBuffer {
  public:
@@ -33,8 +89,21 @@ class DeviceBuffer {
     if (n > 0) check(cudaMalloc(reinterpret_cast<void**>(&ptr_), n * sizeof(T)), "cudaMalloc");
   }
   explicit DeviceBuffer(const std::vector<T>& host) : DeviceBuffer(host.size()) { upload(host.data(), host.size()); }
+  DeviceBuffer(size_t n, const Job& job) : n_(n), stream_(job.stream), ordered_(true) {
+    if (n > 0) check(cudaMallocAsync(reinterpret_cast<void**>(&ptr_), n * sizeof(T), stream_), "cudaMallocAsync");
+  }
+  // A table made on the host, staged in pinned memory and copied on the job's stream.
+  DeviceBuffer(const std::vector<T>& host, const Job& job) : DeviceBuffer(host.size(), job) {
+    if (host.empty()) return;
+    void* staged = job.staging->take(host.size() * sizeof(T));
+    std::copy(host.begin(), host.end(), static_cast<T*>(staged));
+    check(cudaMemcpyAsync(ptr_, staged, host.size() * sizeof(T), cudaMemcpyHostToDevice, stream_), "cudaMemcpyAsync to device");
+  }
   ~DeviceBuffer() {
-    if (ptr_) cudaFree(ptr_);  // errors here cannot be reported from a destructor; a sticky one shows up elsewhere
+    // Errors here cannot be reported from a destructor; a sticky one shows up at the next synchronisation.
+    if (!ptr_) return;
+    if (ordered_) cudaFreeAsync(ptr_, stream_);
+    else cudaFree(ptr_);
   }
   DeviceBuffer(const DeviceBuffer&) = delete;
   DeviceBuffer& operator=(const DeviceBuffer&) = delete;
@@ -48,15 +117,8 @@ class DeviceBuffer {
  private:
   T* ptr_ = nullptr;
   size_t n_ = 0;
-};
-
-// One kernel invocation's images, on the device: planar, `channels` planes of w x h.
-struct Job {
-  const float* in;
-  float* out;
-  int w, h, channels;
-  __host__ __device__ size_t plane() const { return static_cast<size_t>(w) * h; }
-  __host__ __device__ size_t size() const { return plane() * channels; }
+  cudaStream_t stream_ = nullptr;
+  bool ordered_ = false;
 };
 
 using CudaKernelFn = void (*)(const Job& job, const Params& params, uint64_t seed);
@@ -74,7 +136,7 @@ void register_detector(std::vector<CudaKernel>& k);
 
 // Device-to-device copy: the CPU kernels copy at their identity values, and so do these.
 inline void copy_job(const Job& job) {
-  check(cudaMemcpy(job.out, job.in, job.size() * sizeof(float), cudaMemcpyDeviceToDevice), "cudaMemcpy on device");
+  check(cudaMemcpyAsync(job.out, job.in, job.size() * sizeof(float), cudaMemcpyDeviceToDevice, job.stream), "cudaMemcpyAsync on device");
 }
 
 constexpr int kBlock = 256;

@@ -46,21 +46,21 @@ __global__ void finish(const float* signal, const float* quanta, float* out, siz
 // The shared pipeline of quantum_noise (a dose change) and exposure (a dose change below 1, then exposure).
 void detector_pipeline(const Job& job, uint64_t seed, const detail::DoseChange* dose, Finish finish_args) {
   const size_t plane = job.plane();
-  DeviceBuffer<float> signal(plane), quanta(dose ? plane : 0), tmp(dose && dose->taps.size() > 1 ? plane : 0);
-  const DeviceBuffer<float> taps(dose ? dose->taps : std::vector<float>{});
+  DeviceBuffer<float> signal(plane, job), quanta(dose ? plane : 0, job), tmp(dose && dose->taps.size() > 1 ? plane : 0, job);
+  const DeviceBuffer<float> taps(dose ? dose->taps : std::vector<float>{}, job);
   const int r = dose ? static_cast<int>(dose->taps.size() / 2) : 0;
   for (int c = 0; c < job.channels; ++c) {
-    signal_and_quanta<<<blocks_for(plane), kBlock>>>(job.in + c * plane, signal.get(), dose ? quanta.get() : nullptr, plane, finish_args.r,
+    signal_and_quanta<<<blocks_for(plane), kBlock, 0, job.stream>>>(job.in + c * plane, signal.get(), dose ? quanta.get() : nullptr, plane, finish_args.r,
                                                      seed, c, dose ? dose->photons : 0.0, dose ? dose->fraction : 1.0);
     MEDPSIM_CUDA_LAUNCHED("signal_and_quanta");
     if (dose && r > 0) {
-      convolve_rows<<<blocks_for(plane), kBlock>>>(quanta.get(), tmp.get(), job.w, job.h, taps.get(), r);
+      convolve_rows<<<blocks_for(plane), kBlock, 0, job.stream>>>(quanta.get(), tmp.get(), job.w, job.h, taps.get(), r);
       MEDPSIM_CUDA_LAUNCHED("convolve_rows");
-      convolve_columns<<<blocks_for(plane), kBlock>>>(tmp.get(), quanta.get(), job.w, job.h, taps.get(), r, false);
+      convolve_columns<<<blocks_for(plane), kBlock, 0, job.stream>>>(tmp.get(), quanta.get(), job.w, job.h, taps.get(), r, false);
       MEDPSIM_CUDA_LAUNCHED("convolve_columns");
     }
     finish_args.c = c;
-    finish<<<blocks_for(plane), kBlock>>>(signal.get(), dose ? quanta.get() : nullptr, job.out + c * plane, plane, finish_args);
+    finish<<<blocks_for(plane), kBlock, 0, job.stream>>>(signal.get(), dose ? quanta.get() : nullptr, job.out + c * plane, plane, finish_args);
     MEDPSIM_CUDA_LAUNCHED("finish");
   }
 }
@@ -94,8 +94,8 @@ void grid_lines(const Job& job, const Params& p, uint64_t) {
   if (amplitude == 0.0) return copy_job(job);
   const bool vertical = p.at("angle") == 90.0;
   // The CPU's per-line maps, made on the host by the same code.
-  const DeviceBuffer<detail::LineMap> maps(detail::grid_line_maps(detail::detector_response(p), vertical ? job.w : job.h, amplitude, p.at("period")));
-  grid_kernel<<<blocks_for(job.plane()), kBlock>>>(job.in, job.out, job.w, job.plane(), job.channels, maps.get(), vertical);
+  const DeviceBuffer<detail::LineMap> maps(detail::grid_line_maps(detail::detector_response(p), vertical ? job.w : job.h, amplitude, p.at("period")), job);
+  grid_kernel<<<blocks_for(job.plane()), kBlock, 0, job.stream>>>(job.in, job.out, job.w, job.plane(), job.channels, maps.get(), vertical);
   MEDPSIM_CUDA_LAUNCHED("grid_lines");
 }
 

@@ -1,4 +1,4 @@
-// cuda_apply: the table of CUDA kernels by kind, device probing, and the host <-> device copies.
+// The table of CUDA kernels by kind, device probing, CudaQueue (a stream and its staging) and cuda_apply.
 #include <algorithm>
 #include <stdexcept>
 
@@ -59,22 +59,73 @@ const std::vector<std::string>& cuda_kinds() {
 
 bool cuda_has_kernel(const std::string& kind) { return find(kind) != nullptr; }
 
-void cuda_apply_device(const std::string& kind, const float* d_in, float* d_out, int width, int height, int channels,
-                       const Params& params, uint64_t seed) {
+// ----- CudaQueue -----
+
+struct CudaQueue::State {
+  cudaStream_t stream = nullptr;
+  cuda::HostStaging staging;
+};
+
+namespace {
+// Stream-ordered allocations come from the device's default pool; by default it hands memory back to the
+// driver at every synchronisation, which would make each kind's scratch a real cudaMalloc again. Keep it.
+void keep_pool_memory() {
+  static const bool done = [] {
+    int device = 0;
+    cuda::check(cudaGetDevice(&device), "cudaGetDevice");
+    cudaMemPool_t pool;
+    cuda::check(cudaDeviceGetDefaultMemPool(&pool, device), "cudaDeviceGetDefaultMemPool");
+    uint64_t keep = UINT64_MAX;
+    cuda::check(cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &keep), "cudaMemPoolSetAttribute");
+    return true;
+  }();
+  (void)done;
+}
+}  // namespace
+
+CudaQueue::CudaQueue() : state_(new State) {
+  try {
+    keep_pool_memory();
+    // Non-blocking: the metrics' work on the legacy default stream does not serialise with the queues.
+    cuda::check(cudaStreamCreateWithFlags(&state_->stream, cudaStreamNonBlocking), "cudaStreamCreate");
+  } catch (...) {
+    delete state_;
+    throw;
+  }
+}
+
+CudaQueue::~CudaQueue() {
+  cudaStreamSynchronize(state_->stream);  // staging must outlive the copies from it; errors cannot be reported here
+  cudaStreamDestroy(state_->stream);
+  delete state_;
+}
+
+void CudaQueue::enqueue(const std::string& kind, const float* d_in, float* d_out, int width, int height, int channels,
+                        const Params& params, uint64_t seed) {
   const cuda::CudaKernel* kernel = find(kind);
   if (!kernel) throw std::invalid_argument("no CUDA kernel for " + kind + " yet");
-  const cuda::Job job{d_in, d_out, width, height, channels};
+  const cuda::Job job{d_in, d_out, width, height, channels, state_->stream, &state_->staging};
   kernel->run(job, params, seed);
-  cuda::check(cudaDeviceSynchronize(), kind.c_str());
+}
+
+void CudaQueue::synchronize() {
+  cuda::check(cudaStreamSynchronize(state_->stream), "cudaStreamSynchronize");
+  state_->staging.recycle();
+}
+
+void* CudaQueue::stream() const { return state_->stream; }
+
+void cuda_apply_device(const std::string& kind, const float* d_in, float* d_out, int width, int height, int channels,
+                       const Params& params, uint64_t seed) {
+  thread_local CudaQueue* queue = new CudaQueue;  // never destroyed: not after the runtime at exit
+  queue->enqueue(kind, d_in, d_out, width, height, channels, params, seed);
+  queue->synchronize();
 }
 
 void cuda_apply(const std::string& kind, const Image& in, Image& out, const Params& params, uint64_t seed) {
   if (!find(kind)) throw std::invalid_argument("no CUDA kernel for " + kind + " yet");
   if (!out.same_shape(in)) throw std::invalid_argument(kind + ": output image shape differs from the input");
-  cuda::DeviceBuffer<float> d_in(in.size()), d_out(in.size());
-  d_in.upload(in.data(), in.size());
-  cuda_apply_device(kind, d_in.get(), d_out.get(), in.width(), in.height(), in.channels(), params, seed);
-  cuda::check(cudaMemcpy(out.data(), d_out.get(), out.size() * sizeof(float), cudaMemcpyDeviceToHost), "cudaMemcpy to host");
+  cuda_apply_chain({{kind, params}}, {{in.data(), out.data(), in.width(), in.height(), in.channels(), seed}}, 1);
 }
 
 }  // namespace medpsim

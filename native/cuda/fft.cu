@@ -53,14 +53,13 @@ __global__ void fft_lines(double2* data, int n, size_t line_step, size_t stride,
 constexpr int kSharedLineMax = 2048;  // 32 KiB of double2: fits the default 48 KiB of shared memory
 
 // FFT of every line (rows: stride 1; columns: stride = row length).
-void fft_all_lines(double2* data, int lines, int n, size_t line_step, size_t stride, const double2* twiddle) {
+void fft_all_lines(const Job& job, double2* data, int lines, int n, size_t line_step, size_t stride, const double2* twiddle) {
   const int threads = std::max(32, std::min(512, n / 2));
   if (n <= kSharedLineMax) {
-    fft_lines<<<lines, threads, n * sizeof(double2)>>>(data, n, line_step, stride, twiddle, nullptr);
+    fft_lines<<<lines, threads, n * sizeof(double2), job.stream>>>(data, n, line_step, stride, twiddle, nullptr);
   } else {
-    DeviceBuffer<double2> scratch(static_cast<size_t>(lines) * n);
-    fft_lines<<<lines, threads, 0>>>(data, n, line_step, stride, twiddle, scratch.get());
-    check(cudaDeviceSynchronize(), "fft_lines");  // before the scratch buffer is freed
+    const DeviceBuffer<double2> scratch(static_cast<size_t>(lines) * n, job);  // freed in stream order, after the kernel
+    fft_lines<<<lines, threads, 0, job.stream>>>(data, n, line_step, stride, twiddle, scratch.get());
   }
   MEDPSIM_CUDA_LAUNCHED("fft_lines");
 }
@@ -91,7 +90,13 @@ __global__ void crop_row_moments(const double2* field, int pw, int w, int h, dou
   }
 }
 
-__global__ void add_field(const float* src, float* dst, const double2* field, int pw, int w, int h, double mean, double scale) {
+// The last reduction (h row sums, in row order) by the CPU's own code, on one device thread: no copy back.
+__global__ void normalisation(const double* sums, const double* squares, int w, int h, double sigma, double* mean_scale) {
+  detail::colored_field_normalisation(sums, squares, w, h, sigma, mean_scale[0], mean_scale[1]);
+}
+
+__global__ void add_field(const float* src, float* dst, const double2* field, int pw, int w, int h, const double* mean_scale) {
+  const double mean = mean_scale[0], scale = mean_scale[1];
   MEDPSIM_GRID_STRIDE(i, static_cast<size_t>(w) * h) {
     const size_t x = i % w, y = i / w;
     const float noise = static_cast<float>((field[y * pw + x].x - mean) * scale);
@@ -103,30 +108,27 @@ void add_colored(const Job& job, double sigma, double beta, uint64_t seed) {
   if (sigma == 0.0) return copy_job(job);
   const int w = job.w, h = job.h, pw = detail::next_pow2(w), ph = detail::next_pow2(h);
   const size_t cells = static_cast<size_t>(pw) * ph;
-  DeviceBuffer<double2> field(cells);
-  const DeviceBuffer<double2> fwd_w(twiddles(pw, false)), fwd_h(twiddles(ph, false)), inv_w(twiddles(pw, true)),
-      inv_h(twiddles(ph, true));
-  DeviceBuffer<double> d_sums(h), d_squares(h);
-  std::vector<double> sums(h), squares(h);
+  DeviceBuffer<double2> field(cells, job);
+  const DeviceBuffer<double2> fwd_w(twiddles(pw, false), job), fwd_h(twiddles(ph, false), job), inv_w(twiddles(pw, true), job),
+      inv_h(twiddles(ph, true), job);
+  DeviceBuffer<double> d_sums(h, job), d_squares(h, job), mean_scale(2, job);
   auto fft2 = [&](const DeviceBuffer<double2>& tw, const DeviceBuffer<double2>& th) {
-    fft_all_lines(field.get(), ph, pw, pw, 1, tw.get());  // rows
-    fft_all_lines(field.get(), pw, ph, 1, pw, th.get());  // columns
+    fft_all_lines(job, field.get(), ph, pw, pw, 1, tw.get());  // rows
+    fft_all_lines(job, field.get(), pw, ph, 1, pw, th.get());  // columns
   };
   for (int c = 0; c < job.channels; ++c) {
-    white_field<<<blocks_for(cells), kBlock>>>(field.get(), cells, Rng(seed, kColoredStream + c));
+    white_field<<<blocks_for(cells), kBlock, 0, job.stream>>>(field.get(), cells, Rng(seed, kColoredStream + c));
     MEDPSIM_CUDA_LAUNCHED("white_field");
     fft2(fwd_w, fwd_h);
-    spectral_filter<<<blocks_for(cells), kBlock>>>(field.get(), pw, ph, beta);
+    spectral_filter<<<blocks_for(cells), kBlock, 0, job.stream>>>(field.get(), pw, ph, beta);
     MEDPSIM_CUDA_LAUNCHED("spectral_filter");
     fft2(inv_w, inv_h);
-    crop_row_moments<<<blocks_for(h), kBlock>>>(field.get(), pw, w, h, d_sums.get(), d_squares.get());
+    crop_row_moments<<<blocks_for(h), kBlock, 0, job.stream>>>(field.get(), pw, w, h, d_sums.get(), d_squares.get());
     MEDPSIM_CUDA_LAUNCHED("crop_row_moments");
-    // The last reduction (h values) on the host, by the CPU's own code (src/noise.cpp).
-    check(cudaMemcpy(sums.data(), d_sums.get(), h * sizeof(double), cudaMemcpyDeviceToHost), "cudaMemcpy to host");
-    check(cudaMemcpy(squares.data(), d_squares.get(), h * sizeof(double), cudaMemcpyDeviceToHost), "cudaMemcpy to host");
-    double mean, scale;
-    detail::colored_field_normalisation(sums.data(), squares.data(), w, h, sigma, mean, scale);
-    add_field<<<blocks_for(job.plane()), kBlock>>>(job.in + c * job.plane(), job.out + c * job.plane(), field.get(), pw, w, h, mean, scale);
+    normalisation<<<1, 1, 0, job.stream>>>(d_sums.get(), d_squares.get(), w, h, sigma, mean_scale.get());
+    MEDPSIM_CUDA_LAUNCHED("normalisation");
+    add_field<<<blocks_for(job.plane()), kBlock, 0, job.stream>>>(job.in + c * job.plane(), job.out + c * job.plane(), field.get(), pw, w, h,
+                                                                  mean_scale.get());
     MEDPSIM_CUDA_LAUNCHED("add_field");
   }
 }

@@ -20,12 +20,12 @@ void gaussian_blur(const Job& job, const Params& p, uint64_t) {
   if (sigma == 0.0) return copy_job(job);
   const std::vector<double> taps = detail::gaussian_kernel(sigma);
   const int r = static_cast<int>(taps.size() / 2);
-  const DeviceBuffer<float> k(std::vector<float>(taps.begin(), taps.end()));
-  DeviceBuffer<float> tmp(job.plane());
+  const DeviceBuffer<float> k(std::vector<float>(taps.begin(), taps.end()), job);
+  DeviceBuffer<float> tmp(job.plane(), job);
   for (int c = 0; c < job.channels; ++c) {
-    convolve_rows<<<blocks_for(job.plane()), kBlock>>>(job.in + c * job.plane(), tmp.get(), job.w, job.h, k.get(), r);
+    convolve_rows<<<blocks_for(job.plane()), kBlock, 0, job.stream>>>(job.in + c * job.plane(), tmp.get(), job.w, job.h, k.get(), r);
     MEDPSIM_CUDA_LAUNCHED("convolve_rows");
-    convolve_columns<<<blocks_for(job.plane()), kBlock>>>(tmp.get(), job.out + c * job.plane(), job.w, job.h, k.get(), r, true);
+    convolve_columns<<<blocks_for(job.plane()), kBlock, 0, job.stream>>>(tmp.get(), job.out + c * job.plane(), job.w, job.h, k.get(), r, true);
     MEDPSIM_CUDA_LAUNCHED("convolve_columns");
   }
 }
@@ -59,8 +59,8 @@ void bilateral(const Job& job, const Params& p, uint64_t) {
   const double ss = p.at("sigma_spatial"), sr = p.at("sigma_range");
   if (ss == 0.0 || sr == 0.0) return copy_job(job);
   const int r = static_cast<int>(std::ceil(2.0 * ss));
-  const DeviceBuffer<float> spatial(detail::bilateral_spatial(r, ss));  // the CPU's exponents
-  bilateral_kernel<<<blocks_for(job.plane()), kBlock>>>(job, spatial.get(), r, static_cast<float>(-0.5 / (sr * sr)));
+  const DeviceBuffer<float> spatial(detail::bilateral_spatial(r, ss), job);  // the CPU's exponents
+  bilateral_kernel<<<blocks_for(job.plane()), kBlock, 0, job.stream>>>(job, spatial.get(), r, static_cast<float>(-0.5 / (sr * sr)));
   MEDPSIM_CUDA_LAUNCHED("bilateral");
 }
 
@@ -84,8 +84,8 @@ __global__ void motion_blur_kernel(Job job, const detail::MotionTap* taps, int c
 void motion_blur(const Job& job, const Params& p, uint64_t) {
   const double length = p.at("length");
   if (length == 0.0) return copy_job(job);
-  const DeviceBuffer<detail::MotionTap> taps(detail::motion_taps(length, p.at("angle")));  // made on the host by the CPU's code
-  motion_blur_kernel<<<blocks_for(job.plane()), kBlock>>>(job, taps.get(), static_cast<int>(taps.size()));
+  const DeviceBuffer<detail::MotionTap> taps(detail::motion_taps(length, p.at("angle")), job);  // made on the host by the CPU's code
+  motion_blur_kernel<<<blocks_for(job.plane()), kBlock, 0, job.stream>>>(job, taps.get(), static_cast<int>(taps.size()));
   MEDPSIM_CUDA_LAUNCHED("motion_blur");
 }
 
@@ -121,24 +121,24 @@ void scatter(const Job& job, const Params& p, uint64_t) {
   if (spr == 0.0 || sigma == 0.0) return copy_job(job);
   const detail::DetectorResponse r = detail::detector_response(p);
   const std::vector<int> radii = detail::box_radii(sigma, 3);  // the CPU's box widths (src/helpers.cpp)
-  DeviceBuffer<float> signal(job.size()), veil(job.size());
-  to_signal_kernel<<<blocks_for(job.size()), kBlock>>>(job.in, signal.get(), job.size(), r);
+  DeviceBuffer<float> signal(job.size(), job), veil(job.size(), job);
+  to_signal_kernel<<<blocks_for(job.size()), kBlock, 0, job.stream>>>(job.in, signal.get(), job.size(), r);
   MEDPSIM_CUDA_LAUNCHED("to_signal");
-  check(cudaMemcpy(veil.get(), signal.get(), job.size() * sizeof(float), cudaMemcpyDeviceToDevice), "cudaMemcpy on device");
-  DeviceBuffer<double> scratch(job.plane());  // n doubles per line, w x h either way
+  check(cudaMemcpyAsync(veil.get(), signal.get(), job.size() * sizeof(float), cudaMemcpyDeviceToDevice, job.stream), "cudaMemcpyAsync on device");
+  DeviceBuffer<double> scratch(job.plane(), job);  // n doubles per line, w x h either way
   for (int c = 0; c < job.channels; ++c) {
     float* plane = veil.get() + c * job.plane();
     for (int radius : radii) {
-      box_lines<<<blocks_for(job.h), kBlock>>>(plane, job.h, job.w, job.w, 1, radius, scratch.get());
+      box_lines<<<blocks_for(job.h), kBlock, 0, job.stream>>>(plane, job.h, job.w, job.w, 1, radius, scratch.get());
       MEDPSIM_CUDA_LAUNCHED("box_lines (rows)");
     }
     for (int radius : radii) {
-      box_lines<<<blocks_for(job.w), kBlock>>>(plane, job.w, job.h, 1, job.w, radius, scratch.get());
+      box_lines<<<blocks_for(job.w), kBlock, 0, job.stream>>>(plane, job.w, job.h, 1, job.w, radius, scratch.get());
       MEDPSIM_CUDA_LAUNCHED("box_lines (columns)");
     }
   }
   // The CPU's float spr and 1 / (1 + spr).
-  scatter_blend<<<blocks_for(job.size()), kBlock>>>(signal.get(), veil.get(), job.out, job.size(), r, static_cast<float>(spr),
+  scatter_blend<<<blocks_for(job.size()), kBlock, 0, job.stream>>>(signal.get(), veil.get(), job.out, job.size(), r, static_cast<float>(spr),
                                                     static_cast<float>(1.0 / (1.0 + spr)));
   MEDPSIM_CUDA_LAUNCHED("scatter_blend");
 }
@@ -171,7 +171,7 @@ AreaTaps area_taps(int n, int m) {
 struct DeviceTaps {
   DeviceBuffer<int> start, index;
   DeviceBuffer<double> weight;
-  explicit DeviceTaps(const AreaTaps& t) : start(t.start), index(t.index), weight(t.weight) {}
+  DeviceTaps(const AreaTaps& t, const Job& job) : start(t.start, job), index(t.index, job), weight(t.weight, job) {}
 };
 
 __global__ void area_rows(const float* src, double* tmp, int w, int h, int sw, const int* start, const int* index, const double* weight) {
@@ -219,15 +219,15 @@ void resolution_loss(const Job& job, const Params& p, uint64_t) {
   const int w = job.w, h = job.h;
   const int sw = std::max(1, static_cast<int>(std::lround(w / factor)));
   const int sh = std::max(1, static_cast<int>(std::lround(h / factor)));
-  const DeviceTaps tx(area_taps(w, sw)), ty(area_taps(h, sh));
-  DeviceBuffer<double> tmp(static_cast<size_t>(sw) * h), small(static_cast<size_t>(sw) * sh);
+  const DeviceTaps tx(area_taps(w, sw), job), ty(area_taps(h, sh), job);
+  DeviceBuffer<double> tmp(static_cast<size_t>(sw) * h, job), small(static_cast<size_t>(sw) * sh, job);
   for (int c = 0; c < job.channels; ++c) {
-    area_rows<<<blocks_for(tmp.size()), kBlock>>>(job.in + c * job.plane(), tmp.get(), w, h, sw, tx.start.get(), tx.index.get(),
+    area_rows<<<blocks_for(tmp.size()), kBlock, 0, job.stream>>>(job.in + c * job.plane(), tmp.get(), w, h, sw, tx.start.get(), tx.index.get(),
                                                   tx.weight.get());
     MEDPSIM_CUDA_LAUNCHED("area_rows");
-    area_columns<<<blocks_for(small.size()), kBlock>>>(tmp.get(), small.get(), sw, sh, ty.start.get(), ty.index.get(), ty.weight.get());
+    area_columns<<<blocks_for(small.size()), kBlock, 0, job.stream>>>(tmp.get(), small.get(), sw, sh, ty.start.get(), ty.index.get(), ty.weight.get());
     MEDPSIM_CUDA_LAUNCHED("area_columns");
-    upsample<<<blocks_for(job.plane()), kBlock>>>(small.get(), job.out + c * job.plane(), w, h, sw, sh);
+    upsample<<<blocks_for(job.plane()), kBlock, 0, job.stream>>>(small.get(), job.out + c * job.plane(), w, h, sw, sh);
     MEDPSIM_CUDA_LAUNCHED("upsample");
   }
 }
@@ -313,13 +313,13 @@ __global__ void jpeg_output(Job job, const double* comp) {
 
 void jpeg(const Job& job, const Params& p, uint64_t) {
   const JpegTables tables = jpeg_tables(static_cast<int>(p.at("quality")));
-  DeviceBuffer<double> comp(job.size());
-  jpeg_components<<<blocks_for(job.plane()), kBlock>>>(job, comp.get());
+  DeviceBuffer<double> comp(job.size(), job);
+  jpeg_components<<<blocks_for(job.plane()), kBlock, 0, job.stream>>>(job, comp.get());
   MEDPSIM_CUDA_LAUNCHED("jpeg_components");
   const dim3 grid((job.w + 7) / 8, (job.h + 7) / 8, job.channels);
-  jpeg_blocks<<<grid, 64>>>(comp.get(), job.w, job.h, tables);
+  jpeg_blocks<<<grid, 64, 0, job.stream>>>(comp.get(), job.w, job.h, tables);
   MEDPSIM_CUDA_LAUNCHED("jpeg_blocks");
-  jpeg_output<<<blocks_for(job.plane()), kBlock>>>(job, comp.get());
+  jpeg_output<<<blocks_for(job.plane()), kBlock, 0, job.stream>>>(job, comp.get());
   MEDPSIM_CUDA_LAUNCHED("jpeg_output");
 }
 

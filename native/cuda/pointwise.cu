@@ -23,7 +23,7 @@ __global__ void point_kernel(const float* in, float* out, size_t plane, int chan
 
 template <typename Op>
 void point_op(const Job& job, Op op) {
-  point_kernel<<<blocks_for(job.plane()), kBlock>>>(job.in, job.out, job.plane(), job.channels, op);
+  point_kernel<<<blocks_for(job.plane()), kBlock, 0, job.stream>>>(job.in, job.out, job.plane(), job.channels, op);
   MEDPSIM_CUDA_LAUNCHED("point_kernel");
 }
 
@@ -71,11 +71,11 @@ struct Contrast {
 void contrast(const Job& job, const Params& p, uint64_t) {
   const double factor = p.at("factor");
   if (factor == 1.0) return copy_job(job);
-  DeviceBuffer<double> rows(job.h), means(job.channels);
+  DeviceBuffer<double> rows(job.h, job), means(job.channels, job);
   for (int c = 0; c < job.channels; ++c) {
-    row_sums<<<blocks_for(job.h), kBlock>>>(job.in + c * job.plane(), job.w, job.h, rows.get());
+    row_sums<<<blocks_for(job.h), kBlock, 0, job.stream>>>(job.in + c * job.plane(), job.w, job.h, rows.get());
     MEDPSIM_CUDA_LAUNCHED("row_sums");
-    ordered_mean<<<1, 1>>>(rows.get(), job.w, job.h, means.get() + c);
+    ordered_mean<<<1, 1, 0, job.stream>>>(rows.get(), job.w, job.h, means.get() + c);
     MEDPSIM_CUDA_LAUNCHED("ordered_mean");
   }
   point_op(job, Contrast{means.get(), factor});
@@ -94,7 +94,7 @@ __global__ void saturation_kernel(const float* in, float* out, size_t plane, dou
 void saturation(const Job& job, const Params& p, uint64_t) {
   const double factor = p.at("factor");
   if (factor == 1.0) return copy_job(job);
-  saturation_kernel<<<blocks_for(job.plane()), kBlock>>>(job.in, job.out, job.plane(), factor);
+  saturation_kernel<<<blocks_for(job.plane()), kBlock, 0, job.stream>>>(job.in, job.out, job.plane(), factor);
   MEDPSIM_CUDA_LAUNCHED("saturation");
 }
 
@@ -139,7 +139,7 @@ void checkerboard(const Job& job, const Params& p, uint64_t seed) {
   if (a == 0.0) return copy_job(job);
   const int period = static_cast<int>(p.at("period"));
   // The tile is period^2 <= 1024 values: made on the host by the CPU kernel's code.
-  const DeviceBuffer<double> d_tile(detail::checkerboard_tile(period, seed));
+  const DeviceBuffer<double> d_tile(detail::checkerboard_tile(period, seed), job);
   point_op(job, Checkerboard{d_tile.get(), period, job.w, a});
 }
 
@@ -166,7 +166,7 @@ void dead_pixels(const Job& job, const Params& p, uint64_t seed) {
   // At most 64 lines: drawn on the host by the CPU kernel's code.
   std::vector<char> dead_row, dead_col;
   detail::dead_lines(job.w, job.h, lines, seed, dead_row, dead_col);
-  const DeviceBuffer<char> d_row(dead_row), d_col(dead_col);
+  const DeviceBuffer<char> d_row(dead_row, job), d_col(dead_col, job);
   point_op(job, DeadPixels{d_row.get(), d_col.get(), seed, fraction, job.w});
 }
 

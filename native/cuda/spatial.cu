@@ -27,7 +27,7 @@ __global__ void remap_kernel(Job job, Source source) {
 
 template <typename Source>
 void remap(const Job& job, Source source) {
-  remap_kernel<<<blocks_for(job.plane()), kBlock>>>(job, source);
+  remap_kernel<<<blocks_for(job.plane()), kBlock, 0, job.stream>>>(job, source);
   MEDPSIM_CUDA_LAUNCHED("remap");
 }
 
@@ -87,7 +87,7 @@ void warp(const Job& job, const Params& p, uint64_t seed, bool cubic) {
   const int grid = static_cast<int>(p.at("grid"));
   std::vector<double> fx, fy;
   detail::warp_lattice(job.w, job.h, grid, magnitude, seed, fx, fy);  // the CPU kernel's lattice
-  const DeviceBuffer<double> d_fx(fx), d_fy(fy);
+  const DeviceBuffer<double> d_fx(fx, job), d_fy(fy, job);
   remap(job, detail::WarpField{d_fx.get(), d_fy.get(), grid, job.w, job.h, cubic});  // the CPU's field
 }
 
@@ -108,7 +108,7 @@ __global__ void ghosting_kernel(Job job, double alpha, double dx, double dy) {
 void ghosting(const Job& job, const Params& p, uint64_t) {
   const double alpha = p.at("alpha");
   if (alpha == 0.0) return copy_job(job);
-  ghosting_kernel<<<blocks_for(job.plane()), kBlock>>>(job, alpha, p.at("dx"), p.at("dy"));
+  ghosting_kernel<<<blocks_for(job.plane()), kBlock, 0, job.stream>>>(job, alpha, p.at("dx"), p.at("dy"));
   MEDPSIM_CUDA_LAUNCHED("ghosting");
 }
 
@@ -127,7 +127,7 @@ void chromatic_aberration(const Job& job, const Params& p, uint64_t) {
   const double shift_px = p.at("shift");
   if (shift_px == 0.0) return copy_job(job);
   const double k = shift_px / (0.5 * std::max(job.w, job.h));
-  chromatic_kernel<<<blocks_for(job.plane()), kBlock>>>(job, 0.5 * (job.w - 1), 0.5 * (job.h - 1), 1.0 - k, 1.0 + k);
+  chromatic_kernel<<<blocks_for(job.plane()), kBlock, 0, job.stream>>>(job, 0.5 * (job.w - 1), 0.5 * (job.h - 1), 1.0 - k, 1.0 + k);
   MEDPSIM_CUDA_LAUNCHED("chromatic_aberration");
 }
 

@@ -49,4 +49,39 @@ void run_step(Backend backend, const KernelInfo& kernel, const Image& in, Image&
 #endif
 }
 
+std::vector<Image> run_chain(Backend backend, const std::vector<ChainStep>& steps, const std::vector<ChainInput>& inputs, int threads) {
+  std::vector<Image> outputs;
+  outputs.reserve(inputs.size());
+  if (backend == Backend::Cpu) {
+    for (const ChainInput& input : inputs) {
+      // The first step reads the caller's memory in place (never written).
+      Image current = Image::view(const_cast<float*>(input.data), input.width, input.height, input.channels);
+      for (const ChainStep& step : steps) {
+        Image next;
+        step.kernel->apply(current, next, step.params, input.seed, threads);
+        current = std::move(next);
+      }
+      outputs.push_back(std::move(current));
+    }
+    return outputs;
+  }
+  if (!cuda_available()) throw std::invalid_argument("CUDA backend: " + cuda_reason());
+#ifdef MEDPSIM_WITH_CUDA
+  for (const ChainStep& step : steps) {
+    if (!cuda_has_kernel(step.kernel->kind)) throw std::invalid_argument("no CUDA kernel for " + step.kernel->kind + " yet");
+  }
+  std::vector<CudaStep> cuda_steps;
+  for (const ChainStep& step : steps) cuda_steps.push_back({step.kernel->kind, step.params});
+  std::vector<CudaItem> items;
+  for (const ChainInput& input : inputs) {
+    const Image in = Image::view(const_cast<float*>(input.data), input.width, input.height, input.channels);
+    outputs.push_back(Image::allocate(input.width, input.height, input.channels));
+    for (const ChainStep& step : steps) step.kernel->check(in, outputs.back(), step.params);  // every kind keeps the shape
+    items.push_back({input.data, outputs.back().data(), input.width, input.height, input.channels, input.seed});
+  }
+  cuda_apply_chain(cuda_steps, items, threads);
+#endif
+  return outputs;
+}
+
 }  // namespace medpsim

@@ -209,19 +209,6 @@ void checkerboard(const Image& in, Image& out, const Params& p, uint64_t seed, i
 
 }  // namespace
 
-void colored_field_normalisation(const double* row_sum, const double* row_sq, int w, int h, double sigma, double& mean,
-                                 double& scale) {
-  double sum = 0.0, sq = 0.0;
-  for (int y = 0; y < h; ++y) {
-    sum += row_sum[y];
-    sq += row_sq[y];
-  }
-  const double n = static_cast<double>(w) * h;
-  mean = sum / n;
-  const double var = std::max(0.0, sq / n - mean * mean);
-  scale = var > 0.0 ? sigma / std::sqrt(var) : 0.0;  // a 1x1 image has no zero-mean noise
-}
-
 // The stride artefact's tile: Gaussian draws from the seed, made zero-mean and scaled to a peak of 1.
 std::vector<double> checkerboard_tile(int period, uint64_t seed) {
   std::vector<double> tile(static_cast<size_t>(period) * period);

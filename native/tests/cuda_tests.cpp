@@ -102,6 +102,8 @@ static void test_kind_list_and_errors() {
     Image out;
     CHECK(throws_with([&] { run_step(Backend::Cuda, lightness, in, out, {{"delta", 0.1}}, 1, 1); }, cuda_reason()),
           "run_step(Cuda) without a device must throw the reason");
+    CHECK(throws_with([&] { run_chain(Backend::Cuda, {{&lightness, {{"delta", 0.1}}}}, {{in.data(), 9, 7, 3, 1}}, 1); }, cuda_reason()),
+          "run_chain(Cuda) without a device must throw the reason");
     return;
   }
   // With a device: parameters are checked exactly as on the CPU, and a kind without a kernel is refused.
@@ -199,6 +201,78 @@ static void test_large_image() {
     for (size_t i = 0; i < cpu.size(); ++i) diff = std::max(diff, std::fabs(static_cast<double>(cpu.data()[i]) - gpu.data()[i]));
     CHECK(diff <= kTolerance, "%s 1031x517: max |CPU - CUDA| %.3g", info.kind.c_str(), diff);
   }
+}
+
+// A chain over a batch (cuda_apply_chain): images of many shapes, more than there are lanes, growing and
+// shrinking, some in pinned memory and some not, each with its own seed, must give the CPU chain's result.
+static void test_chain_batch() {
+  if (!cuda_available()) {
+    std::printf("  SKIPPED: no CUDA device (%s)\n", cuda_reason().c_str());
+    return;
+  }
+  // Taps, Philox noise with an MTF, an FFT field with its scratch and device-side normalisation, 8x8 blocks.
+  const std::vector<ChainStep> steps = {{find_kernel("gaussian_blur"), {{"sigma", 1.2}}},
+                                        {find_kernel("quantum_noise"), dosed({{"dose", 0.3}})},
+                                        {find_kernel("pink_noise"), {{"sigma", 0.05}}},
+                                        {find_kernel("jpeg"), {{"quality", 70}}}};
+  const int shapes[][3] = {{64, 64, 1}, {101, 77, 3}, {7, 5, 1}, {1031, 517, 1}, {33, 17, 3}, {256, 256, 1}, {1, 1, 1}, {300, 200, 3}};
+  std::vector<Image> images;
+  std::vector<ChainInput> inputs;
+  for (const auto& shape : shapes) images.push_back(test_image(shape[0], shape[1], shape[2]));
+  for (size_t i = 0; i < images.size(); ++i) {
+    inputs.push_back({images[i].data(), images[i].width(), images[i].height(), images[i].channels(), 1000 + i});
+  }
+  const std::vector<Image> cpu = run_chain(Backend::Cpu, steps, inputs, 2);
+  auto worst = [&](size_t i, const float* gpu) {
+    double d = 0.0;
+    for (size_t k = 0; k < cpu[i].size(); ++k) {
+      const double e = std::fabs(static_cast<double>(cpu[i].data()[k]) - gpu[k]);
+      d = std::isnan(e) ? 1e9 : std::max(d, e);
+    }
+    return d;
+  };
+  // Pageable memory, through the staging buffers (the addon's path), twice: the lanes must not leak state.
+  for (int round = 0; round < 2; ++round) {
+    const std::vector<Image> gpu = run_chain(Backend::Cuda, steps, inputs, 2);
+    for (size_t i = 0; i < gpu.size(); ++i) {
+      CHECK(worst(i, gpu[i].data()) <= kTolerance, "chain, pageable, round %d, image %zu (%dx%dx%d): max |CPU - CUDA| %.3g", round, i,
+            cpu[i].width(), cpu[i].height(), cpu[i].channels(), worst(i, gpu[i].data()));
+    }
+  }
+#ifdef MEDPSIM_WITH_CUDA
+  // Pinned inputs and outputs for every other image (copied without staging), the rest pageable.
+  std::vector<CudaStep> cuda_steps;
+  for (const ChainStep& step : steps) cuda_steps.push_back({step.kernel->kind, step.params});
+  std::vector<float*> pinned;
+  std::vector<std::vector<float>> pageable(images.size());
+  std::vector<CudaItem> items;
+  for (size_t i = 0; i < images.size(); ++i) {
+    const size_t n = images[i].size();
+    float *in = nullptr, *out = nullptr;
+    if (i % 2 == 0) {
+      in = cuda_host_alloc(n);
+      out = cuda_host_alloc(n);
+      pinned.push_back(in);
+      pinned.push_back(out);
+      std::copy(images[i].data(), images[i].data() + n, in);
+    } else {
+      in = const_cast<float*>(images[i].data());
+      pageable[i].assign(n, -1.0f);
+      out = pageable[i].data();
+    }
+    items.push_back({in, out, images[i].width(), images[i].height(), images[i].channels(), 1000 + i});
+  }
+  cuda_apply_chain(cuda_steps, items, 2);
+  for (size_t i = 0; i < items.size(); ++i) {
+    CHECK(worst(i, items[i].out) <= kTolerance, "chain, %s, image %zu: max |CPU - CUDA| %.3g", i % 2 == 0 ? "pinned" : "pageable", i,
+          worst(i, items[i].out));
+  }
+  for (float* p : pinned) cuda_host_free(p);
+#endif
+  // A bad parameter in a later step is refused before anything runs, as on the CPU.
+  std::vector<ChainStep> bad = steps;
+  bad[2].params["sigma"] = 5;
+  CHECK(throws_with([&] { run_chain(Backend::Cuda, bad, inputs, 2); }, "parameter 'sigma'"), "chain: range check of a later step");
 }
 
 // ----- metrics -----
@@ -363,6 +437,7 @@ int main(int argc, char** argv) {
       {"kind list and errors", test_kind_list_and_errors},
       {"CPU vs CUDA agreement", test_cpu_cuda_agreement},
       {"CPU vs CUDA, large image", test_large_image},
+      {"CPU vs CUDA, chained batch", test_chain_batch},
       {"metric list and errors", test_metric_list_and_errors},
       {"metric agreement", test_metric_agreement},
       {"metric agreement, large images", test_metric_large_images},

@@ -26,4 +26,21 @@ std::vector<std::string> cuda_kernel_kinds();
 void run_step(Backend backend, const KernelInfo& kernel, const Image& in, Image& out, const Params& params, uint64_t seed,
               int threads);
 
+// One step of a chain, and one image it runs on (planar float in memory the caller keeps alive).
+struct ChainStep {
+  const KernelInfo* kernel;
+  Params params;
+};
+struct ChainInput {
+  const float* data;
+  int width, height, channels;
+  uint64_t seed;
+};
+
+// Runs every step, in order, on every input with the input's seed; returns the outputs in input order. Every
+// step's parameters and image are checked as by run_step before anything runs. On the CPU, step after step
+// on `threads` threads; on CUDA, the whole batch on the device (cuda_apply_chain: one copy each way per image,
+// copies overlapped with kernels). Throws as run_step.
+std::vector<Image> run_chain(Backend backend, const std::vector<ChainStep>& steps, const std::vector<ChainInput>& inputs, int threads);
+
 }  // namespace medpsim

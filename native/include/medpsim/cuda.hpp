@@ -29,8 +29,58 @@ bool cuda_has_kernel(const std::string& kind);
 // Throws std::invalid_argument for a kind without a CUDA kernel, std::runtime_error for any CUDA error.
 void cuda_apply(const std::string& kind, const Image& in, Image& out, const Params& params, uint64_t seed);
 
-// The same on device memory (planar float, `channels` planes of width x height), for batches that stay on
-// the device (the benchmark). Synchronises before returning.
+// One step of a chain: a kind with parameters already checked (KernelInfo::check).
+struct CudaStep {
+  std::string kind;
+  Params params;
+};
+// One image of a batch, in host memory: planar float, `channels` planes of width x height; `out` has room
+// for as many samples. Memory from cuda_host_alloc (pinned) is copied to and from the device directly;
+// any other memory through the engine's pinned staging buffers.
+struct CudaItem {
+  const float* in;
+  float* out;
+  int width, height, channels;
+  uint64_t seed;
+};
+
+// Runs the whole chain on every item with the item's seed (as the CPU runs a chain: the output of a step is the
+// input of the next), on the device: one copy in and one copy out per image, the steps between them on the
+// device, images spread over a few streams so that copies overlap kernels, and the host waiting only when a
+// stream's staging buffers are needed again and at the end. Unchecked like cuda_apply; `threads` copies
+// to and from the staging buffers on the engine's worker threads (< 1: one per core). Throws as cuda_apply,
+// after every copy that reads or writes the items has finished.
+void cuda_apply_chain(const std::vector<CudaStep>& steps, const std::vector<CudaItem>& items, int threads = 0);
+
+// Pinned host memory (cudaHostAlloc) for images that cuda_apply_chain copies without staging; freed by cuda_host_free.
+float* cuda_host_alloc(size_t samples);
+void cuda_host_free(float* samples);
+
+// A CUDA stream on the current device with its own pinned staging for the kinds' small tables: kinds are
+// enqueued on device memory without waiting for the device, and synchronize() waits for all of them.
+class CudaQueue {
+ public:
+  CudaQueue();
+  ~CudaQueue();
+  CudaQueue(const CudaQueue&) = delete;
+  CudaQueue& operator=(const CudaQueue&) = delete;
+
+  // Enqueues `kind` (unchecked, as cuda_apply) on planar device images of width x height x channels.
+  void enqueue(const std::string& kind, const float* d_in, float* d_out, int width, int height, int channels,
+               const Params& params, uint64_t seed);
+  // Waits for everything enqueued, then reuses the staging; throws std::runtime_error for a CUDA error.
+  void synchronize();
+  // The cudaStream_t, for copies the caller enqueues in order with the kinds.
+  void* stream() const;
+
+  struct State;
+
+ private:
+  State* state_;
+};
+
+// The same on device memory (planar float, `channels` planes of width x height): one kind on one image,
+// then a synchronisation.
 void cuda_apply_device(const std::string& kind, const float* d_in, float* d_out, int width, int height, int channels,
                        const Params& params, uint64_t seed);
 

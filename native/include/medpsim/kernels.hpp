@@ -200,10 +200,6 @@ std::vector<int> box_radii(double sigma, int passes);
 int next_pow2(int n);
 // The twiddles exp(-+2 pi i k / n), k < n / 2, that fft() uses (each computed directly).
 std::vector<std::complex<double>> fft_twiddles(size_t n, bool inverse);
-// Coloured noise: from the per-row sums and sums of squares of the w x h crop (added in row order), the
-// mean to subtract and the factor that scales the crop to standard deviation sigma (0 without variance).
-void colored_field_normalisation(const double* row_sum, const double* row_sq, int w, int h, double sigma, double& mean,
-                                 double& scale);
 // The checkerboard kind's period x period tile for this seed: zero mean, peak |value| 1.
 std::vector<double> checkerboard_tile(int period, uint64_t seed);
 

@@ -168,5 +168,22 @@ MEDPSIM_HD inline double exp_nonpositive_double(double x) {
   return series * bits_double(static_cast<uint64_t>(static_cast<int64_t>(k) + 1023) << 52);
 }
 
+// Coloured noise: from the per-row sums and sums of squares of the w x h crop (added in row order), the
+// mean to subtract and the factor that scales the crop to standard deviation sigma (0 without variance).
+// On the device too, so that the CUDA kind never copies its sums back to the host.
+MEDPSIM_HD inline void colored_field_normalisation(const double* row_sum, const double* row_sq, int w, int h, double sigma,
+                                                   double& mean, double& scale) {
+  double sum = 0.0, sq = 0.0;
+  for (int y = 0; y < h; ++y) {
+    sum += row_sum[y];
+    sq += row_sq[y];
+  }
+  const double n = static_cast<double>(w) * h;
+  mean = sum / n;
+  const double spread = sq / n - mean * mean;
+  const double var = spread > 0.0 ? spread : 0.0;
+  scale = var > 0.0 ? sigma / sqrt(var) : 0.0;  // a 1x1 image has no zero-mean noise
+}
+
 }  // namespace detail
 }  // namespace medpsim
