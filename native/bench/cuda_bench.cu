@@ -6,6 +6,8 @@
 //   device:     the batch already on the GPU, spread over three CudaQueues (streams), one synchronisation
 //               per batch: the kernels, their stream-ordered scratch and table uploads; GB/s counts the image
 //               read and written once, against the device copy ceiling;
+//   gpu us:     the device's time per image alone (the batch enqueued on one stream behind a spinning kernel,
+//               timed by events), and what share of the copy ceiling that time moves; host us: the host's time to enqueue one image (tables, launches);
 //   1 sync:     the same with a synchronisation after every image (cuda_apply_device, the old device path);
 //   pinned:     cuda_apply_chain from pinned host memory: one copy in, the kind, one copy out per image, copies
 //               overlapped with kernels; % of the both-ways pinned copy ceiling for those bytes;
@@ -151,6 +153,15 @@ static PinnedCeilings pinned_bandwidth(size_t bytes) {
   return c;
 }
 
+// Keeps a stream busy for about `ns` nanoseconds, so that work enqueued behind it waits on the device, not
+// the host: the events around that work then time the device alone.
+__global__ void spin(long long ns) {
+  const long long start = clock64();
+  const long long cycles = ns * 2;  // >= 1 GHz clocks: at least ns nanoseconds
+  while (clock64() - start < cycles) {
+  }
+}
+
 static double elapsed_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
@@ -177,8 +188,8 @@ static int bench(int argc, char** argv) {
   const PinnedCeilings pinned = pinned_bandwidth(size_t{256} << 20);
   std::printf("pinned copies (256 MiB): host to device %.1f GB/s, device to host %.1f GB/s, both ways at once %.1f GB/s\n",
               pinned.to_device, pinned.to_host, pinned.both_ways);
-  std::printf("%-22s %5s %11s %8s %5s %10s %10s %5s %10s %9s\n", "kind", "side", "device im/s", "GB/s", "%", "1 sync", "pinned", "%",
-              "pageable", "vs 1 CPU");
+  std::printf("%-22s %5s %11s %8s %5s %8s %5s %8s %10s %10s %5s %10s %9s\n", "kind", "side", "device im/s", "GB/s", "%", "gpu us", "%", "host us",
+              "1 sync", "pinned", "%", "pageable", "vs 1 CPU");
 
   // Host images of the largest size (1024^2, 3 channels), pinned and pageable, one per batch slot.
   const size_t most = size_t{1024} * 1024 * 3;
@@ -225,6 +236,25 @@ static int bench(int argc, char** argv) {
       for (int b = 0; b < batch; ++b) cuda_apply_device(info.kind, d_in + n * b, d_out + n * b, side, side, channels, params, b + 1);
       const double sync_s = elapsed_since(t0);
 
+      // The device's own time per image: the batch on one queue, enqueued behind a spin, timed by events
+      // (against the wall-clock figure, it says whether the host's enqueueing or the device bounds a kind).
+      cudaStream_t stream = static_cast<cudaStream_t>(queues[0].stream());
+      cudaEvent_t begin, end;
+      check(cudaEventCreate(&begin), "cudaEventCreate");
+      check(cudaEventCreate(&end), "cudaEventCreate");
+      spin<<<1, 1, 0, stream>>>(50000000LL);  // 50 ms: longer than enqueueing any batch here
+      check(cudaEventRecord(begin, stream), "cudaEventRecord");
+      const auto enqueue_t0 = std::chrono::steady_clock::now();
+      for (int b = 0; b < batch; ++b) queues[0].enqueue(info.kind, d_in + n * b, d_out + n * b, side, side, channels, params, b + 1);
+      const double enqueue_s = elapsed_since(enqueue_t0);
+      check(cudaEventRecord(end, stream), "cudaEventRecord");
+      queues[0].synchronize();
+      float kernels_ms = 0.0f;
+      check(cudaEventElapsedTime(&kernels_ms, begin, end), "cudaEventElapsedTime");
+      cudaEventDestroy(begin);
+      cudaEventDestroy(end);
+      if (enqueue_s > 0.05) std::fprintf(stderr, "%s: enqueueing outlasted the spin; its kernel time is not the device's alone\n", info.kind.c_str());
+
       std::vector<CudaItem> pinned_items, pageable_items;
       for (int b = 0; b < batch; ++b) {
         pinned_items.push_back({pinned_in[b], pinned_out[b], side, side, channels, static_cast<uint64_t>(b + 1)});
@@ -257,9 +287,11 @@ static int bench(int argc, char** argv) {
 
       const double bytes = 2.0 * n * sizeof(float);  // read + write of one image (and in + out for the host paths)
       const double device_ips = batch / device_s, pinned_ips = batch / pinned_s;
-      std::printf("%-22s %5d %11.0f %8.0f %4.0f%% %10.0f %10.0f %4.0f%% %10.0f %8.0fx\n", info.kind.c_str(), side, device_ips,
-                  device_ips * bytes / 1e9, 100.0 * device_ips * bytes / 1e9 / ceiling, batch / sync_s, pinned_ips,
-                  100.0 * pinned_ips * bytes / 1e9 / pinned.both_ways, batch / pageable_s, device_ips * cpu_s);
+      const double gpu_s = 1e-3 * kernels_ms / batch;
+      std::printf("%-22s %5d %11.0f %8.0f %4.0f%% %8.1f %4.0f%% %8.1f %10.0f %10.0f %4.0f%% %10.0f %8.0fx\n", info.kind.c_str(), side, device_ips,
+                  device_ips * bytes / 1e9, 100.0 * device_ips * bytes / 1e9 / ceiling, 1e6 * gpu_s, 100.0 * bytes / gpu_s / 1e9 / ceiling,
+                  1e6 * enqueue_s / batch,
+                  batch / sync_s, pinned_ips, 100.0 * pinned_ips * bytes / 1e9 / pinned.both_ways, batch / pageable_s, device_ips * cpu_s);
       std::fflush(stdout);
     }
   }
