@@ -77,6 +77,11 @@ static double seconds_per_call(int reps, F f) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / reps;
 }
 
+// The catalog defaults (the parameter check fills in what is not given).
+static Params defaults_of(const std::string& owner, const std::vector<ParamSpec>& specs) {
+  return detail::checked_params(owner, specs, {}, false);
+}
+
 static void bench_metrics(int batch) {
   const int side = 1024;
   const size_t n = static_cast<size_t>(side) * side;
@@ -96,8 +101,7 @@ static void bench_metrics(int batch) {
   std::printf("%-10s %12s %10s %12s %10s %10s\n", "metric", "device pr/s", "MP/s", "e2e pr/s", "MP/s", "vs 1 CPU");
   for (const MetricInfo& info : all_metrics()) {
     if (!cuda_has_metric(info.name)) continue;
-    Params params;
-    for (const ParamSpec& spec : info.params) params[spec.name] = spec.default_value;
+    const Params params = defaults_of(info.name, info.params);
     const double device_s = seconds_per_call(batch, [&] { cuda_metric_device(info.name, d_a, d_b, side, side, 1, params, 1.0, nullptr); });
     const double e2e_s = seconds_per_call(std::max(1, batch / 4), [&] { cuda_metric(info.name, a, b, params, 1.0, nullptr); });
     // One pair on one CPU thread, for scale.
@@ -166,12 +170,6 @@ static double elapsed_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-static Params defaults_of(const KernelInfo& info) {
-  Params params;
-  for (const ParamSpec& spec : info.params) params[spec.name] = spec.default_value;
-  return params;
-}
-
 static int bench(int argc, char** argv) {
   const int batch = argc > 1 ? std::max(3, std::atoi(argv[1])) : 32;
   std::string reason;
@@ -211,7 +209,7 @@ static int bench(int argc, char** argv) {
       if (!cuda_has_kernel(info.kind)) continue;
       const int channels = info.needs_color ? 3 : 1;
       const size_t n = static_cast<size_t>(side) * side * channels;
-      const Params params = defaults_of(info);
+      const Params params = defaults_of(info.kind, info.params);
 
       // One random texture, copied to every slot of every batch.
       Image host = Image::allocate(side, side, channels);
@@ -299,7 +297,7 @@ static int bench(int argc, char** argv) {
   // A chain on the device against its steps run one batch after another (each with its own copies).
   const char* chain_kinds[] = {"gaussian_blur", "quantum_noise", "jpeg"};
   std::vector<CudaStep> chain;
-  for (const char* kind : chain_kinds) chain.push_back({kind, defaults_of(*find_kernel(kind))});
+  for (const char* kind : chain_kinds) chain.push_back({kind, defaults_of(kind, find_kernel(kind)->params)});
   std::vector<CudaItem> items;
   for (int b = 0; b < batch; ++b) items.push_back({pinned_in[b], pinned_out[b], 1024, 1024, 1, static_cast<uint64_t>(b + 1)});
   cuda_apply_chain(chain, items);

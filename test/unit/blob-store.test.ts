@@ -10,9 +10,14 @@ describe('BlobStore', () => {
   });
   afterEach(() => rmSync(root, { recursive: true, force: true }));
 
-  it('writes a blob once under its hash, private, and leaves no temp file', async () => {
+  async function openStore(): Promise<BlobStore> {
     const store = new BlobStore(root);
     await store.open();
+    return store;
+  }
+
+  it('writes a blob once under its hash, private, and leaves no temp file', async () => {
+    const store = await openStore();
     const bytes = Buffer.from('pixels');
     const hash = sha256(bytes);
     await store.put(hash, bytes);
@@ -24,8 +29,7 @@ describe('BlobStore', () => {
   });
 
   it('makes a folder again when it was removed after the store made it', async () => {
-    const store = new BlobStore(root);
-    await store.open();
+    const store = await openStore();
     const bytes = Buffer.from('a');
     const hash = sha256(bytes);
     await store.put(hash, bytes);
