@@ -1,8 +1,8 @@
 /**
  * Distortion engine benchmark: every native catalog kind at severity 0.5 (paramsForSeverity) on 256x256 and
  * 1024x1024 single-channel float phantoms (colour kinds on 3-channel ones), one image per call through the addon
- * (`nativeEngine().distort`, its worker thread), on 1 thread and on all threads; beside, in the same run and on the
- * same pixels:
+ * (`nativeEngine().distort`, its worker thread, into an `out` array kept for the cell), on 1 thread and on all
+ * threads; beside, in the same run and on the same pixels:
  *
  * - OpenCV (bench/distortions_opencv.py, started once and kept running: Debian's python3-opencv), for every kind
  *   with an OpenCV (plus numpy) equivalent, with cv2.setNumThreads at the same thread count, timed inside Python
@@ -332,9 +332,12 @@ async function main(): Promise<void> {
         const id = hasPeer ? await peer.image(image) : 0;
         const sharpRun = sharpCall(name, image, params);
         for (const threads of threadCounts) {
-          const distort = () => nativeEngine().distort([{ ...image, seed: 1n }], [{ kind: name, params }], { threads });
+          // Into one output array, kept for the cell: the peer's numpy output is freed when dropped and malloc
+          // hands the same block back, so both sides write into warm memory.
+          const out = new Float32Array(image.data.length);
+          const distort = () => nativeEngine().distort([{ ...image, seed: 1n, out }], [{ kind: name, params }], { threads });
           // Warm-ups: their outputs are checked, a second call of each side gives the estimate.
-          const [ours] = await distort();
+          const ours = (await distort())[0].slice();
           const contestants = [contestant('engine', await timed(distort, 1), (reps) => timed(distort, reps))];
           let check: Check | null = null;
           if (hasPeer) {
@@ -352,7 +355,7 @@ async function main(): Promise<void> {
             contestants.push(contestant('sharp', await timed(call, 1), (reps) => timed(call, reps)));
           }
           if (POINTWISE.has(name) && threads === 1) {
-            const batch = Array.from({ length: BATCH }, (_, i) => ({ ...image, seed: BigInt(i + 1) }));
+            const batch = Array.from({ length: BATCH }, (_, i) => ({ ...image, seed: BigInt(i + 1), out: new Float32Array(image.data.length) }));
             const call = () => nativeEngine().distort(batch, [{ kind: name, params }], { threads: 1 });
             await call();
             // The estimate is per call (of BATCH images), what reps are sized by; the samples per image.
@@ -431,7 +434,8 @@ async function main(): Promise<void> {
   // The fixed cost of one distort call (argument checks, the worker-thread hop, the promise, the result's
   // allocation), which every engine figure above includes and the peer's in-Python timing does not.
   const tiny: FloatImage = { data: new Float32Array(16 * 16).fill(0.5), width: 16, height: 16, channels: 1 };
-  const tinyCall = () => nativeEngine().distort([{ ...tiny, seed: 1n }], [{ kind: 'lightness_shift', params: { delta: 0.1 } }], { threads: 1 });
+  const tinyOut = new Float32Array(tiny.data.length);
+  const tinyCall = () => nativeEngine().distort([{ ...tiny, seed: 1n, out: tinyOut }], [{ kind: 'lightness_shift', params: { delta: 0.1 } }], { threads: 1 });
   await timed(tinyCall, 100);
   const fixedSamples: number[] = [];
   for (let i = 0; i < 5; i++) fixedSamples.push(await timed(tinyCall, 500));

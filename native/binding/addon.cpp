@@ -175,14 +175,15 @@ std::vector<Step> parse_steps(Napi::Env env, Napi::Value value) {
 class DistortWorker : public Napi::AsyncWorker {
  public:
   DistortWorker(Napi::Env env, std::vector<Item> items, std::vector<Step> steps, int threads, medpsim::Backend backend,
-                std::vector<Napi::ObjectReference> keepAlive)
+                std::vector<Napi::ObjectReference> keepAlive, std::vector<Napi::ObjectReference> outs)
       : Napi::AsyncWorker(env),
         deferred_(Napi::Promise::Deferred::New(env)),
         items_(std::move(items)),
         steps_(std::move(steps)),
         threads_(threads),
         backend_(backend),
-        keepAlive_(std::move(keepAlive)) {}
+        keepAlive_(std::move(keepAlive)),
+        outs_(std::move(outs)) {}
 
   Napi::Promise Promise() { return deferred_.Promise(); }
 
@@ -199,7 +200,9 @@ class DistortWorker : public Napi::AsyncWorker {
   void OnOK() override {
     Napi::Env env = Env();
     Napi::Array results = Napi::Array::New(env, outputs_.size());
-    for (size_t i = 0; i < outputs_.size(); ++i) results.Set(static_cast<uint32_t>(i), to_float32_array(env, std::move(outputs_[i])));
+    for (size_t i = 0; i < outputs_.size(); ++i) {
+      results.Set(static_cast<uint32_t>(i), outs_[i].IsEmpty() ? to_float32_array(env, std::move(outputs_[i])) : outs_[i].Value());
+    }
     deferred_.Resolve(results);
   }
 
@@ -212,6 +215,7 @@ class DistortWorker : public Napi::AsyncWorker {
   int threads_;
   medpsim::Backend backend_;
   std::vector<Napi::ObjectReference> keepAlive_;
+  std::vector<Napi::ObjectReference> outs_;
   std::vector<medpsim::Image> outputs_;
 };
 
@@ -242,6 +246,7 @@ Napi::Value Distort(const Napi::CallbackInfo& info) {
   Napi::Array array = info[0].As<Napi::Array>();
   std::vector<Item> items;
   std::vector<Napi::ObjectReference> keepAlive;
+  std::vector<Napi::ObjectReference> outs;  // each item's `out` array, empty where it has none
   for (uint32_t i = 0; i < array.Length(); ++i) {
     const std::string where = "items[" + std::to_string(i) + "]";
     Napi::Value entry = array.Get(i);
@@ -260,11 +265,37 @@ Napi::Value Distort(const Napi::CallbackInfo& info) {
       type_error(env, where + ".data holds " + std::to_string(samples.ElementLength()) + " samples, but width x height x channels is " +
                           std::to_string(expected));
     }
-    items.push_back(item);
     keepAlive.push_back(Napi::Persistent(samples.As<Napi::Object>()));
+    Napi::Value out = object.Get("out");
+    if (!out.IsUndefined()) {
+      item.output = const_cast<float*>(float_samples(env, out, expected, where + ".out", keepAlive));
+      outs.push_back(Napi::Persistent(out.As<Napi::Object>()));
+    } else {
+      outs.emplace_back();
+    }
+    items.push_back(item);
+  }
+  // A result written over an input (or over another result) before that is read would corrupt the batch.
+  const auto bytes = [](const Item& item) { return static_cast<size_t>(item.width) * item.height * item.channels * sizeof(float); };
+  const auto overlap = [](const void* a, size_t na, const void* b, size_t nb) {
+    const auto* pa = static_cast<const char*>(a);
+    const auto* pb = static_cast<const char*>(b);
+    return pa < pb + nb && pb < pa + na;
+  };
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (!items[i].output) continue;
+    for (size_t j = 0; j < items.size(); ++j) {
+      const std::string which = "items[" + std::to_string(i) + "].out";
+      if (overlap(items[i].output, bytes(items[i]), items[j].data, bytes(items[j]))) {
+        type_error(env, which + " shares memory with items[" + std::to_string(j) + "].data");
+      }
+      if (j != i && items[j].output && overlap(items[i].output, bytes(items[i]), items[j].output, bytes(items[j]))) {
+        type_error(env, which + " shares memory with items[" + std::to_string(j) + "].out");
+      }
+    }
   }
 
-  auto* worker = new DistortWorker(env, std::move(items), std::move(steps), threads, backend, std::move(keepAlive));
+  auto* worker = new DistortWorker(env, std::move(items), std::move(steps), threads, backend, std::move(keepAlive), std::move(outs));
   Napi::Promise promise = worker->Promise();
   worker->Queue();
   return promise;

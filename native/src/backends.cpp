@@ -56,8 +56,10 @@ std::vector<Image> run_chain(Backend backend, const std::vector<ChainStep>& step
     for (const ChainInput& input : inputs) {
       // The first step reads the caller's memory in place (never written).
       Image current = Image::view(const_cast<float*>(input.data), input.width, input.height, input.channels);
-      for (const ChainStep& step : steps) {
-        Image next;
+      for (size_t s = 0; s < steps.size(); ++s) {
+        const ChainStep& step = steps[s];
+        const bool last = s + 1 == steps.size();
+        Image next = last && input.output ? Image::view(input.output, input.width, input.height, input.channels) : Image();
         step.kernel->apply(current, next, step.params, input.seed, threads);
         current = std::move(next);
       }
@@ -72,7 +74,8 @@ std::vector<Image> run_chain(Backend backend, const std::vector<ChainStep>& step
   std::vector<CudaItem> items;
   for (const ChainInput& input : inputs) {
     const Image in = Image::view(const_cast<float*>(input.data), input.width, input.height, input.channels);
-    outputs.push_back(Image::allocate(input.width, input.height, input.channels));
+    outputs.push_back(input.output ? Image::view(input.output, input.width, input.height, input.channels)
+                                   : Image::allocate(input.width, input.height, input.channels));
     for (const ChainStep& step : steps) step.kernel->check(in, outputs.back(), step.params);  // every kind keeps the shape
     items.push_back({input.data, outputs.back().data(), input.width, input.height, input.channels, input.seed});
   }

@@ -1,15 +1,11 @@
 // Photometric kinds: point operations on the sample values.
+#include <type_traits>
+
 #include "medpsim/kernels.hpp"
 
 namespace medpsim {
 namespace detail {
 namespace {
-
-// y = clamp(x + offset) over a span: its own function, with restrict pointers, so it vectorises (AVX2 when the CPU
-// has it: the same operations, the same bits).
-MEDPSIM_VECTOR_CLONES void add_span(const float* __restrict src, float* __restrict dst, size_t n, double offset) {
-  for (size_t i = 0; i < n; ++i) dst[i] = clamp01(src[i] + offset);
-}
 
 // y = clamp(x + offset[c]) over every plane, row-parallel.
 void add_per_channel(const Image& in, Image& out, const double* offset, int threads) {
@@ -17,7 +13,10 @@ void add_per_channel(const Image& in, Image& out, const double* offset, int thre
   for (int c = 0; c < in.channels(); ++c) {
     const float* src = in.plane(c);
     float* dst = out.plane(c);
-    parallel_for(in.height(), threads, [&](int y0, int y1) { add_span(src + y0 * w, dst + y0 * w, (y1 - y0) * w, offset[c]); });
+    const double add = offset[c];
+    parallel_for(in.height(), threads, [&](int y0, int y1) {
+      clamped_map(src + y0 * w, dst + y0 * w, (y1 - y0) * w, [add](auto x) { return x + add; });
+    });
   }
 }
 
@@ -74,21 +73,28 @@ void contrast(const Image& in, Image& out, const Params& p, uint64_t, int thread
     float* dst = out.plane(c);
     const double m = plane_mean(src, w, in.height(), threads);
     parallel_for(in.height(), threads, [&](int y0, int y1) {
-      index_loop(static_cast<size_t>(y0) * w, static_cast<size_t>(y1) * w, [&](size_t i) { dst[i] = clamp01(m + factor * (src[i] - m)); });
+      const size_t begin = static_cast<size_t>(y0) * w;
+      clamped_map(src + begin, dst + begin, static_cast<size_t>(y1 - y0) * w, [m, factor](auto x) { return m + factor * (x - m); });
     });
   }
 }
 
-// One span of pixels: its own function, with restrict pointers, so the loop vectorises (AVX2 when the CPU has
-// it: the same double operations, the same bits).
+// One span of pixels, four at a time in double lanes (AVX2 when the CPU has it: the same operations, the same bits).
 MEDPSIM_VECTOR_CLONES void saturation_span(const float* __restrict r, const float* __restrict g, const float* __restrict b, float* __restrict ro,
                                            float* __restrict go, float* __restrict bo, size_t n, double factor) {
-  for (size_t i = 0; i < n; ++i) {
-    const double luma = 0.2126 * r[i] + 0.7152 * g[i] + 0.0722 * b[i];  // Rec. 709
-    ro[i] = clamp01(luma + factor * (r[i] - luma));
-    go[i] = clamp01(luma + factor * (g[i] - luma));
-    bo[i] = clamp01(luma + factor * (b[i] - luma));
-  }
+  const auto saturate = [factor](auto red, auto green, auto blue, float* out_r, float* out_g, float* out_b) {
+    const auto luma = 0.2126 * red + 0.7152 * green + 0.0722 * blue;  // Rec. 709
+    const auto store = [](float* to, auto v) {
+      if constexpr (std::is_same_v<decltype(v), double>) *to = clamp01(v);
+      else store4(to, clamp01(v));
+    };
+    store(out_r, luma + factor * (red - luma));
+    store(out_g, luma + factor * (green - luma));
+    store(out_b, luma + factor * (blue - luma));
+  };
+  size_t i = 0;
+  for (; i + 4 <= n; i += 4) saturate(load_double4(r + i), load_double4(g + i), load_double4(b + i), ro + i, go + i, bo + i);
+  for (; i < n; ++i) saturate(static_cast<double>(r[i]), static_cast<double>(g[i]), static_cast<double>(b[i]), ro + i, go + i, bo + i);
 }
 
 void saturation(const Image& in, Image& out, const Params& p, uint64_t, int threads) {

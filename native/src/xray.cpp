@@ -14,16 +14,14 @@ namespace {
 
 constexpr uint32_t kDeadPixelStream = 0x2200, kDeadLineStream = 0x2300;
 
-// y = f(x) sample by sample, row-parallel.
+// y = clamp01(f(x)) sample by sample, row-parallel (clamped_map: f takes a double or a Double4).
 template <typename F>
 void point_op(const Image& in, Image& out, int threads, F f) {
-  const int w = in.width();
+  const size_t w = in.width();
   for (int c = 0; c < in.channels(); ++c) {
     const float* src = in.plane(c);
     float* dst = out.plane(c);
-    parallel_for(in.height(), threads, [&](int y0, int y1) {
-      index_loop(static_cast<size_t>(y0) * w, static_cast<size_t>(y1) * w, [&](size_t i) { dst[i] = clamp01(f(c, i, src[i])); });
-    });
+    parallel_for(in.height(), threads, [&](int y0, int y1) { clamped_map(src + y0 * w, dst + y0 * w, (y1 - y0) * w, f); });
   }
 }
 
@@ -316,7 +314,7 @@ void exposure(const Image& in, Image& out, const Params& p, uint64_t seed, int t
 void windowing(const Image& in, Image& out, const Params& p, uint64_t, int threads) {
   const double centre = 0.5 + p.at("center_shift"), width = p.at("width_scale");
   if (centre == 0.5 && width == 1.0) return copy_image(in, out);
-  point_op(in, out, threads, [&](int, size_t, float x) { return (x - centre) / width + 0.5; });
+  point_op(in, out, threads, [centre, width](auto x) { return (x - centre) / width + 0.5; });
 }
 
 // Scatter: the detector gets primary T plus scatter S = spr blur(T, sigma) (spr the mean scatter-to-primary

@@ -17,6 +17,12 @@ export interface FloatImage {
 
 export interface NativeItem extends FloatImage {
   seed: bigint;
+  /**
+   * Where the result goes (the same length as `data`; sharing memory with no input or other `out` of the call),
+   * returned in its place: a caller that keeps its outputs reuses them instead of leaving one fresh array per call
+   * to the collector. Every sample is written; leave it alone until the promise settles.
+   */
+  out?: Float32Array;
 }
 
 export interface NativeStep {

@@ -110,6 +110,42 @@ describe('colour kinds', () => {
   });
 });
 
+describe('results written into the caller\'s arrays (`out`)', () => {
+  const steps = [{ kind: 'gaussian_blur', params: { sigma: 2 } }, { kind: 'gaussian_noise', params: { sigma: 0.05 } }];
+
+  it('gives the bits of a fresh result, in the array it was given, whatever that held', async () => {
+    const engine = nativeEngine();
+    const grey = { ...image, seed: 3n };
+    const colour = { ...tinted(image), seed: 4n };
+    const fresh = await engine.distort([grey, colour], steps);
+    const outs = [new Float32Array(grey.data.length).fill(NaN), new Float32Array(colour.data.length).fill(7)];
+    const results = await engine.distort([{ ...grey, out: outs[0] }, { ...colour, out: outs[1] }], steps, { threads: 2 });
+    expect(results[0]).toBe(outs[0]);
+    expect(results[1]).toBe(outs[1]);
+    expect(Buffer.from(outs[0].buffer)).toEqual(Buffer.from(fresh[0].buffer));
+    expect(Buffer.from(outs[1].buffer)).toEqual(Buffer.from(fresh[1].buffer));
+    // Reused for the next call: the same bits again, and the input untouched.
+    const before = Buffer.from(grey.data.buffer).toString('hex');
+    await engine.distort([{ ...grey, out: outs[0] }], steps);
+    expect(Buffer.from(outs[0].buffer)).toEqual(Buffer.from(fresh[0].buffer));
+    expect(Buffer.from(grey.data.buffer).toString('hex')).toBe(before);
+  });
+
+  it('refuses an out that is the wrong size or shares memory with an input or another out', () => {
+    const engine = nativeEngine();
+    const item = { ...image, seed: 1n };
+    const shared = new Float32Array(image.data.length * 2);
+    const halves = [shared.subarray(0, image.data.length), shared.subarray(image.data.length / 2, image.data.length * 3 / 2)];
+    expect(() => engine.distort([{ ...item, out: new Float32Array(5) }], steps)).toThrow('items[0].out holds 5 samples');
+    expect(() => engine.distort([{ ...item, out: item.data }], steps)).toThrow('items[0].out shares memory with items[0].data');
+    expect(() => engine.distort([item, { ...item, out: item.data.subarray(0) }], steps)).toThrow('items[1].out shares memory with items[0].data');
+    expect(() => engine.distort([{ ...item, out: halves[0] }, { ...item, out: halves[1] }], steps)).toThrow(
+      'items[0].out shares memory with items[1].out',
+    );
+    expect(() => engine.distort([{ ...item, out: new Uint8Array(4) as unknown as Float32Array }], steps)).toThrow('items[0].out must be a Float32Array');
+  });
+});
+
 describe('bad input never crashes the process', () => {
   it('rejects malformed arguments with errors', async () => {
     const engine = nativeEngine();

@@ -35,12 +35,15 @@ struct ChainInput {
   const float* data;
   int width, height, channels;
   uint64_t seed;
+  // Where the result goes: caller memory of the same size, overlapping no input or other output of the batch
+  // (what it held never shows through: every kind writes every sample); null: an image is allocated.
+  float* output = nullptr;
 };
 
 // Runs every step, in order, on every input with the input's seed; returns the outputs in input order. Every
-// step's parameters and image are checked as by run_step before anything runs. On the CPU, step after step
-// on `threads` threads; on CUDA, the whole batch on the device (cuda_apply_chain: one copy each way per image,
-// copies overlapped with kernels). Throws as run_step.
+// step's parameters and image are checked as by run_step before anything runs. On the CPU, step after step on
+// `threads` threads; on CUDA, the whole batch on the device (cuda_apply_chain: one copy each way per image,
+// copies overlapped with kernels). An input with an `output` gets back a view of it. Throws as run_step.
 std::vector<Image> run_chain(Backend backend, const std::vector<ChainStep>& steps, const std::vector<ChainInput>& inputs, int threads);
 
 }  // namespace medpsim

@@ -19,7 +19,13 @@
 namespace medpsim {
 namespace detail {
 
-MEDPSIM_HD inline float clamp01(double v) { return static_cast<float>(v < 0.0 ? 0.0 : (v > 1.0 ? 1.0 : v)); }
+// v below 0: 0; above 1: 1; otherwise (NaN too) v. Written as two selects in double, each the form of an SSE
+// max/min (`a < b ? b : a`), so that vector loops clamp before narrowing to float instead of blending floats by
+// narrowed masks.
+MEDPSIM_HD inline float clamp01(double v) {
+  const double low = v < 0.0 ? 0.0 : v;
+  return static_cast<float>(low > 1.0 ? 1.0 : low);
+}
 
 // OpenCV BORDER_REFLECT_101: ... 2 1 | 0 1 2 ... n-1 | n-2 n-3 ..., for any integer i.
 MEDPSIM_HD inline int reflect101(int64_t i, int n) {
