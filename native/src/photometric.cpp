@@ -1,6 +1,4 @@
 // Photometric kinds: point operations on the sample values.
-#include <type_traits>
-
 #include "medpsim/kernels.hpp"
 
 namespace medpsim {
@@ -84,13 +82,9 @@ MEDPSIM_VECTOR_CLONES void saturation_span(const float* __restrict r, const floa
                                            float* __restrict go, float* __restrict bo, size_t n, double factor) {
   const auto saturate = [factor](auto red, auto green, auto blue, float* out_r, float* out_g, float* out_b) {
     const auto luma = 0.2126 * red + 0.7152 * green + 0.0722 * blue;  // Rec. 709
-    const auto store = [](float* to, auto v) {
-      if constexpr (std::is_same_v<decltype(v), double>) *to = clamp01(v);
-      else store4(to, clamp01(v));
-    };
-    store(out_r, luma + factor * (red - luma));
-    store(out_g, luma + factor * (green - luma));
-    store(out_b, luma + factor * (blue - luma));
+    store_clamped(out_r, luma + factor * (red - luma));
+    store_clamped(out_g, luma + factor * (green - luma));
+    store_clamped(out_b, luma + factor * (blue - luma));
   };
   size_t i = 0;
   for (; i + 4 <= n; i += 4) saturate(load_double4(r + i), load_double4(g + i), load_double4(b + i), ro + i, go + i, bo + i);

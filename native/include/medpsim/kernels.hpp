@@ -126,6 +126,9 @@ __attribute__((always_inline)) inline Double4 load_double4(const float* p) {
   return __builtin_convertvector(x, Double4);
 }
 __attribute__((always_inline)) inline void store4(float* p, Float4 x) { __builtin_memcpy(p, &x, sizeof x); }
+// clamp01(v) stored at p: one sample for a double, four for a Double4 (for code written once for both).
+__attribute__((always_inline)) inline void store_clamped(float* p, double v) { *p = clamp01(v); }
+__attribute__((always_inline)) inline void store_clamped(float* p, Double4 v) { store4(p, clamp01(v)); }
 
 // f() compiled twice, for AVX2 (with everything it calls inlined) and for the baseline, the AVX2 one taken
 // when the CPU has it: MEDPSIM_VECTOR_CLONES for lambdas (target_clones does not take templates). The same
@@ -151,8 +154,8 @@ template <typename F>
 void clamped_map(const float* __restrict src, float* __restrict dst, size_t n, F f) {
   vector_call([&] {
     size_t i = 0;
-    for (; i + 4 <= n; i += 4) store4(dst + i, clamp01(f(load_double4(src + i))));
-    for (; i < n; ++i) dst[i] = clamp01(f(static_cast<double>(src[i])));
+    for (; i + 4 <= n; i += 4) store_clamped(dst + i, f(load_double4(src + i)));
+    for (; i < n; ++i) store_clamped(dst + i, f(static_cast<double>(src[i])));
   });
 }
 
